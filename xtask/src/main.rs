@@ -1,1 +1,110 @@
-fn main() {}
+//! `cargo xtask`: project chores.
+//!
+//! - `cargo xtask ci`: everything CI runs (fmt, clippy, tests, no-std check,
+//!   vector check).
+//! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
+//! - `cargo xtask vectors check DIR...`: decrypt every interop vector case under
+//!   the given folders and print `N passed, M failed, K skipped`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod vectors;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci(),
+        ["no-std"] => no_std(),
+        ["vectors", "check", dirs @ ..] if !dirs.is_empty() => {
+            let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
+            vectors::check(&dirs)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage:
+  cargo xtask ci                      fmt check, clippy, tests, no-std check, vector check
+  cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
+  cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)";
+
+/// The workspace root (the parent of this crate's folder).
+pub(crate) fn root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Where the shared folder lives: `S3EC_SHARED_DIR`, else `../shared` beside the root.
+pub(crate) fn shared_dir() -> PathBuf {
+    std::env::var_os("S3EC_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("..").join("shared"))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn ci() -> Result<(), String> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args(["test", "--workspace"]))?;
+    no_std()?;
+    let shared = shared_dir().join("interop").join("vectors");
+    let mut dirs = vec![root().join("test-vectors")];
+    if shared.is_dir() {
+        dirs.insert(0, shared);
+    } else {
+        eprintln!(
+            "xtask: {} not found: checking the project's own vectors only",
+            shared.display()
+        );
+    }
+    vectors::check(&dirs)
+}
+
+fn no_std() -> Result<(), String> {
+    let dir = root().join("xtask").join("no-std-check");
+    // A staticlib with a #[panic_handler] and no global allocator: if std or
+    // alloc creeps into the core or any of its dependencies, this fails to
+    // build (duplicate panic handler / missing allocator / missing std).
+    run(cargo()
+        .args(["build", "--release", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(root().join("target").join("no-std-check")))?;
+    eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc)");
+    Ok(())
+}
