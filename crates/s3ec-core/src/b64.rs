@@ -69,6 +69,7 @@ pub fn encode<'o>(data: &[u8], out: &'o mut [u8]) -> Result<&'o str, Error> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -74,6 +74,7 @@ impl fmt::Debug for DataKey {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

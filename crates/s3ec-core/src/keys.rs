@@ -149,6 +149,7 @@ impl fmt::Display for MetaKey {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
