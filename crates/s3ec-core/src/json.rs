@@ -296,7 +296,20 @@ fn validate_escape(b: &[u8], pos: usize) -> Result<usize, JsonError> {
                 // RFC 8259 §7: an astral char is a surrogate pair; a lone
                 // high surrogate is not a Unicode scalar value.
                 if decode_u(b, pos).is_none() {
-                    return Err(err(pos, JsonErrorKind::InvalidSurrogate));
+                    // The input ends inside what may still become the low
+                    // half: that is a truncation, not a bad surrogate.
+                    let tail = b.get(pos + 6..).unwrap_or(&[]);
+                    let could_continue = tail.len() < 6
+                        && tail.iter().enumerate().all(|(i, c)| match i {
+                            0 => *c == b'\\',
+                            1 => *c == b'u',
+                            _ => c.is_ascii_hexdigit(),
+                        });
+                    return Err(if could_continue {
+                        err(b.len(), JsonErrorKind::UnexpectedEnd)
+                    } else {
+                        err(pos, JsonErrorKind::InvalidSurrogate)
+                    });
                 }
                 return Ok(pos + 12);
             }
@@ -581,14 +594,24 @@ impl<'a> FlatObject<'a> {
     /// The empty object `{}`.
     pub const EMPTY: FlatObject<'static> = FlatObject { text: "{}", len: 0 };
 
+    /// The most entries a document may have; more is
+    /// [`JsonErrorKind::TooManyEntries`]. Duplicate detection re-scans the
+    /// document for every key (there is no storage to remember keys in), so
+    /// parsing costs O(entries × length); the cap bounds that work. Real
+    /// material descriptions, encryption contexts (KMS allows 8 KiB) and
+    /// instruction files are far below it.
+    pub const MAX_ENTRIES: usize = 1024;
+
     /// Parse and fully validate `text`.
     ///
     /// Errors are [`Error::Json`] with the byte offset of the problem:
     /// [`JsonErrorKind::NotAString`] for `true`, `false`, objects and arrays
     /// as values, [`JsonErrorKind::DuplicateKey`] (at the second key) for a
     /// key that repeats after unescaping, [`JsonErrorKind::TrailingData`]
-    /// for anything but whitespace after the closing brace, and the syntax
-    /// kinds otherwise. Whitespace is the JSON set (space, tab, CR, LF).
+    /// for anything but whitespace after the closing brace,
+    /// [`JsonErrorKind::TooManyEntries`] beyond [`FlatObject::MAX_ENTRIES`],
+    /// and the syntax kinds otherwise. Whitespace is the JSON set (space,
+    /// tab, CR, LF).
     pub fn parse(text: &'a str) -> Result<FlatObject<'a>, Error> {
         Self::parse_inner(text, false).map_err(Error::Json)
     }
@@ -620,6 +643,9 @@ impl<'a> FlatObject<'a> {
             loop {
                 s.skip_ws();
                 let key_at = s.pos;
+                if len >= Self::MAX_ENTRIES {
+                    return Err(err(key_at, JsonErrorKind::TooManyEntries));
+                }
                 let key = s.string()?;
                 // Duplicate check against the keys already validated
                 // (RFC 8259 §4 leaves duplicates undefined; we refuse them so
@@ -841,5 +867,316 @@ impl fmt::Write for CountingWriter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.count = self.count.checked_add(s.len()).ok_or(fmt::Error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    fn kind_at(text: &str) -> (usize, JsonErrorKind) {
+        match FlatObject::parse(text) {
+            Err(Error::Json(JsonError { offset, kind })) => (offset, kind),
+            other => panic!("expected a JSON error for {text:?}, got {other:?}"),
+        }
+    }
+
+    fn pairs(obj: &FlatObject<'_>) -> Vec<(String, String)> {
+        obj.iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    JsonValue::Str(s) => s.chars().collect(),
+                    JsonValue::Number(n) => format!("#{n}"),
+                    JsonValue::Null => String::from("null"),
+                };
+                (k.chars().collect(), v)
+            })
+            .collect()
+    }
+
+    fn p(a: &str, b: &str) -> (String, String) {
+        (a.into(), b.into())
+    }
+
+    #[test]
+    fn every_escape() {
+        let obj =
+            FlatObject::parse(r#"{"k":"\" \\ \/ \b \f \n \r \t \u0041 \u00e9 \u20AC"}"#).unwrap();
+        let (_, v) = obj.iter().next().unwrap();
+        let s = v.as_str().unwrap();
+        assert!(!s.is_plain());
+        assert_eq!(s.as_plain(), None);
+        let want = "\" \\ / \u{8} \u{c} \n \r \t A é €";
+        assert_eq!(s.chars().collect::<String>(), want);
+        assert_eq!(s.decoded_len(), want.len());
+        assert!(s.eq_str(want));
+        assert!(!s.eq_str("x"));
+        assert_eq!(std::format!("{s}"), want);
+        let mut buf = [0u8; 64];
+        let mut arena = Arena::new(&mut buf);
+        assert_eq!(s.decode(&mut arena).unwrap(), want);
+        assert_eq!(arena.used(), want.len());
+    }
+
+    #[test]
+    fn surrogate_pairs() {
+        let s = JsonStr::new(r"\ud83d\ude00\uD834\uDD1E").unwrap();
+        assert_eq!(s.chars().collect::<String>(), "😀𝄞");
+        assert_eq!(s.decoded_len(), 8);
+        // Lone high, lone low, high followed by a non-low escape or by text,
+        // two highs, high at the end.
+        for (bad, at) in [
+            (r#"{"a":"\ud83d"}"#, 6),
+            (r#"{"a":"\ude00"}"#, 6),
+            (r#"{"a":"x\ud83d\u0041"}"#, 7),
+            (r#"{"a":"\ud83dx"}"#, 6),
+            (r#"{"a":"\ud83d\ud83d"}"#, 6),
+            (r#"{"\udfff":"a"}"#, 2),
+        ] {
+            assert_eq!(kind_at(bad), (at, JsonErrorKind::InvalidSurrogate), "{bad}");
+        }
+        // Truncated inside a pair: the document ended early.
+        for (t, at) in [
+            (r#"{"a":"\ud83d"#, 12),
+            (r#"{"a":"\ud83d\"#, 13),
+            (r#"{"a":"\ud83d\ude0"#, 17),
+        ] {
+            assert_eq!(kind_at(t), (at, JsonErrorKind::UnexpectedEnd), "{t}");
+        }
+        assert_eq!(
+            kind_at(r#"{"a":"\ud83d\ude0x"}"#),
+            (6, JsonErrorKind::InvalidSurrogate)
+        );
+    }
+
+    #[test]
+    fn raw_non_ascii_and_plain() {
+        let obj = FlatObject::parse(r#"{"Zoë":"Ångström ☃ 東京 😀"}"#).unwrap();
+        let (k, v) = obj.iter().next().unwrap();
+        assert_eq!(k.as_plain(), Some("Zoë"));
+        let v = v.as_str().unwrap();
+        assert_eq!(v.raw(), "Ångström ☃ 東京 😀");
+        // Plain strings are borrowed, not copied.
+        let mut arena = Arena::empty();
+        assert_eq!(v.decode(&mut arena).unwrap(), "Ångström ☃ 東京 😀");
+        // Escaped ones need room.
+        let e = JsonStr::new(r"\u00e9").unwrap();
+        assert_eq!(
+            e.decode(&mut Arena::empty()),
+            Err(Error::BufferTooSmall { needed: 2 })
+        );
+    }
+
+    #[test]
+    fn writer_spacings() {
+        let want = vec![p("a", "1"), p("b", "2")];
+        for text in [
+            r#"{"a":"1","b":"2"}"#,                  // Java / Go compact
+            r#"{"a": "1", "b": "2"}"#,               // Python json.dumps
+            "{\n  \"a\": \"1\",\n  \"b\": \"2\"\n}", // pretty
+            " \t\r\n{ \t\r\n\"a\" \t\r\n: \t\r\n\"1\" \t\r\n, \t\r\n\"b\"\n:\n\"2\"\r\n} \t\r\n",
+        ] {
+            let obj = FlatObject::parse(text).unwrap();
+            assert_eq!(pairs(&obj), want, "{text:?}");
+            assert_eq!(obj.len(), 2);
+            assert!(!obj.is_empty());
+            assert_eq!(obj.as_str(), text);
+        }
+        for text in ["{}", " { } ", "{\n}"] {
+            let obj = FlatObject::parse(text).unwrap();
+            assert!(obj.is_empty());
+            assert_eq!(obj.iter().count(), 0);
+        }
+        assert!(FlatObject::EMPTY.is_empty());
+        assert_eq!(FlatObject::EMPTY.as_str(), "{}");
+    }
+
+    #[test]
+    fn numbers_and_null() {
+        let obj = FlatObject::parse(
+            r#"{"a":0,"b":-1,"c":128,"d":1.5,"e":-0.25e+10,"f":1E5,"g":null,"h":"s"}"#,
+        )
+        .unwrap();
+        assert_eq!(obj.get("a"), Some(JsonValue::Number("0")));
+        assert_eq!(obj.get("b"), Some(JsonValue::Number("-1")));
+        assert_eq!(obj.get("c"), Some(JsonValue::Number("128")));
+        assert_eq!(obj.get("d"), Some(JsonValue::Number("1.5")));
+        assert_eq!(obj.get("e"), Some(JsonValue::Number("-0.25e+10")));
+        assert_eq!(obj.get("f"), Some(JsonValue::Number("1E5")));
+        assert_eq!(obj.get("g"), Some(JsonValue::Null));
+        assert!(obj.get("h").unwrap().as_str().unwrap().eq_str("s"));
+        assert_eq!(obj.get("i"), None);
+        assert_eq!(obj.get("g").unwrap().as_str(), None);
+        for (bad, at, kind) in [
+            (r#"{"a":01}"#, 6, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":1.}"#, 7, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":-}"#, 6, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":1e}"#, 7, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":+1}"#, 5, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":.5}"#, 5, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":nul}"#, 5, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":nulls}"#, 9, JsonErrorKind::UnexpectedChar),
+            (r#"{"a":1"#, 6, JsonErrorKind::UnexpectedEnd),
+            (r#"{"a":nu"#, 7, JsonErrorKind::UnexpectedEnd),
+            (r#"{"a":1e"#, 7, JsonErrorKind::UnexpectedEnd),
+        ] {
+            assert_eq!(kind_at(bad), (at, kind), "{bad}");
+        }
+        // String-only parsing rejects numbers and null at the value.
+        let e = FlatObject::parse_string_map(r#"{"a":"x", "b": 128}"#).unwrap_err();
+        assert_eq!(e, Error::Json(err(15, JsonErrorKind::NotAString)));
+        let e = FlatObject::parse_string_map(r#"{"a":null}"#).unwrap_err();
+        assert_eq!(e, Error::Json(err(5, JsonErrorKind::NotAString)));
+    }
+
+    #[test]
+    fn error_kinds_and_offsets() {
+        use JsonErrorKind::*;
+        for (bad, at, kind) in [
+            ("", 0, UnexpectedEnd),
+            ("   ", 3, UnexpectedEnd),
+            ("{", 1, UnexpectedEnd),
+            (r#"{"a"#, 3, UnexpectedEnd),
+            (r#"{"a""#, 4, UnexpectedEnd),
+            (r#"{"a":"#, 5, UnexpectedEnd),
+            (r#"{"a":"b"#, 7, UnexpectedEnd),
+            (r#"{"a":"b""#, 8, UnexpectedEnd),
+            (r#"{"a":"b","#, 9, UnexpectedEnd),
+            (r#"{"a":"\"#, 7, UnexpectedEnd),
+            (r#"{"a":"\u12"#, 10, UnexpectedEnd),
+            ("[]", 0, UnexpectedChar),
+            ("x", 0, UnexpectedChar),
+            ("{a:1}", 1, UnexpectedChar),
+            ("{'a':'b'}", 1, UnexpectedChar),
+            (r#"{"a" "b"}"#, 5, UnexpectedChar),
+            (r#"{"a":"b" "c":"d"}"#, 9, UnexpectedChar),
+            (r#"{"a":"b",}"#, 9, UnexpectedChar),
+            (r#"{,"a":"b"}"#, 1, UnexpectedChar),
+            (r#"{"a":"b";"c":"d"}"#, 8, UnexpectedChar),
+            (r#"{"a":~}"#, 5, UnexpectedChar),
+            ("{\u{a0}}", 1, UnexpectedChar), // NBSP is not JSON whitespace
+            (r#"{"a":"\x"}"#, 6, InvalidEscape),
+            (r#"{"a":"\U0041"}"#, 6, InvalidEscape),
+            (r#"{"a":"\u00g1"}"#, 6, InvalidEscape),
+            (r#"{"a":"\u12"}"#, 6, InvalidEscape),
+            (r#"{"a":"\'"}"#, 6, InvalidEscape),
+            ("{\"a\":\"x\u{1}\"}", 7, ControlChar),
+            ("{\"a\":\"\n\"}", 6, ControlChar),
+            ("{\"a\u{1f}\":\"\"}", 3, ControlChar),
+            (r#"{"a":{}}"#, 5, NotAString),
+            (r#"{"a":[]}"#, 5, NotAString),
+            (r#"{"a":true}"#, 5, NotAString),
+            (r#"{"a": false}"#, 6, NotAString),
+            (r#"{"a":"1","a":"2"}"#, 9, DuplicateKey),
+            (r#"{"a":"1","b":"2","\u0061":"3"}"#, 17, DuplicateKey),
+            (r#"{"\u00e9":"1", "é":"2"}"#, 15, DuplicateKey),
+            (r#"{"\/":"1","/":"2"}"#, 10, DuplicateKey),
+            (r#"{}{}"#, 2, TrailingData),
+            (r#"{} x"#, 3, TrailingData),
+            ("{}\n\0", 3, TrailingData),
+        ] {
+            assert_eq!(kind_at(bad), (at, kind), "{bad:?}");
+        }
+        // Entry cap.
+        let mut big = String::from("{");
+        for i in 0..FlatObject::MAX_ENTRIES {
+            big.push_str(&format!("\"k{i}\":\"\","));
+        }
+        let at = big.len();
+        big.push_str("\"last\":\"\"}");
+        assert_eq!(kind_at(&big), (at, TooManyEntries));
+        big.truncate(at - 1);
+        big.push('}');
+        assert_eq!(
+            FlatObject::parse(&big).unwrap().len(),
+            FlatObject::MAX_ENTRIES
+        );
+        // Keys equal only before unescaping are not duplicates.
+        assert!(FlatObject::parse(r#"{"a":"1","\u0062":"2","A":"3"}"#).is_ok());
+        // NotUtf8 from the byte entry point.
+        assert_eq!(
+            FlatObject::parse_bytes(b"{\"a\":\"\xff\"}").unwrap_err(),
+            Error::Json(err(6, NotUtf8))
+        );
+        assert!(FlatObject::parse_bytes(b"{\"a\":\"b\"}").is_ok());
+        // JsonStr::new rejects an unescaped quote.
+        assert_eq!(
+            JsonStr::new("a\"b").unwrap_err(),
+            Error::Json(err(1, UnexpectedChar))
+        );
+    }
+
+    #[test]
+    fn jsonstr_eq_and_order() {
+        let a = JsonStr::new(r"\u0061b").unwrap();
+        let b = JsonStr::new("ab").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, JsonStr::new("ac").unwrap());
+        // Code-point order: U+FFFD < U+1F600 (UTF-16 order would disagree).
+        let hi = JsonStr::new(r"\ud83d\ude00").unwrap();
+        let mid = JsonStr::new("\u{fffd}").unwrap();
+        assert_eq!(mid.cmp_decoded(&hi), core::cmp::Ordering::Less);
+        assert_eq!(hi.cmp_str("\u{fffd}"), core::cmp::Ordering::Greater);
+        assert_eq!(a.cmp_str("ab"), core::cmp::Ordering::Equal);
+        let obj = FlatObject::parse(r#"{"\u0061":"x"}"#).unwrap();
+        assert!(obj.get("a").is_some());
+        assert!(obj.get_json(&b).is_none());
+        assert!(obj.get_json(&JsonStr::new("a").unwrap()).is_some());
+    }
+
+    fn lit(s: &str) -> String {
+        let mut buf = [0u8; 256];
+        let mut w = SliceWriter::new(&mut buf);
+        write_str(&mut w, s).unwrap();
+        String::from(w.as_str())
+    }
+
+    #[test]
+    fn write_str_escapes() {
+        assert_eq!(lit(""), r#""""#);
+        assert_eq!(lit("plain ~!"), r#""plain ~!""#);
+        assert_eq!(lit("\"\\/"), r#""\"\\/""#);
+        assert_eq!(lit("\u{8}\u{c}\n\r\t"), r#""\b\f\n\r\t""#);
+        assert_eq!(lit("\u{0}\u{1f}\u{7f}"), r#""\u0000\u001f\u007f""#);
+        assert_eq!(lit("é€"), r#""\u00e9\u20ac""#);
+        assert_eq!(lit("😀"), r#""\ud83d\ude00""#);
+        assert_eq!(lit("Zürich-Ω"), r#""Z\u00fcrich-\u03a9""#);
+        for s in ["", "a\"b", "\u{0}\u{7f}é😀\u{ffff}\u{10ffff}", "\\u0041"] {
+            let l = lit(s);
+            assert!(l.is_ascii());
+            let inner = &l[1..l.len() - 1];
+            assert!(JsonStr::new(inner).unwrap().eq_str(s), "{s:?}");
+        }
+        let mut c = CountingWriter::default();
+        write_str(&mut c, "é😀").unwrap();
+        assert_eq!(c.count(), lit("é😀").len());
+    }
+
+    #[test]
+    fn slice_writer() {
+        use core::fmt::Write;
+        let mut buf = [0u8; 4];
+        let mut w = SliceWriter::new(&mut buf);
+        assert!(w.is_empty());
+        w.write_str("ab").unwrap();
+        assert!(w.write_str("cde").is_err());
+        assert_eq!(w.as_str(), "ab");
+        assert_eq!(w.remaining(), 2);
+        w.write_str("cd").unwrap();
+        assert_eq!(w.len(), 4);
+        assert!(w.write_char('x').is_err());
+        assert_eq!(w.into_str(), "abcd");
+        let mut small = [0u8; 3];
+        assert!(write_str(&mut SliceWriter::new(&mut small), "ab").is_err());
+    }
+
+    #[test]
+    fn iteration_reports_offsets() {
+        let obj = FlatObject::parse(r#"{ "a" : "b" , "c":1 }"#).unwrap();
+        let v: Vec<_> = obj.iter_offsets().map(|(k, _, v, _)| (k, v)).collect();
+        assert_eq!(v, vec![(2, 8), (14, 18)]);
     }
 }

@@ -277,3 +277,159 @@ pub fn write_pairs_canonical<'p, W: fmt::Write>(
     }
     out.write_char('}')
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::json::SliceWriter;
+    use std::string::String;
+
+    fn canon(m: &MatDesc<'_>) -> String {
+        let mut buf = [0u8; 512];
+        let mut w = SliceWriter::new(&mut buf);
+        m.write_canonical(&mut w).unwrap();
+        String::from(w.as_str())
+    }
+
+    fn canon_pairs(p: &[(&str, &str)]) -> String {
+        let mut buf = [0u8; 512];
+        let mut w = SliceWriter::new(&mut buf);
+        write_pairs_canonical(p.iter().copied(), &mut w).unwrap();
+        String::from(w.as_str())
+    }
+
+    #[test]
+    fn parse_accepts_strings_only() {
+        let m = MatDesc::parse(r#"{"a": "1", "b": "\u00e9"}"#).unwrap();
+        assert_eq!(m.len(), 2);
+        assert!(!m.is_empty());
+        assert!(m.get("b").unwrap().eq_str("é"));
+        assert!(m.contains_key("a"));
+        assert!(!m.contains_key("c"));
+        assert_eq!(m.as_json(), r#"{"a": "1", "b": "\u00e9"}"#);
+        assert_eq!(m.iter().count(), 2);
+        for (bad, at) in [
+            (r#"{"a":1}"#, 5),
+            (r#"{"a":"x","b":null}"#, 13),
+            (r#"{"a":{"b":"c"}}"#, 5),
+            (r#"{"a":["b"]}"#, 5),
+            (r#"{"a":true}"#, 5),
+        ] {
+            assert_eq!(
+                MatDesc::parse(bad).unwrap_err(),
+                Error::Json(JsonError {
+                    offset: at,
+                    kind: JsonErrorKind::NotAString
+                }),
+                "{bad}"
+            );
+        }
+        // Empty input is not a map; parse_or_empty maps it to EMPTY.
+        assert!(MatDesc::parse("").is_err());
+        assert!(MatDesc::parse("null").is_err());
+        for e in ["", "  ", "null", " null\n"] {
+            assert!(MatDesc::parse_or_empty(e).unwrap().is_empty());
+        }
+        assert_eq!(MatDesc::parse_or_empty(r#"{"a":"b"}"#).unwrap().len(), 1);
+        assert!(MatDesc::parse_or_empty("nul").is_err());
+        assert!(MatDesc::EMPTY.is_empty());
+        assert_eq!(MatDesc::EMPTY.as_json(), "{}");
+        // from_object checks value types.
+        let obj = FlatObject::parse(r#"{"a":"b","c":1}"#).unwrap();
+        assert!(MatDesc::from_object(obj).is_err());
+        let obj = FlatObject::parse(r#"{"a":"b"}"#).unwrap();
+        assert_eq!(MatDesc::from_object(obj).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn eq_map_ignores_order_spacing_escaping() {
+        let java = MatDesc::parse(r#"{"project":"s3ec ✓","aws:x-amz-cek-alg":"115"}"#).unwrap();
+        let python =
+            MatDesc::parse(r#"{"aws:x-amz-cek-alg": "115", "project": "s3ec \u2713"}"#).unwrap();
+        let go = MatDesc::parse(r#"{"aws:x-amz-cek-alg":"115","project":"s3ec ✓"}"#).unwrap();
+        assert!(java.eq_map(&python));
+        assert!(python.eq_map(&go));
+        assert!(go.eq_map(&java));
+        assert!(MatDesc::EMPTY.eq_map(&MatDesc::parse("{ }").unwrap()));
+        // Different value, missing key, extra key.
+        let other = MatDesc::parse(r#"{"aws:x-amz-cek-alg":"115","project":"s3ec"}"#).unwrap();
+        assert!(!java.eq_map(&other));
+        let fewer = MatDesc::parse(r#"{"project":"s3ec ✓"}"#).unwrap();
+        assert!(!java.eq_map(&fewer));
+        assert!(!fewer.eq_map(&java));
+        // Keys and values are not interchangeable.
+        let a = MatDesc::parse(r#"{"a":"b"}"#).unwrap();
+        let b = MatDesc::parse(r#"{"b":"a"}"#).unwrap();
+        assert!(!a.eq_map(&b));
+    }
+
+    #[test]
+    fn reserved_keys_are_ignored_on_request() {
+        let stored = MatDesc::parse(
+            r#"{"department":"Zürich-Ω","kms_cmk_id":"8577a5f6","aws:x-amz-cek-alg":"AES/GCM/NoPadding"}"#,
+        )
+        .unwrap();
+        let given = MatDesc::parse(r#"{"department":"Z\u00fcrich-\u03a9"}"#).unwrap();
+        assert!(!stored.eq_map(&given));
+        assert!(stored.eq_map_ignoring(&given, &RESERVED_KEYS));
+        assert!(given.eq_map_ignoring(&stored, &RESERVED_KEYS));
+        assert!(!stored.eq_map_ignoring(&given, &[RESERVED_CEK_ALG]));
+        assert!(stored.eq_map_ignoring(
+            &MatDesc::EMPTY,
+            &["department", KMS_CMK_ID, RESERVED_CEK_ALG]
+        ));
+        // An ignored key written with escapes is still recognised.
+        let esc = MatDesc::parse(r#"{"aws:x-amz-cek-alg":"115","\u006bms_cmk_id":"k"}"#).unwrap();
+        assert!(esc.eq_map_ignoring(&MatDesc::EMPTY, &RESERVED_KEYS));
+        assert!(esc.contains_key(KMS_CMK_ID));
+        // eq_pairs.
+        let p = [("department", "Zürich-Ω")];
+        assert!(stored.eq_pairs(p.iter().copied(), &RESERVED_KEYS));
+        assert!(!stored.eq_pairs(p.iter().copied(), &[]));
+        assert!(!stored.eq_pairs([("department", "Zurich")].into_iter(), &RESERVED_KEYS));
+        assert!(!stored.eq_pairs(core::iter::empty(), &RESERVED_KEYS));
+        assert!(MatDesc::EMPTY.eq_pairs(core::iter::empty(), &[]));
+        // A caller map with a reserved key is compared without it too.
+        let p2 = [("department", "Zürich-Ω"), (RESERVED_CEK_ALG, "other")];
+        assert!(stored.eq_pairs(p2.iter().copied(), &RESERVED_KEYS));
+        // Repeated caller keys fail.
+        let dup = [("department", "Zürich-Ω"), ("department", "Zürich-Ω")];
+        assert!(!stored.eq_pairs(dup.iter().copied(), &RESERVED_KEYS));
+    }
+
+    #[test]
+    fn canonical_output() {
+        let m = MatDesc::parse(
+            r#"{"z": "1", "a": "é", "\u00e9": "x", "😀": "\ud83d\ude00", "\uffff": "", "A": "\"\n"}"#,
+        )
+        .unwrap();
+        let c = canon(&m);
+        assert_eq!(
+            c,
+            r#"{"A":"\"\n","a":"\u00e9","z":"1","\u00e9":"x","\uffff":"","\ud83d\ude00":"\ud83d\ude00"}"#
+        );
+        assert!(c.is_ascii());
+        let back = MatDesc::parse(&c).unwrap();
+        assert!(back.eq_map(&m));
+        assert_eq!(canon(&back), c);
+        assert_eq!(canon(&MatDesc::EMPTY), "{}");
+        // The pairs writer gives the same text.
+        let p = [
+            ("z", "1"),
+            ("a", "é"),
+            ("é", "x"),
+            ("😀", "😀"),
+            ("\u{ffff}", ""),
+            ("A", "\"\n"),
+        ];
+        assert_eq!(canon_pairs(&p), c);
+        assert_eq!(canon_pairs(&[]), "{}");
+        assert!(m.eq_pairs(p.iter().copied(), &[]));
+        // Overflow is an error, not a panic.
+        let mut small = [0u8; 8];
+        assert!(m
+            .write_canonical(&mut SliceWriter::new(&mut small))
+            .is_err());
+    }
+}

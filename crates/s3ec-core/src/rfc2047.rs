@@ -543,3 +543,190 @@ pub fn decode_value<'a>(
     let out: &'a [u8] = out;
     core::str::from_utf8(out).map_err(|_| bad(Bad))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec;
+
+    const K: MetaKey = MetaKey::MatDesc;
+
+    fn dec(v: &str) -> Result<String, Error> {
+        let mut buf = vec![0u8; 4 * v.len() + 16];
+        let mut arena = Arena::new(&mut buf);
+        let r = decode_value(K, v, &mut arena).map(String::from);
+        if let Ok(s) = &r {
+            if arena.used() > 0 {
+                assert_eq!(arena.used(), s.len());
+            }
+        }
+        r
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64ct::{Base64, Encoding};
+        let mut buf = vec![0u8; bytes.len() * 4 / 3 + 4];
+        String::from(Base64::encode(bytes, &mut buf).unwrap())
+    }
+
+    /// Each UTF-8 byte of `s` as one Latin-1 char, re-encoded as UTF-8: what
+    /// S3 puts inside its encoded-words.
+    fn double(s: &str) -> String {
+        s.bytes().map(char::from).collect()
+    }
+
+    fn bad() -> Error {
+        Error::Format(FormatError::InvalidEncoding(K))
+    }
+
+    #[test]
+    fn passthrough_without_words() {
+        for v in [
+            "",
+            "{}",
+            r#"{"kms_cmk_id":"arn:aws:kms:us-east-1:1:key/x"}"#,
+            r#"{"a":"Zoë Ångström ☃ 東京"}"#,
+            "Zürich-Ω",
+            "s3ec-rust ✓",
+            "a=?b",
+            "x =? y ?= z",
+            "=?",
+            "?=",
+            "=?=",
+        ] {
+            let mut arena = Arena::empty();
+            let out = decode_value(K, v, &mut arena).unwrap();
+            assert_eq!(out, v);
+            assert!(core::ptr::eq(out, v), "borrowed");
+            assert_eq!(arena_len(K, v).unwrap(), 0);
+            assert!(!is_encoded(v) || v.contains("=?="));
+        }
+    }
+
+    #[test]
+    fn b_and_q_words() {
+        assert_eq!(dec("=?UTF-8?B?WsO8cmljaA==?=").unwrap(), "Zürich");
+        assert_eq!(dec("=?utf-8?b?WsO8cmljaA==?=").unwrap(), "Zürich");
+        assert_eq!(dec("=?UTF-8?Q?Z=C3=BCrich?=").unwrap(), "Zürich");
+        assert_eq!(dec("=?utf-8?q?Z=c3=bcrich_x?=").unwrap(), "Zürich x");
+        assert_eq!(dec("=?ISO-8859-1?Q?Z=FCrich?=").unwrap(), "Zürich");
+        assert_eq!(dec("=?iso-8859-1?B?WvxyaWNo?=").unwrap(), "Zürich");
+        assert_eq!(dec("=?US-ASCII?Q?plain?=").unwrap(), "plain");
+        assert_eq!(dec("=?UTF-8*en?Q?a?=").unwrap(), "a");
+        assert_eq!(dec("=?UTF-8?B??=").unwrap(), "");
+        // Padding variants.
+        assert_eq!(dec("=?UTF-8?B?YQ==?=").unwrap(), "a");
+        assert_eq!(dec("=?UTF-8?B?YWI=?=").unwrap(), "ab");
+        assert_eq!(dec("=?UTF-8?B?YWJj?=").unwrap(), "abc");
+        // A JSON material description, all of it one word.
+        let json = r#"{"project":"s3ec-rust ✓"}"#;
+        let v = format!("=?UTF-8?B?{}?=", b64(json.as_bytes()));
+        assert_eq!(dec(&v).unwrap(), json);
+    }
+
+    #[test]
+    fn adjacent_words_and_text() {
+        // Whitespace between encoded-words is dropped (RFC 2047 §6.2).
+        assert_eq!(dec("=?UTF-8?Q?a?= =?UTF-8?Q?b?=").unwrap(), "ab");
+        assert_eq!(dec("=?UTF-8?Q?a?=\r\n\t=?UTF-8?Q?b?=").unwrap(), "ab");
+        assert_eq!(dec("=?UTF-8?Q?a?==?UTF-8?Q?b?=").unwrap(), "ab");
+        // Whitespace next to ordinary text is kept.
+        assert_eq!(dec("x =?UTF-8?Q?a?= y").unwrap(), "x a y");
+        assert_eq!(dec("  =?UTF-8?Q?a?=  ").unwrap(), "  a  ");
+        // A multi-byte sequence split across words is reassembled.
+        assert_eq!(dec("=?UTF-8?Q?=C3?= =?UTF-8?Q?=BC?=").unwrap(), "ü");
+        assert_eq!(dec("=?UTF-8?B?w4M=?= =?UTF-8?B?wrw=?=").unwrap(), "ü");
+    }
+
+    #[test]
+    fn double_encoding() {
+        for s in [
+            "Zürich-Ω",
+            "Zoë Ångström ☃ 東京",
+            "s3ec-rust ✓ 😀",
+            r#"{"k":"é"}"#,
+        ] {
+            let d = double(s);
+            assert_ne!(d, s);
+            let b = format!("=?UTF-8?B?{}?=", b64(d.as_bytes()));
+            assert_eq!(dec(&b).unwrap(), s, "{b}");
+            // Same with Q encoding of the double-encoded text.
+            let q: String = d
+                .as_bytes()
+                .iter()
+                .map(|&c| {
+                    if c.is_ascii_alphanumeric() {
+                        String::from(char::from(c))
+                    } else {
+                        format!("={c:02X}")
+                    }
+                })
+                .collect();
+            assert_eq!(dec(&format!("=?UTF-8?Q?{q}?=")).unwrap(), s);
+            // And as ISO-8859-1 bytes (each char one byte).
+            let l: Vec<u8> = d.chars().map(|c| u32::from(c) as u8).collect();
+            assert_eq!(dec(&format!("=?ISO-8859-1?B?{}?=", b64(&l))).unwrap(), s);
+            // Double encoding split over several words.
+            let (a, z) = d.split_at(d.char_indices().nth(3).unwrap().0);
+            let v = format!(
+                "=?UTF-8?B?{}?= =?UTF-8?B?{}?=",
+                b64(a.as_bytes()),
+                b64(z.as_bytes())
+            );
+            assert_eq!(dec(&v).unwrap(), s);
+        }
+        // Text with chars >= U+0100 is not double encoded: kept as decoded.
+        assert_eq!(dec("=?UTF-8?B?zqk=?=").unwrap(), "Ω");
+        // All chars < U+0100 but not valid UTF-8 as bytes: kept as decoded.
+        assert_eq!(dec("=?UTF-8?Q?caf=C3=A9?=").unwrap(), "café");
+        assert_eq!(dec("=?ISO-8859-1?Q?caf=E9?=").unwrap(), "café");
+        // The Latin-1 step is never applied to text outside encoded-words.
+        assert_eq!(dec("Ã¼ =?UTF-8?Q?x?=").unwrap(), "Ã¼ x");
+    }
+
+    #[test]
+    fn malformed_words_are_errors() {
+        for v in [
+            "=?UTF-8?B?!!?=",
+            "=?UTF-8?B?WsO8cmljaA?=",  // unpadded
+            "=?UTF-8?B?WsO8cmljaA=?=", // bad padding
+            "=?UTF-8?B?W===?=",
+            "=?UTF-8?B?YQ==YQ==?=",
+            "=?UTF-8?Q?=C?=",
+            "=?UTF-8?Q?=ZZ?=",
+            "=?UTF-8?X?abc?=",
+            "=?KOI8-R?B?YQ==?=",
+            "=??B?YQ==?=",
+            "=?UTF-8?B?w6?=",
+            "=?UTF-8?Q?=FF?=",    // not UTF-8
+            "=?UTF-8?Q?=C3?=",    // truncated sequence
+            "=?US-ASCII?Q?=E9?=", // not ASCII
+            "=?UTF-8?Q?a?b?=",
+            "=?UTF-8?Q?a?=x=?UTF-8?Q?b?=",
+            "=??=",
+            "x =?UTF-8?B?!?= y",
+        ] {
+            assert_eq!(dec(v), Err(bad()), "{v}");
+            assert_eq!(arena_len(K, v), Err(bad()), "{v}");
+            assert!(is_encoded(v));
+        }
+    }
+
+    #[test]
+    fn arena_sizing() {
+        let v = "=?UTF-8?B?WsO8cmljaA==?=";
+        assert_eq!(arena_len(K, v).unwrap(), 7);
+        let mut small = [0u8; 6];
+        assert_eq!(
+            decode_value(K, v, &mut Arena::new(&mut small)),
+            Err(Error::BufferTooSmall { needed: 7 })
+        );
+        let mut exact = [0u8; 7];
+        assert_eq!(
+            decode_value(K, v, &mut Arena::new(&mut exact)).unwrap(),
+            "Zürich"
+        );
+    }
+}
