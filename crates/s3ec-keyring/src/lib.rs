@@ -180,7 +180,11 @@ impl fmt::Display for KeyringError {
                 wrap.name()
             ),
             KeyringError::UnsupportedWrap { wrap } => {
-                write!(f, "this keyring does not support the {:?} wrap", wrap.name())
+                write!(
+                    f,
+                    "this keyring does not support the {:?} wrap",
+                    wrap.name()
+                )
             }
             KeyringError::ReservedContextKey { key } => {
                 write!(f, "encryption context key {key:?} is reserved")
@@ -376,7 +380,10 @@ pub fn kms_encrypt_context(req: &EncryptRequest<'_>) -> Result<Context, KeyringE
         }
     }
     let mut ctx = req.context.clone();
-    ctx.insert(RESERVED_CEK_ALG.to_string(), req.suite.cek_alg().to_string());
+    ctx.insert(
+        RESERVED_CEK_ALG.to_string(),
+        req.suite.cek_alg().to_string(),
+    );
     Ok(ctx)
 }
 
@@ -468,7 +475,10 @@ mod tests {
     fn kms_context_binding() {
         let stored = ctx(&[("a", "1"), (RESERVED_CEK_ALG, "AES/GCM/NoPadding")]);
         let exp = ctx(&[("a", "1")]);
-        assert!(check_kms_decrypt_context(&req(WrapAlg::KmsContext, &stored, Some(&exp), false)).is_ok());
+        assert!(
+            check_kms_decrypt_context(&req(WrapAlg::KmsContext, &stored, Some(&exp), false))
+                .is_ok()
+        );
         // No expected context = the empty one: mismatch.
         assert!(matches!(
             check_kms_decrypt_context(&req(WrapAlg::KmsContext, &stored, None, false)),
