@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod keys;
 mod vectors;
 
 fn main() -> ExitCode {
