@@ -6,6 +6,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod transport;
 
 pub use codec::{DecryptPolicy, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope, Sealed};
 pub use error::ClientError;
