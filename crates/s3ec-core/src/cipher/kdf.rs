@@ -1,0 +1,182 @@
+//! Key commitment for suite `0x0073` (`ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY`).
+//!
+//! Spec `s3-encryption/key-derivation.md` §HKDF Operation:
+//!
+//! ```text
+//! PRK = HKDF-Extract-SHA512(salt = message id (28 B), IKM = data key (32 B))
+//! CK  = HKDF-Expand(PRK, info = 00 73 || "COMMITKEY", 28 B)   -> x-amz-d
+//! DEK = HKDF-Expand(PRK, info = 00 73 || "DERIVEKEY", 32 B)   -> content key
+//! ```
+//!
+//! On decryption the stored commitment is compared with the computed one in
+//! constant time, and only then is the content key derived
+//! (spec `s3-encryption/decryption.md` §Decrypting With Commitment).
+
+use core::fmt;
+
+use hkdf::Hkdf;
+use sha2::Sha512;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::Error;
+use crate::suite::{Suite, COMMITMENT_LEN, MESSAGE_ID_LEN};
+
+/// A V3 key commitment (`x-amz-d`, 28 bytes). Not secret.
+pub type Commitment = [u8; COMMITMENT_LEN];
+
+/// The HKDF-derived content encryption key of suite `0x0073`. Zeroized on
+/// drop; `Debug` prints no key bytes.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct DerivedKey([u8; 32]);
+
+impl DerivedKey {
+    /// The key bytes (AES-256).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DerivedKey(redacted)")
+    }
+}
+
+/// Info strings: the suite id as big-endian bytes, then the label
+/// (spec `key-derivation.md` §HKDF Operation: info MUST be the suite id
+/// bytes followed by `DERIVEKEY` / `COMMITKEY` as UTF-8).
+const COMMIT_LABEL: &[u8] = b"COMMITKEY";
+const DERIVE_LABEL: &[u8] = b"DERIVEKEY";
+
+/// Extract step (spec `key-derivation.md` §HKDF Operation: hash from the
+/// suite = SHA-512; IKM MUST be the 32-byte data key; salt MUST be the
+/// message id). The lengths are enforced by the argument types.
+fn extract(data_key: &[u8; 32], message_id: &[u8; MESSAGE_ID_LEN]) -> Hkdf<Sha512> {
+    Hkdf::<Sha512>::new(Some(message_id), data_key)
+}
+
+fn expand_commitment(prk: &Hkdf<Sha512>) -> Result<Commitment, Error> {
+    let mut ck = [0u8; COMMITMENT_LEN];
+    prk.expand_multi_info(
+        &[&Suite::AesGcmCommitting.id_bytes(), COMMIT_LABEL],
+        &mut ck,
+    )
+    .map_err(|_| Error::LimitExceeded)?;
+    Ok(ck)
+}
+
+fn expand_key(prk: &Hkdf<Sha512>) -> Result<DerivedKey, Error> {
+    // Spec `key-derivation.md`: the derived key length MUST be the suite's
+    // encryption key length (256 bits).
+    let mut k = DerivedKey([0u8; 32]);
+    prk.expand_multi_info(
+        &[&Suite::AesGcmCommitting.id_bytes(), DERIVE_LABEL],
+        &mut k.0,
+    )
+    .map_err(|_| Error::LimitExceeded)?;
+    Ok(k)
+}
+
+fn check_message_id(message_id: &[u8; MESSAGE_ID_LEN]) -> Result<(), Error> {
+    crate::cipher::gcm::check_iv(message_id)
+}
+
+/// Derive the content key and the key commitment for encryption.
+///
+/// Rejects an all-zero message id ([`crate::InputError::ZeroIv`];
+/// spec `encryption.md` §Cipher Initialization: SHOULD validate that the
+/// generated IV / message id is not zeros).
+///
+/// ```
+/// use s3ec_core::cipher::kdf;
+/// let (key, commitment) = kdf::derive_for_encrypt(&[1u8; 32], &[2u8; 28])?;
+/// let again = kdf::derive_for_decrypt(&[1u8; 32], &[2u8; 28], &commitment)?;
+/// assert_eq!(key.as_bytes(), again.as_bytes());
+/// assert!(kdf::derive_for_decrypt(&[3u8; 32], &[2u8; 28], &commitment).is_err());
+/// # Ok::<(), s3ec_core::Error>(())
+/// ```
+pub fn derive_for_encrypt(
+    data_key: &[u8; 32],
+    message_id: &[u8; MESSAGE_ID_LEN],
+) -> Result<(DerivedKey, Commitment), Error> {
+    check_message_id(message_id)?;
+    let prk = extract(data_key, message_id);
+    // Spec `encryption.md` §ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY: the
+    // commitment MUST be returned so it can go into the content metadata.
+    let ck = expand_commitment(&prk)?;
+    let k = expand_key(&prk)?;
+    Ok((k, ck))
+}
+
+/// Verify the stored commitment, then derive the content key.
+///
+/// Spec `s3-encryption/decryption.md` §Decrypting With Commitment: the
+/// derived commitment MUST equal the stored one, compared in constant time;
+/// a mismatch MUST raise an error ([`Error::Authentication`]); the check
+/// MUST happen before the encryption key is derived.
+pub fn derive_for_decrypt(
+    data_key: &[u8; 32],
+    message_id: &[u8; MESSAGE_ID_LEN],
+    stored_commitment: &Commitment,
+) -> Result<DerivedKey, Error> {
+    check_message_id(message_id)?;
+    let prk = extract(data_key, message_id);
+    let mut ck = expand_commitment(&prk)?;
+    let same = bool::from(ck.ct_eq(stored_commitment));
+    ck.zeroize();
+    if !same {
+        return Err(Error::Authentication);
+    }
+    expand_key(&prk)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::error::InputError;
+
+    fn h<const N: usize>(s: &str) -> [u8; N] {
+        hex::decode(s).unwrap().try_into().unwrap()
+    }
+
+    /// s3ec-format.md §4.3 known answer.
+    #[test]
+    fn known_answer() {
+        let dk: [u8; 32] = core::array::from_fn(|i| i as u8);
+        let mid: [u8; 28] = core::array::from_fn(|i| 0x40 + i as u8);
+        let (k, ck) = derive_for_encrypt(&dk, &mid).unwrap();
+        assert_eq!(
+            k.as_bytes(),
+            &h::<32>("35f108bd2c11d0a8334d2c5d6e7dacb51d477b00723a49466ef1dff41ff45d52")
+        );
+        assert_eq!(
+            ck,
+            h::<28>("0e7419e5cfb7c60d57a748d87c03278749350c9bb4c973f4f40831f4")
+        );
+        let k2 = derive_for_decrypt(&dk, &mid, &ck).unwrap();
+        assert_eq!(k2.as_bytes(), k.as_bytes());
+        for i in 0..28 {
+            let mut bad = ck;
+            bad[i] ^= 0x80;
+            assert_eq!(
+                derive_for_decrypt(&dk, &mid, &bad).map(|_| ()),
+                Err(Error::Authentication)
+            );
+        }
+        assert_eq!(format!("{k:?}"), "DerivedKey(redacted)");
+    }
+
+    #[test]
+    fn zero_message_id_rejected() {
+        assert_eq!(
+            derive_for_encrypt(&[1; 32], &[0; 28]).map(|_| ()),
+            Err(InputError::ZeroIv.into())
+        );
+        assert_eq!(
+            derive_for_decrypt(&[1; 32], &[0; 28], &[0; 28]).map(|_| ()),
+            Err(InputError::ZeroIv.into())
+        );
+    }
+}
