@@ -22,8 +22,11 @@ pub const USER_AGENT_NAME: &str = "AmazonS3Encrypt";
 pub const USER_AGENT_VERSION: &str = concat!("s3ec-rs-", env!("CARGO_PKG_VERSION"));
 
 /// The phrase of KMS's `AccessDeniedException` for a ciphertext whose key
-/// does not exist or is not usable by the caller (real KMS and moto say the
-/// same).
+/// does not exist or is not usable by the caller. moto raises the same
+/// exception for a `Decrypt` whose `KeyId` is not the blob's key (where real
+/// KMS answers `IncorrectKeyException`) but sends no message, so an
+/// `AccessDeniedException` without a message counts as that case too; real
+/// KMS's "not authorized" answers always carry a message.
 const UNKNOWN_KEY_PHRASE: &str = "ciphertext refers to a customer master key";
 
 /// AWS KMS through `aws-sdk-kms`.
@@ -193,7 +196,9 @@ where
     let kind = match code.as_deref() {
         Some("IncorrectKeyException") => KmsErrorKind::IncorrectKey,
         Some("InvalidCiphertextException") => KmsErrorKind::InvalidCiphertext,
-        Some("AccessDeniedException") if service_message.contains(UNKNOWN_KEY_PHRASE) => {
+        Some("AccessDeniedException")
+            if service_message.is_empty() || service_message.contains(UNKNOWN_KEY_PHRASE) =>
+        {
             KmsErrorKind::UnknownKey
         }
         Some("AccessDeniedException") => KmsErrorKind::AccessDenied,
@@ -279,6 +284,7 @@ mod tests {
                 "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
                 KmsErrorKind::UnknownKey,
             ),
+            ("AccessDeniedException", "", KmsErrorKind::UnknownKey),
             ("AccessDeniedException", "User is not authorized", KmsErrorKind::AccessDenied),
             ("NotFoundException", "no such key", KmsErrorKind::NotFound),
             ("ThrottlingException", "slow down", KmsErrorKind::Other),

@@ -39,7 +39,9 @@ pub enum KmsErrorKind {
     /// The ciphertext names a KMS key that does not exist here or that the
     /// caller may not use (KMS answers `AccessDeniedException` "The
     /// ciphertext refers to a customer master key that does not exist, does
-    /// not exist in this region, or you are not allowed to access.").
+    /// not exist in this region, or you are not allowed to access."; moto
+    /// answers a `KeyId` that is not the blob's key with a bare
+    /// `AccessDeniedException`).
     UnknownKey,
     /// The ciphertext or its encryption context is wrong
     /// (`InvalidCiphertextException`): a tampered blob, or a context that is
