@@ -14,6 +14,12 @@
 //! relabel fails to unwrap. Legacy wraps are read only when the caller
 //! enables [`LegacyOptions::wrapping_algorithms`].
 //!
+//! Spec `s3-keyring.md` OnDecrypt: a keyring MUST refuse any number of
+//! encrypted data keys other than one; a [`DecryptRequest`] carries exactly
+//! one, so the rule holds by construction.
+//!
+//! [`DecryptRequest`]: s3ec_keyring::DecryptRequest
+//!
 //! ## Material descriptions
 //!
 //! A raw-key keyring stores its *material description* (a free-form map
