@@ -7,7 +7,7 @@ use crate::vectors::Case;
 
 /// Why no keyring could be built.
 pub(crate) enum KeyError {
-    /// The case needs something this build cannot do yet.
+    /// The case needs a kind of key this checker does not know.
     Skip(String),
     /// The case's key material is malformed.
     Bad(String),
@@ -29,8 +29,33 @@ pub(crate) fn keyring_for(case: &Case) -> Result<Box<dyn Keyring>, KeyError> {
                 s3ec_local::AesKeyring::new(&key).map_err(|e| KeyError::Bad(e.to_string()))?;
             Ok(Box::new(ring))
         }
-        "rsa" => Err(KeyError::Skip("RSA keyring not built yet".into())),
-        "kms" => Err(KeyError::Skip("KMS keyring not built yet".into())),
+        "rsa" => {
+            let pem = field(&case.key, "private_key_pem")?;
+            let ring = s3ec_local::RsaKeyring::from_private_key_pem(pem)
+                .map_err(|e| KeyError::Bad(e.to_string()))?;
+            Ok(Box::new(ring))
+        }
+        "kms" => {
+            // A strict fake KMS: Decrypt returns the recorded data key only
+            // for the exact recorded blob and encryption context.
+            let key_id = field(&case.key, "key_id")?;
+            let data_key = decode_b64(field(&case.key, "data_key_b64")?).map_err(KeyError::Bad)?;
+            let blob =
+                decode_b64(field(&case.key, "ciphertext_blob_b64")?).map_err(KeyError::Bad)?;
+            let context: s3ec_keyring::Context = case
+                .key
+                .get("kms_encryption_context")
+                .cloned()
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| KeyError::Bad(format!("kms_encryption_context: {e}")))?
+                .unwrap_or_default();
+            let kms =
+                s3ec_kms::testing::StaticKms::new().with_entry(key_id, &blob, &context, &data_key);
+            let ring =
+                s3ec_kms::KmsKeyring::new(kms, key_id).map_err(|e| KeyError::Bad(e.to_string()))?;
+            Ok(Box::new(ring))
+        }
         other => Err(KeyError::Bad(format!(
             "unknown key kind {other:?} ({})",
             case.id

@@ -1,14 +1,17 @@
 //! `cargo xtask`: project chores.
 //!
 //! - `cargo xtask ci`: everything CI runs (fmt, clippy, tests, no-std check,
-//!   vector check).
+//!   generated vectors up to date, vector check).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
 //! - `cargo xtask vectors check DIR...`: decrypt every interop vector case under
 //!   the given folders and print `N passed, M failed, K skipped`.
+//! - `cargo xtask vectors generate DIR`: write the project's own vector cases
+//!   into `DIR/s3ec-rust/` (deterministic; see `generate.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod generate;
 mod keys;
 mod vectors;
 
@@ -22,6 +25,7 @@ fn main() -> ExitCode {
             let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
             vectors::check(&dirs)
         }
+        ["vectors", "generate", dir] => generate::generate(Path::new(dir)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -39,7 +43,8 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage:
   cargo xtask ci                      fmt check, clippy, tests, no-std check, vector check
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
-  cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)";
+  cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
+  cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)";
 
 /// The workspace root (the parent of this crate's folder).
 pub(crate) fn root() -> PathBuf {
@@ -83,6 +88,8 @@ fn ci() -> Result<(), String> {
     ]))?;
     run(cargo().args(["test", "--workspace"]))?;
     no_std()?;
+    // The committed test-vectors/ must be exactly what the generator writes.
+    generate::verify(&root().join("test-vectors"))?;
     let shared = shared_dir().join("interop").join("vectors");
     let mut dirs = vec![root().join("test-vectors")];
     if shared.is_dir() {
