@@ -5,7 +5,7 @@
 //! - [`moto`]: a [moto](https://github.com/getmoto/moto) server (local AWS
 //!   S3 and KMS) for live tests. The first call creates a Python virtualenv
 //!   in the workspace's ignored `.venv` folder, installs
-//!   `moto[server]==`[`MOTO_VERSION`] into it from PyPI (about half a minute
+//!   `moto[server]==`[`MOTO_VERSION`] into it from PyPI (up to a minute
 //!   on a fresh clone, nothing on later runs), starts `moto_server` on a free
 //!   loopback port and waits until it answers. One server per test process;
 //!   it exits when the process does.
@@ -215,7 +215,7 @@ pub fn ensure_moto_venv() -> Result<PathBuf, String> {
     }
     eprintln!(
         "s3ec-testkit: installing moto[server]=={MOTO_VERSION} from PyPI into {} \
-         (once; takes about half a minute)",
+         (once; takes up to a minute)",
         venv.display()
     );
     let spec = format!("moto[server]=={MOTO_VERSION}");
