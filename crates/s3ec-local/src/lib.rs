@@ -65,9 +65,9 @@
 //! [`LegacyOptions::wrapping_algorithms`]: s3ec_keyring::LegacyOptions::wrapping_algorithms
 //! [`KeyringError::UnwrapFailed`]: s3ec_keyring::KeyringError::UnwrapFailed
 
-// Unsafe code is denied everywhere but in `rsa::sys`, the one FFI module
-// (see the crate's Cargo.toml for why the lint is `deny` here, not `forbid`).
-#![deny(unsafe_code)]
+// No unsafe code here: the one FFI call this crate needs (legacy OAEP with
+// SHA-256 and MGF1-SHA-1) lives in s3ec-aws-lc's FFI module.
+#![forbid(unsafe_code)]
 
 mod aes;
 mod rsa;

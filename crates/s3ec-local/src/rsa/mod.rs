@@ -8,7 +8,6 @@
 //! material-description rule of errata E4.
 
 mod der;
-mod sys;
 
 use core::fmt;
 use std::sync::Arc;
@@ -30,8 +29,8 @@ use s3ec_keyring::{
 use zeroize::Zeroizing;
 
 use self::der::{invalid, PemKind, MAX_DER_LEN};
-use self::sys::EvpRsaKey;
 use crate::names_this_key;
+use s3ec_aws_lc::ffi::rsa::EvpRsaKey;
 
 /// The legacy RSA wraps, for [`RsaKeyring::legacy_wrap`] (test vectors).
 #[non_exhaustive]
@@ -73,7 +72,7 @@ struct Inner {
     spki: Vec<u8>,
     private: Option<PrivateKey>,
     /// The same key as a raw AWS-LC object, for the one operation without
-    /// a safe API (OAEP-SHA-256 with MGF1-SHA-1, see `sys`).
+    /// a safe API (OAEP-SHA-256 with MGF1-SHA-1, see `s3ec_aws_lc::ffi::rsa`).
     legacy: EvpRsaKey,
     bits: usize,
     bytes: usize,

@@ -1,6 +1,6 @@
 //! RSA-OAEP with SHA-256 and **MGF1-SHA-1**, straight from AWS-LC.
 //!
-//! This is the only `unsafe` code of the crate. It exists because the legacy
+//! It exists because the legacy
 //! wrap `RSA/ECB/OAEPWithSHA-256AndMGF1Padding` means, in Java's default
 //! SunJCE provider, OAEP with hash SHA-256 but MGF1 over SHA-1 (reference
 //! §5.6, errata E9), a combination `aws-lc-rs`'s safe API does not offer
@@ -22,14 +22,12 @@
 //! * output buffers are at least the modulus size (`EVP_PKEY_size`), as
 //!   `EVP_PKEY_decrypt` / `EVP_PKEY_encrypt` require, and the written length
 //!   is read back from AWS-LC and bounds-checked before use.
-#![allow(unsafe_code)]
-
 use core::ptr::{null_mut, NonNull};
 
 use aws_lc_sys as lc;
 
 /// An owned AWS-LC `EVP_PKEY` holding an RSA key (private or public).
-pub(super) struct EvpRsaKey(NonNull<lc::EVP_PKEY>);
+pub struct EvpRsaKey(NonNull<lc::EVP_PKEY>);
 
 // SAFETY: an `EVP_PKEY` may be used from several threads at once by
 // non-mutating functions (AWS-LC `evp.h`). The only call here that takes it
@@ -78,12 +76,12 @@ fn parse(
 
 impl EvpRsaKey {
     /// Parse a PKCS#8 `PrivateKeyInfo` holding an RSA key.
-    pub(super) fn from_pkcs8(der: &[u8]) -> Option<EvpRsaKey> {
+    pub fn from_pkcs8(der: &[u8]) -> Option<EvpRsaKey> {
         parse(der, lc::EVP_parse_private_key)
     }
 
     /// Parse an X.509 `SubjectPublicKeyInfo` holding an RSA key.
-    pub(super) fn from_spki(der: &[u8]) -> Option<EvpRsaKey> {
+    pub fn from_spki(der: &[u8]) -> Option<EvpRsaKey> {
         parse(der, lc::EVP_parse_public_key)
     }
 
@@ -122,7 +120,7 @@ impl EvpRsaKey {
     /// and the empty label. Writes the message into `out` (at least the
     /// modulus size) and returns its length, or `None` if the ciphertext
     /// does not decrypt (any reason: AWS-LC reports one opaque error).
-    pub(super) fn decrypt_oaep_sha256_mgf1_sha1(
+    pub fn decrypt_oaep_sha256_mgf1_sha1(
         &self,
         ciphertext: &[u8],
         out: &mut [u8],
@@ -153,7 +151,7 @@ impl EvpRsaKey {
 
     /// RSAES-OAEP encryption with SHA-256 and MGF1-SHA-1 (for legacy test
     /// vectors only). Returns the ciphertext (the modulus size).
-    pub(super) fn encrypt_oaep_sha256_mgf1_sha1(&self, message: &[u8]) -> Option<Vec<u8>> {
+    pub fn encrypt_oaep_sha256_mgf1_sha1(&self, message: &[u8]) -> Option<Vec<u8>> {
         if message.is_empty() {
             return None;
         }
