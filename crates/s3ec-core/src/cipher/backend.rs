@@ -42,6 +42,7 @@ pub trait StreamEncrypt {
     /// Encrypt `buf` in place; `buf` may have any length.
     fn update(&mut self, buf: &mut [u8]) -> Result<(), Error>;
     /// Finish and return the 16-byte tag.
+    #[must_use]
     fn finish(self) -> [u8; TAG_LEN];
 }
 

@@ -8,7 +8,7 @@
 //!   against the suite, verifies the V3 key commitment (before deriving the
 //!   content key) and then hands out a [`GcmVerifier`], a one-shot
 //!   [`open_in_place`](ContentKey::open_in_place), or — for legacy CBC — a
-//!   [`CbcDecryptor`](crate::legacy::CbcDecryptor).
+//!   [`CbcDecryptor`].
 
 use core::fmt;
 

@@ -165,6 +165,7 @@ impl<B: GcmBackend> GcmEncryptor<B> {
     /// Finish and return the 16-byte tag to append to the ciphertext
     /// (spec `s3-encryption/encryption.md`: the tag MUST be appended to the
     /// ciphertext).
+    #[must_use = "the tag must be appended to the ciphertext"]
     pub fn finish(self) -> [u8; TAG_LEN] {
         self.state.finish()
     }
@@ -404,6 +405,14 @@ mod tests {
         let mut v = GcmVerifier::new(&[1; 32], &[1; 12], b"").unwrap();
         v.len = GCM_MAX_PLAINTEXT_LEN;
         assert_eq!(v.update(&[0]), Err(Error::LimitExceeded));
+    }
+
+    #[test]
+    fn verified_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Verified>();
+        check::<GcmVerifier>();
+        check::<GcmEncryptor>();
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The content cipher: streaming AES-256-GCM over caller buffers, key
 //! commitment, and the glue the client uses.
 //!
-//! * [`backend`]: the [`GcmBackend`](backend::GcmBackend) seam and the
-//!   default pure-Rust [`RustCrypto`](backend::RustCrypto) backend.
+//! * [`backend`]: the [`GcmBackend`] seam and the
+//!   default pure-Rust [`RustCrypto`] backend.
 //! * [`gcm`]: [`GcmEncryptor`], [`GcmVerifier`] → [`Verified`],
 //!   [`open_in_place`]. Authenticated decryption never releases plaintext
 //!   before the tag has been checked.
