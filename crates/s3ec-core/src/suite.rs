@@ -292,7 +292,10 @@ mod tests {
         }
         assert_eq!(Suite::AesGcmCommitting.id_bytes(), [0x00, 0x73]);
         assert_eq!(Suite::from_cek_alg("AES/CTR/NoPadding"), None);
-        assert_eq!(Suite::from_cek_alg("AES/CBC/PKCS7Padding"), Some(Suite::AesCbc));
+        assert_eq!(
+            Suite::from_cek_alg("AES/CBC/PKCS7Padding"),
+            Some(Suite::AesCbc)
+        );
         for w in [
             WrapAlg::KmsContext,
             WrapAlg::AesGcm,

@@ -1,29 +1,115 @@
 //! A `#![no_std]` staticlib that exercises s3ec-core's public API with no
 //! global allocator. `cargo xtask no-std` builds it: if `std` or `alloc`
-//! creeps into the core or its dependencies, the build fails.
+//! creeps into the core or its dependencies, the build fails (a second
+//! panic handler, or "no global memory allocator found").
 #![no_std]
 
 use core::panic::PanicInfo;
 
-use s3ec_core::{Arena, CommitmentPolicy, MetaKey, Suite, WrapAlg};
+use rand_core::{CryptoRng, RngCore};
+use s3ec_core::cipher::content::{ContentEncryption, ContentKey, ContentParams};
+use s3ec_core::envelope::{detect, Envelope, Placement};
+use s3ec_core::matdesc::MatDesc;
+use s3ec_core::{wrap, Arena, DataKey, Error, MetaKey, Suite, WrapAlg};
+
 
 #[panic_handler]
 fn panic(_info: &PanicInfo<'_>) -> ! {
     loop {}
 }
 
-/// Parse object metadata and report the suite id, or 0 on error.
-#[no_mangle]
-pub extern "C" fn s3ec_check_suite(policy_require: bool) -> u16 {
-    let policy = if policy_require {
-        CommitmentPolicy::RequireEncryptRequireDecrypt
-    } else {
-        CommitmentPolicy::ForbidEncryptAllowDecrypt
+/// A deterministic stand-in for a hardware RNG (a microcontroller's TRNG).
+struct Counter(u64);
+
+impl RngCore for Counter {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for b in dest {
+            *b = (self.next_u64() >> 56) as u8;
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+impl CryptoRng for Counter {}
+
+fn round_trip(body: &mut [u8], tag_out: &mut [u8; 16], seed: u64) -> Result<usize, Error> {
+    let mut rng = Counter(seed);
+    let master = [7u8; 32];
+    let data_key = DataKey::generate(&mut rng)?;
+    let suite = Suite::AesGcmCommitting;
+    let edk = wrap::aes_gcm::wrap(&master, &data_key, suite.cek_alg(), &mut rng)?;
+    let (mut enc, params) = ContentEncryption::new(suite, &data_key, &mut rng)?.into_parts();
+    enc.update(body)?;
+    *tag_out = enc.finish();
+
+    // Write the envelope into fixed storage, then parse it back.
+    let ContentParams::Committing {
+        message_id,
+        commitment,
+    } = params
+    else {
+        return Err(Error::LimitExceeded);
     };
-    let mut buf = [0u8; 64];
-    let mut arena = Arena::new(&mut buf);
-    let _ = arena.alloc(8);
-    let _ = MetaKey::parse("x-amz-key-v2");
-    let _ = WrapAlg::from_v3_code("02");
-    policy.encrypt_suite().id() + Suite::AesGcm.id()
+    let matdesc = MatDesc::parse(r#"{"device":"sensor-17"}"#)?;
+    let env = Envelope::new_v3(WrapAlg::AesGcm, &edk, &message_id, &commitment, matdesc)?;
+    let mut store = [0u8; 1024];
+    let mut keys: [(MetaKey, usize, usize); 8] = [(MetaKey::KeyV1, 0, 0); 8];
+    let mut used = 0usize;
+    let mut count = 0usize;
+    let mut sink = |k: MetaKey, v: &str| -> Result<(), Error> {
+        let end = used + v.len();
+        let dst = store.get_mut(used..end).ok_or(Error::BufferTooSmall { needed: end })?;
+        dst.copy_from_slice(v.as_bytes());
+        let slot = keys.get_mut(count).ok_or(Error::BufferTooSmall { needed: count + 1 })?;
+        *slot = (k, used, end);
+        used = end;
+        count += 1;
+        Ok(())
+    };
+    env.write_object_metadata(Placement::ObjectMetadata, &mut sink)?;
+    let mut pairs: [(&str, &str); 8] = [("", ""); 8];
+    for (i, (k, a, b)) in keys.iter().take(count).enumerate() {
+        let v = core::str::from_utf8(store.get(*a..*b).unwrap_or(&[])).unwrap_or("");
+        if let Some(p) = pairs.get_mut(i) {
+            *p = (k.as_str(), v);
+        }
+    }
+    let pairs = pairs.get(..count).unwrap_or(&[]);
+    detect(pairs.iter().copied())?;
+    let mut arena = Arena::empty();
+    let parsed = Envelope::parse(pairs.iter().copied(), None, &mut arena)?;
+
+    // Unwrap and decrypt: verify the commitment, then the tag, then decrypt.
+    let dk = wrap::aes_gcm::unwrap(&master, parsed.encrypted_data_key(), parsed.cek_alg())?;
+    let key = ContentKey::for_decrypt(
+        parsed.suite(),
+        &dk,
+        parsed.content_iv(),
+        parsed.message_id(),
+        parsed.key_commitment(),
+    )?;
+    let mut verifier = key.verifier()?;
+    verifier.update(body)?;
+    let verified = verifier.verify(tag_out)?;
+    verified.decrypt_at(0, body)?;
+    Ok(body.len())
+}
+
+/// Encrypt 64 bytes in place, write the envelope, parse it back, verify
+/// and decrypt. Returns the plaintext length, or -1 on error.
+#[no_mangle]
+pub extern "C" fn s3ec_round_trip(data: &mut [u8; 64], tag: &mut [u8; 16], seed: u64) -> i64 {
+    match round_trip(data, tag, seed) {
+        Ok(n) => n as i64,
+        Err(_) => -1,
+    }
 }
