@@ -2,4 +2,5 @@
 //! (`aws-lc-sys`) for what `aws-lc-rs`'s safe API does not offer.
 #![allow(unsafe_code)]
 
+pub mod gcm;
 pub mod rsa;
