@@ -11,6 +11,9 @@
 //!   it exits when the process does.
 //! - [`shared_dir`] / [`interop_vectors_dir`]: where the project's shared
 //!   material (interop vectors) lives.
+//! - [`create_bucket`] / [`unique_bucket`]: S3 buckets in a moto server.
+//! - [`faults`]: a scriptable fault-injection HTTP proxy (errors, dropped
+//!   connections, truncated bodies, stalls) in front of a moto server.
 //!
 //! Environment:
 //!
@@ -28,6 +31,8 @@
 //! assert!(endpoint.starts_with("http://127.0.0.1:"));
 //! assert_eq!(s3ec_testkit::REGION, "us-east-1");
 //! ```
+
+pub mod faults;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -360,6 +365,51 @@ fn answers_http(addr: SocketAddr) -> bool {
     }
     let mut head = [0u8; 5];
     matches!(s.read_exact(&mut head), Ok(()) if &head == b"HTTP/")
+}
+
+/// A bucket name no other test (of this or another process) uses:
+/// `prefix`, the process id and a counter, lower case.
+pub fn unique_bucket(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let mut name = format!("{prefix}-{}-{n}", std::process::id()).to_ascii_lowercase();
+    name.truncate(63);
+    name
+}
+
+/// Create an S3 bucket in the moto server at `endpoint`
+/// (`http://127.0.0.1:PORT`), in [`REGION`]; an existing bucket is fine.
+///
+/// A plain, unsigned HTTP request: moto does not check signatures.
+pub fn create_bucket(endpoint: &str, bucket: &str) -> Result<(), String> {
+    let host = endpoint
+        .strip_prefix("http://")
+        .unwrap_or(endpoint)
+        .trim_end_matches('/');
+    let mut s = TcpStream::connect(host).map_err(|e| format!("cannot connect to {host}: {e}"))?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
+    let req = format!(
+        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20200101/{REGION}/s3/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes())
+        .map_err(|e| format!("cannot send CreateBucket: {e}"))?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)
+        .map_err(|e| format!("cannot read the CreateBucket response: {e}"))?;
+    let text = String::from_utf8_lossy(&out);
+    let status = text.split(' ').nth(1).unwrap_or("");
+    if status == "200" || text.contains("BucketAlreadyOwnedByYou") {
+        Ok(())
+    } else {
+        Err(format!(
+            "CreateBucket {bucket} failed: {}",
+            tail(&text, 2000)
+        ))
+    }
 }
 
 #[cfg(test)]
