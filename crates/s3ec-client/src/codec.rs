@@ -7,8 +7,12 @@ use s3ec_core::cipher::content::{ContentEncryption, ContentKey, ContentParams};
 use s3ec_core::cipher::gcm::GcmEncryptor;
 use s3ec_core::envelope::{detect, Detected, Envelope, MetadataSink, Placement};
 use s3ec_core::matdesc::{write_pairs_canonical, MatDesc};
+use s3ec_core::DataKey;
 use s3ec_core::{Arena, CommitmentPolicy, FormatVersion, MetaKey, Suite, WrapAlg};
-use s3ec_keyring::{Context, DecryptRequest, EncryptRequest, Keyring, LegacyOptions};
+use s3ec_keyring::{
+    AsyncKeyring, Context, DecryptRequest, EncryptRequest, EncryptionMaterials, Keyring,
+    LegacyOptions,
+};
 
 use crate::error::ClientError;
 
@@ -138,6 +142,98 @@ pub fn inspect(
     parse_with(metadata, instruction_file, |env| Ok(info_of(env)))
 }
 
+/// A parsed and policy-checked envelope waiting for its data key: the
+/// first half of [`open_envelope`], owned, so that an async keyring can be
+/// awaited between parsing and building the content key
+/// ([`open_envelope_async`]).
+#[derive(Debug)]
+pub struct PendingOpen {
+    info: EnvelopeInfo,
+    iv: Vec<u8>,
+    message_id: Option<[u8; s3ec_core::suite::MESSAGE_ID_LEN]>,
+    commitment: Option<[u8; s3ec_core::suite::COMMITMENT_LEN]>,
+    legacy: LegacyOptions,
+}
+
+impl PendingOpen {
+    /// Parse the envelope and check it against the policy.
+    ///
+    /// The policy is checked before the keyring is asked (spec
+    /// `decryption.md` §Key Commitment: the suite MUST be validated against
+    /// the commitment policy before decrypting; Java does it before calling
+    /// KMS).
+    pub fn new(
+        metadata: &[(String, String)],
+        instruction_file: Option<&str>,
+        policy: &DecryptPolicy,
+    ) -> Result<PendingOpen, ClientError> {
+        parse_with(metadata, instruction_file, |env| {
+            let suite = env.suite();
+            if !policy.commitment.allows_decrypt(suite) {
+                return Err(ClientError::CommitmentPolicy {
+                    suite,
+                    policy: policy.commitment,
+                });
+            }
+            // spec decryption.md, CBC: only when legacy unauthenticated
+            // modes are enabled; otherwise the error MUST name the suite.
+            if suite == Suite::AesCbc && !policy.legacy.unauthenticated_modes {
+                return Err(ClientError::LegacyCbcDisabled);
+            }
+            Ok(PendingOpen {
+                info: info_of(env),
+                iv: env.content_iv().to_vec(),
+                message_id: env.message_id().copied(),
+                commitment: env.key_commitment().copied(),
+                legacy: policy.legacy,
+            })
+        })
+    }
+
+    /// The envelope.
+    pub fn info(&self) -> &EnvelopeInfo {
+        &self.info
+    }
+
+    /// What to ask the keyring.
+    pub fn request<'a>(&'a self, expected_context: Option<&'a Context>) -> DecryptRequest<'a> {
+        DecryptRequest {
+            suite: self.info.suite,
+            wrap: self.info.wrap,
+            encrypted_key: &self.info.encrypted_data_key,
+            cek_alg: &self.info.cek_alg,
+            stored_map: &self.info.context,
+            expected_context,
+            legacy: self.legacy,
+        }
+    }
+
+    /// Build the checked content key from what the keyring answered (for
+    /// V3: after verifying the key commitment). `None` (no keyring could
+    /// unwrap the key) is [`KeyringError::NoMatchingKeyring`].
+    ///
+    /// [`KeyringError::NoMatchingKeyring`]: s3ec_keyring::KeyringError::NoMatchingKeyring
+    pub fn finish(self, data_key: Option<DataKey>) -> Result<OpenedEnvelope, ClientError> {
+        let data_key = data_key.ok_or(ClientError::Keyring(
+            s3ec_keyring::KeyringError::NoMatchingKeyring {
+                wrap: self.info.wrap,
+            },
+        ))?;
+        let key = ContentKey::for_decrypt(
+            self.info.suite,
+            &data_key,
+            &self.iv,
+            self.message_id.as_ref(),
+            self.commitment.as_ref(),
+        )
+        .map_err(ClientError::from_content)?;
+        Ok(OpenedEnvelope {
+            key,
+            info: self.info,
+        })
+    }
+}
+
 /// Parse the envelope, check it against the policy, unwrap the data key
 /// with `keyring` and build the checked content key (for V3: after
 /// verifying the key commitment).
@@ -152,42 +248,25 @@ pub fn open_envelope(
     policy: &DecryptPolicy,
     expected_context: Option<&Context>,
 ) -> Result<OpenedEnvelope, ClientError> {
-    parse_with(metadata, instruction_file, |env| {
-        let suite = env.suite();
-        if !policy.commitment.allows_decrypt(suite) {
-            return Err(ClientError::CommitmentPolicy {
-                suite,
-                policy: policy.commitment,
-            });
-        }
-        // spec decryption.md, CBC: only when legacy unauthenticated modes
-        // are enabled; otherwise the error MUST name the suite.
-        if suite == Suite::AesCbc && !policy.legacy.unauthenticated_modes {
-            return Err(ClientError::LegacyCbcDisabled);
-        }
-        let info = info_of(env);
-        let req = DecryptRequest {
-            suite,
-            wrap: env.wrap(),
-            encrypted_key: env.encrypted_data_key(),
-            cek_alg: env.cek_alg(),
-            stored_map: &info.context,
-            expected_context,
-            legacy: policy.legacy,
-        };
-        let data_key = keyring.on_decrypt(&req)?.ok_or(ClientError::Keyring(
-            s3ec_keyring::KeyringError::NoMatchingKeyring { wrap: env.wrap() },
-        ))?;
-        let key = ContentKey::for_decrypt(
-            suite,
-            &data_key,
-            env.content_iv(),
-            env.message_id(),
-            env.key_commitment(),
-        )
-        .map_err(ClientError::from_content)?;
-        Ok(OpenedEnvelope { key, info })
-    })
+    let pending = PendingOpen::new(metadata, instruction_file, policy)?;
+    let data_key = keyring.on_decrypt(&pending.request(expected_context))?;
+    pending.finish(data_key)
+}
+
+/// [`open_envelope`] with an async keyring.
+pub async fn open_envelope_async(
+    keyring: &dyn AsyncKeyring,
+    metadata: &[(String, String)],
+    instruction_file: Option<&str>,
+    policy: &DecryptPolicy,
+    expected_context: Option<&Context>,
+) -> Result<OpenedEnvelope, ClientError> {
+    let pending = PendingOpen::new(metadata, instruction_file, policy)?;
+    let data_key = {
+        let req = pending.request(expected_context);
+        keyring.on_decrypt(&req).await?
+    };
+    pending.finish(data_key)
 }
 
 /// Decrypt a whole body held in memory: GCM bodies are authenticated before
@@ -248,6 +327,31 @@ pub fn seal(
 ) -> Result<Sealed, ClientError> {
     let suite = commitment.encrypt_suite();
     let materials = keyring.on_encrypt(&EncryptRequest { suite, context })?;
+    seal_with_materials(&materials, suite, placement, content_length)
+}
+
+/// [`seal`] with an async keyring.
+pub async fn seal_async(
+    keyring: &dyn AsyncKeyring,
+    commitment: CommitmentPolicy,
+    context: &Context,
+    placement: Placement,
+    content_length: Option<u64>,
+) -> Result<Sealed, ClientError> {
+    let suite = commitment.encrypt_suite();
+    let req = EncryptRequest { suite, context };
+    let materials = keyring.on_encrypt(&req).await?;
+    seal_with_materials(&materials, suite, placement, content_length)
+}
+
+/// The keyring-free half of [`seal`]: the content cipher and the envelope
+/// for materials a keyring made for `suite`.
+pub fn seal_with_materials(
+    materials: &EncryptionMaterials,
+    suite: Suite,
+    placement: Placement,
+    content_length: Option<u64>,
+) -> Result<Sealed, ClientError> {
     let mut rng = rand_core::OsRng;
     let (encryptor, params) = ContentEncryption::new(suite, &materials.data_key, &mut rng)
         .map_err(ClientError::Format)?

@@ -1,12 +1,33 @@
 //! # s3ec-client
 //!
 //! Encrypt and decrypt S3 objects client-side, byte-compatible with AWS's
-//! Amazon S3 Encryption Clients. [`codec`] is the transport-free heart:
-//! envelope in, checked content key out (and the reverse on put).
+//! Amazon S3 Encryption Clients.
+//!
+//! * [`Client`] (blocking, over a [`transport::Transport`] such as
+//!   `s3ec-reqwest`) and [`AsyncClient`] (over a
+//!   [`transport::AsyncTransport`] such as `s3ec-aws-sdk`): put, get
+//!   (authenticated, memory-bounded), ranged get (legacy, unauthenticated),
+//!   inspect, delete. Configured in one place with [`config::Builder`].
+//! * [`codec`]: the transport-free heart: envelope in, checked content key
+//!   out (and the reverse on put).
+//! * [`get`] and [`put`]: the decrypt state machine and part bookkeeping
+//!   the two clients share, and their options and outputs.
 
+#[cfg(feature = "async")]
+pub mod async_client;
+pub mod client;
 pub mod codec;
+pub mod config;
 pub mod error;
+pub mod get;
+pub mod put;
 pub mod transport;
 
+#[cfg(feature = "async")]
+pub use async_client::AsyncClient;
+pub use client::Client;
 pub use codec::{DecryptPolicy, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope, Sealed};
-pub use error::ClientError;
+pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
+pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
+pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
+pub use put::{PutOptions, PutOutput};

@@ -1,0 +1,725 @@
+//! The async client: the same operations as [`crate::Client`] over an
+//! [`AsyncTransport`] and an [`AsyncKeyring`], with tokio I/O. It shares
+//! the codec, the decrypt state machine ([`crate::get`]) and the part
+//! bookkeeping ([`crate::put`]) with the blocking client; only the I/O
+//! loops differ.
+
+use std::future::poll_fn;
+use std::io::SeekFrom;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use s3ec_core::cipher::GcmEncryptor;
+use s3ec_core::danger::plan_range;
+use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_SUFFIX};
+use s3ec_core::Suite;
+use s3ec_keyring::{AsyncKeyring, Context};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+
+use crate::codec::{self, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope};
+use crate::config::{AsyncClientBuilder, ClientConfig};
+use crate::error::{ClientError, LeftBehind};
+use crate::get::{
+    self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
+    Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
+};
+use crate::put::{
+    encrypt_part, instruction_file_metadata, next_part_number, PartCursor, PutOptions, PutOutput,
+};
+use crate::transport::{
+    AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompletedPart, ErrorKind, GetRequest,
+    Metadata, ObjectHead, PutRequest, TransportError,
+};
+
+/// The async S3 Encryption Client: encrypts on put, decrypts and
+/// authenticates on get, over any [`AsyncTransport`] (e.g.
+/// `s3ec_aws_sdk::AwsSdkTransport`) and [`AsyncKeyring`] (KMS, or a local
+/// keyring wrapped in [`s3ec_keyring::Local`]).
+///
+/// The same guarantees as [`crate::Client`]: nothing is written to the
+/// output before the tag is verified (unless the `danger` delayed
+/// authentication mode is on), memory bounded by the
+/// [`GetStrategy`](crate::GetStrategy), the version read pinned by its
+/// entity tag. The spool file is written and read with `tokio::fs`.
+///
+/// ```
+/// use s3ec_client::AsyncClient;
+/// use s3ec_keyring::{Context, Local};
+/// # use s3ec_client::transport::*;
+/// # use s3ec_keyring::BoxFuture;
+/// # #[derive(Debug)] struct MyS3;
+/// # impl AsyncTransport for MyS3 {
+/// #   fn head_object<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<ObjectHead, TransportError>> { unimplemented!() }
+/// #   fn get_object<'a>(&'a self, _: &'a GetRequest<'a>) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> { unimplemented!() }
+/// #   fn put_object<'a>(&'a self, _: &'a PutRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
+/// #   fn delete_object<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
+/// #   fn create_multipart_upload<'a>(&'a self, _: &'a PutRequest<'a>) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
+/// #   fn upload_part<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str, _: u32, _: bytes::Bytes) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
+/// #   fn complete_multipart_upload<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str, _: &'a [CompletedPart]) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
+/// #   fn abort_multipart_upload<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
+/// # }
+/// let keyring = Local(s3ec_local::AesKeyring::new(&[7u8; 32])?);
+/// let client = AsyncClient::builder(MyS3, keyring).part_size(16 << 20).build()?;
+/// # let _ = client;
+/// // client.put_object("bucket", "key", tokio::fs::File::open(path).await?, None, &Context::new()).await?;
+/// // client.get_object("bucket", "key", &mut tokio::io::stdout(), None).await?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AsyncClient {
+    transport: Arc<dyn AsyncTransport>,
+    keyring: Arc<dyn AsyncKeyring>,
+    config: ClientConfig,
+}
+
+impl std::fmt::Debug for AsyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncClient")
+            .field("transport", &self.transport)
+            .field("keyring", &self.keyring)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl AsyncClientBuilder {
+    /// Check the settings and make the client.
+    pub fn build(self) -> Result<AsyncClient, ClientError> {
+        let (transport, keyring, config) = self.validated()?;
+        Ok(AsyncClient {
+            transport,
+            keyring,
+            config,
+        })
+    }
+}
+
+fn pinned(e: TransportError) -> ClientError {
+    if e.kind == ErrorKind::PreconditionFailed {
+        ClientError::ObjectChanged
+    } else {
+        ClientError::Transport(e)
+    }
+}
+
+/// The next chunk of an async body.
+async fn next_chunk(body: &mut AsyncBody) -> Option<Result<Bytes, TransportError>> {
+    poll_fn(|cx| body.as_mut().poll_next(cx)).await
+}
+
+impl AsyncClient {
+    /// Start configuring a client over `transport` with `keyring`. The
+    /// settings are those of [`crate::Client::builder`].
+    pub fn builder(
+        transport: impl AsyncTransport + 'static,
+        keyring: impl AsyncKeyring + 'static,
+    ) -> AsyncClientBuilder {
+        AsyncClientBuilder::with_parts(Arc::new(transport), Arc::new(keyring))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Encrypt `body` and store it as `bucket`/`key`; see
+    /// [`crate::Client::put_object`].
+    ///
+    /// ```no_run
+    /// # async fn f(client: s3ec_client::AsyncClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let file = tokio::fs::File::open("big.bin").await?;
+    /// let len = file.metadata().await?.len();
+    /// let out = client
+    ///     .put_object("bucket", "big.bin", file, Some(len), &s3ec_keyring::Context::new())
+    ///     .await?;
+    /// println!("{} bytes in {:?} parts", out.plaintext_len, out.parts);
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl AsyncRead + Unpin + Send,
+        len: Option<u64>,
+        context: &Context,
+    ) -> Result<PutOutput, ClientError> {
+        let opts = PutOptions {
+            context: context.clone(),
+            instruction_file: None,
+        };
+        self.put_object_with(bucket, key, body, len, &opts).await
+    }
+
+    /// [`put_object`](Self::put_object) with per-put options.
+    pub async fn put_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut body: impl AsyncRead + Unpin + Send,
+        len: Option<u64>,
+        opts: &PutOptions,
+    ) -> Result<PutOutput, ClientError> {
+        let placement = if opts
+            .instruction_file
+            .unwrap_or(self.config.instruction_file_puts)
+        {
+            Placement::InstructionFile
+        } else {
+            Placement::ObjectMetadata
+        };
+        let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
+        let mut cursor = PartCursor::new(part_size, len);
+        let mut buf = new_part_buffer(part_size, len);
+        let last = read_part(&mut body, &mut cursor, &mut buf).await?;
+        let recorded_len = if last {
+            Some(cursor.read())
+        } else {
+            cursor.declared()
+        };
+        let sealed = codec::seal_async(
+            self.keyring.as_ref(),
+            self.config.policy.commitment,
+            &opts.context,
+            placement,
+            recorded_len,
+        )
+        .await?;
+        let format = self.config.policy.commitment.encrypt_suite().format();
+        let mut encryptor = Some(sealed.encryptor);
+        let req = PutRequest {
+            bucket,
+            key,
+            metadata: &sealed.object_metadata,
+        };
+        let (etag, parts) = if last {
+            encrypt_part(&mut encryptor, &mut buf, true)?;
+            (
+                self.transport.put_object(&req, Bytes::from(buf)).await?,
+                None,
+            )
+        } else {
+            let upload_id = self.transport.create_multipart_upload(&req).await?;
+            let result = self
+                .upload_parts(
+                    &req,
+                    &upload_id,
+                    &mut body,
+                    &mut cursor,
+                    buf,
+                    &mut encryptor,
+                )
+                .await;
+            match result {
+                Ok((etag, parts)) => (etag, Some(parts)),
+                Err(e) => {
+                    return Err(
+                        match self
+                            .transport
+                            .abort_multipart_upload(bucket, key, &upload_id)
+                            .await
+                        {
+                            Ok(()) => e,
+                            Err(cleanup) => ClientError::cleanup_failed(
+                                e,
+                                cleanup,
+                                LeftBehind::MultipartUpload {
+                                    key: key.to_string(),
+                                    upload_id,
+                                },
+                            ),
+                        },
+                    )
+                }
+            }
+        };
+        if let Some(json) = &sealed.instruction_file {
+            self.put_instruction_file(bucket, key, json).await?;
+        }
+        Ok(PutOutput {
+            etag,
+            format,
+            placement,
+            plaintext_len: cursor.read(),
+            parts,
+        })
+    }
+
+    async fn upload_parts(
+        &self,
+        req: &PutRequest<'_>,
+        upload_id: &str,
+        body: &mut (impl AsyncRead + Unpin + Send),
+        cursor: &mut PartCursor,
+        mut buf: Vec<u8>,
+        encryptor: &mut Option<GcmEncryptor>,
+    ) -> Result<(Option<String>, u32), ClientError> {
+        let mut parts = Vec::new();
+        let mut number = 0u32;
+        // The first part was read by the caller and is not the last.
+        let mut last = false;
+        loop {
+            number = next_part_number(number, cursor.part_size)?;
+            encrypt_part(encryptor, &mut buf, last)?;
+            // The finished part goes to the transport (which may resend it);
+            // the next part gets a fresh buffer: about two parts in memory.
+            let part = Bytes::from(std::mem::take(&mut buf));
+            let etag = self
+                .transport
+                .upload_part(req.bucket, req.key, upload_id, number, part)
+                .await?;
+            parts.push(CompletedPart {
+                part_number: number,
+                etag,
+            });
+            if last {
+                break;
+            }
+            buf = new_part_buffer(cursor.part_size, None);
+            last = read_part(body, cursor, &mut buf).await?;
+        }
+        let etag = self
+            .transport
+            .complete_multipart_upload(req.bucket, req.key, upload_id, &parts)
+            .await?;
+        Ok((etag, number))
+    }
+
+    async fn put_instruction_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        json: &str,
+    ) -> Result<(), ClientError> {
+        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
+        let metadata = instruction_file_metadata();
+        let req = PutRequest {
+            bucket,
+            key: &ikey,
+            metadata: &metadata,
+        };
+        match self
+            .transport
+            .put_object(&req, Bytes::copy_from_slice(json.as_bytes()))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match self.transport.delete_object(bucket, key).await {
+                Ok(()) => ClientError::Transport(e),
+                Err(cleanup) => ClientError::cleanup_failed(
+                    ClientError::Transport(e),
+                    cleanup,
+                    LeftBehind::Object {
+                        key: key.to_string(),
+                    },
+                ),
+            }),
+        }
+    }
+
+    async fn instruction_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &Metadata,
+        suffix: &str,
+    ) -> Result<Option<String>, ClientError> {
+        let required = match codec::needs_instruction_file(metadata)? {
+            EnvelopeLocation::ObjectMetadata => return Ok(None),
+            EnvelopeLocation::InstructionFile { required } => required,
+        };
+        let ikey = instruction_file_key(key, suffix);
+        let req = GetRequest {
+            bucket,
+            key: &ikey,
+            range: None,
+            if_match: None,
+        };
+        match self.transport.get_object(&req).await {
+            Ok(resp) => read_instruction_file(resp).await.map(Some),
+            Err(e) if e.kind == ErrorKind::NotFound => Err(if required {
+                ClientError::InstructionFileMissing { key: ikey }
+            } else {
+                ClientError::NotEncrypted
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn open(
+        &self,
+        bucket: &str,
+        key: &str,
+        head: &ObjectHead,
+        opts: &GetOptions,
+    ) -> Result<OpenedEnvelope, ClientError> {
+        let suffix = opts
+            .instruction_file_suffix
+            .as_deref()
+            .unwrap_or(&self.config.instruction_file_suffix);
+        let instruction = self
+            .instruction_file(bucket, key, &head.metadata, suffix)
+            .await?;
+        codec::open_envelope_async(
+            self.keyring.as_ref(),
+            &head.metadata,
+            instruction.as_deref(),
+            &self.config.policy,
+            opts.expected_context.as_ref(),
+        )
+        .await
+    }
+
+    /// Download, authenticate and decrypt `bucket`/`key` into `out`; see
+    /// [`crate::Client::get_object`]. Nothing is written to `out` before
+    /// the tag is verified (unless delayed authentication is on).
+    ///
+    /// ```no_run
+    /// # async fn f(client: s3ec_client::AsyncClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut file = tokio::fs::File::create("big.bin").await?;
+    /// let got = client.get_object("bucket", "big.bin", &mut file, None).await?;
+    /// println!("{} bytes, {:?}", got.plaintext_len, got.mode);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        expected_context: Option<&Context>,
+    ) -> Result<GetOutput, ClientError> {
+        let opts = GetOptions {
+            expected_context: expected_context.cloned(),
+            instruction_file_suffix: None,
+        };
+        self.get_object_with(bucket, key, out, &opts).await
+    }
+
+    /// [`get_object`](Self::get_object) into a new `Vec`.
+    pub async fn get_object_to_vec(
+        &self,
+        bucket: &str,
+        key: &str,
+        expected_context: Option<&Context>,
+    ) -> Result<(Vec<u8>, GetOutput), ClientError> {
+        let mut out = Vec::new();
+        let got = self
+            .get_object(bucket, key, &mut out, expected_context)
+            .await?;
+        Ok((out, got))
+    }
+
+    /// [`get_object`](Self::get_object) with per-get options.
+    pub async fn get_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        opts: &GetOptions,
+    ) -> Result<GetOutput, ClientError> {
+        let resp = self
+            .transport
+            .get_object(&GetRequest {
+                bucket,
+                key,
+                range: None,
+                if_match: None,
+            })
+            .await?;
+        // Spec decryption.md §Ranged Gets: MUST throw.
+        if resp.content_range.is_some() {
+            return Err(ClientError::UnexpectedRange);
+        }
+        let AsyncGetResponse { head, body, .. } = resp;
+        let opened = self.open(bucket, key, &head, opts).await?;
+        let body_len = head.content_length;
+        check_body_length(&opened.info, body_len)?;
+        let plan = get::plan(&self.config, opened.info.suite, body_len)?;
+        let mut spool = match &plan {
+            Plan::Spool(dir) => Some(tokio::fs::File::from_std(tempfile::tempfile_in(dir)?)),
+            _ => None,
+        };
+        let mut dec = BodyDecoder::new(&plan, opened.key, body_len)?;
+        let mut scratch = Vec::with_capacity(CHUNK + 32);
+        let mut written = 0u64;
+        let mut body = body;
+        let mut resumes = 0u32;
+        loop {
+            let chunk = match next_chunk(&mut body).await {
+                None => break,
+                Some(Ok(c)) => c,
+                Some(Err(e)) => {
+                    if dec.received() >= dec.expected() {
+                        break;
+                    }
+                    let Some(etag) = head.etag.as_deref() else {
+                        return Err(e.into());
+                    };
+                    if resumes >= MAX_RESUMES {
+                        return Err(e.into());
+                    }
+                    resumes += 1;
+                    body = self
+                        .resume(bucket, key, etag, dec.received(), dec.expected())
+                        .await?;
+                    continue;
+                }
+            };
+            // Chunks can be large (the SDK hands out what it got); feed them
+            // in CHUNK slices so the scratch buffer stays bounded.
+            for piece in chunk.chunks(CHUNK) {
+                match dec.push(piece, &mut scratch)? {
+                    Step::Nothing => {}
+                    Step::Plaintext => {
+                        out.write_all(&scratch).await?;
+                        written += scratch.len() as u64;
+                    }
+                    Step::Ciphertext => {
+                        if let Some(f) = spool.as_mut() {
+                            f.write_all(&scratch).await?;
+                        }
+                    }
+                }
+            }
+        }
+        drop(body);
+        match dec.finish(&mut scratch)? {
+            Finished::Plaintext => {
+                out.write_all(&scratch).await?;
+                written += scratch.len() as u64;
+            }
+            Finished::Verified(verified) => {
+                let Some(mut file) = spool.take() else {
+                    return Err(ClientError::Io(std::io::Error::other("no spool file")));
+                };
+                file.flush().await?;
+                file.seek(SeekFrom::Start(0)).await?;
+                let mut buf = vec![0u8; CHUNK];
+                let mut offset = 0u64;
+                let total = verified.len();
+                while offset < total {
+                    let want = usize::try_from(total - offset).unwrap_or(CHUNK).min(CHUNK);
+                    let b = &mut buf[..want];
+                    file.read_exact(b).await?;
+                    verified
+                        .decrypt_at(offset, b)
+                        .map_err(ClientError::from_content)?;
+                    out.write_all(b).await?;
+                    written += want as u64;
+                    offset += want as u64;
+                }
+            }
+        }
+        out.flush().await?;
+        Ok(GetOutput {
+            info: opened.info,
+            plaintext_len: written,
+            etag: head.etag,
+            mode: plan.mode(),
+        })
+    }
+
+    async fn resume(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+        from: u64,
+        total: u64,
+    ) -> Result<AsyncBody, ClientError> {
+        let req = GetRequest {
+            bucket,
+            key,
+            range: Some(ByteRange {
+                first: from,
+                last: None,
+            }),
+            if_match: Some(etag),
+        };
+        let resp = self.transport.get_object(&req).await.map_err(pinned)?;
+        if resp.content_range != Some((from, total - 1, total)) {
+            return Err(ClientError::RangeMismatch);
+        }
+        Ok(resp.body)
+    }
+
+    /// Decrypt plaintext bytes `first..=last` into `out`; **unauthenticated**
+    /// and gated like [`crate::Client::get_object_range`].
+    pub async fn get_object_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        first: u64,
+        last: u64,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+    ) -> Result<RangeOutput, ClientError> {
+        self.get_object_range_with(bucket, key, first, last, out, &GetOptions::default())
+            .await
+    }
+
+    /// [`get_object_range`](Self::get_object_range) with per-get options.
+    pub async fn get_object_range_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        first: u64,
+        last: u64,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        opts: &GetOptions,
+    ) -> Result<RangeOutput, ClientError> {
+        if !self.config.policy.legacy.unauthenticated_modes {
+            return Err(ClientError::RangedGetDisabled);
+        }
+        let head = self.transport.head_object(bucket, key).await?;
+        let opened = self.open(bucket, key, &head, opts).await?;
+        if opened.info.suite == Suite::AesCbc {
+            return Err(ClientError::RangedGetUnsupported {
+                suite: opened.info.suite,
+            });
+        }
+        check_body_length(&opened.info, head.content_length)?;
+        let rplan = plan_range(first, Some(last), head.content_length)?;
+        let object_plaintext_len = head.content_length - 16;
+        let mut dec = RangeDecoder::new(opened.key, &rplan);
+        let mut body = self
+            .ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)
+            .await?;
+        let mut scratch = Vec::with_capacity(CHUNK);
+        let mut written = 0u64;
+        let mut resumes = 0u32;
+        while !dec.is_done() {
+            let chunk = match next_chunk(&mut body).await {
+                None => {
+                    return Err(ClientError::UnexpectedBodyLength {
+                        expected: rplan.fetch_last - rplan.fetch_first + 1,
+                        received: dec.offset() - rplan.fetch_first,
+                    })
+                }
+                Some(Ok(c)) => c,
+                Some(Err(e)) => {
+                    if resumes >= MAX_RESUMES || head.etag.is_none() {
+                        return Err(e.into());
+                    }
+                    resumes += 1;
+                    body = self
+                        .ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)
+                        .await?;
+                    continue;
+                }
+            };
+            for piece in chunk.chunks(CHUNK) {
+                dec.push(piece, &mut scratch)?;
+                out.write_all(&scratch).await?;
+                written += scratch.len() as u64;
+            }
+        }
+        out.flush().await?;
+        Ok(RangeOutput {
+            info: opened.info,
+            first,
+            len: written,
+            object_plaintext_len,
+            etag: head.etag,
+        })
+    }
+
+    async fn ranged_body(
+        &self,
+        bucket: &str,
+        key: &str,
+        head: &ObjectHead,
+        first: u64,
+        last: u64,
+    ) -> Result<AsyncBody, ClientError> {
+        let req = GetRequest {
+            bucket,
+            key,
+            range: Some(ByteRange {
+                first,
+                last: Some(last),
+            }),
+            if_match: head.etag.as_deref(),
+        };
+        let resp = self.transport.get_object(&req).await.map_err(pinned)?;
+        if resp.content_range != Some((first, last, head.content_length)) {
+            return Err(ClientError::RangeMismatch);
+        }
+        Ok(resp.body)
+    }
+
+    /// Read the envelope without decrypting; see
+    /// [`crate::Client::inspect_object`].
+    pub async fn inspect_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<EnvelopeInfo, ClientError> {
+        let head = self.transport.head_object(bucket, key).await?;
+        let instruction = self
+            .instruction_file(
+                bucket,
+                key,
+                &head.metadata,
+                &self.config.instruction_file_suffix,
+            )
+            .await?;
+        codec::inspect(&head.metadata, instruction.as_deref())
+    }
+
+    /// Delete the object and its instruction file; see
+    /// [`crate::Client::delete_object`].
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
+        self.transport.delete_object(bucket, key).await?;
+        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
+        self.transport.delete_object(bucket, &ikey).await?;
+        Ok(())
+    }
+}
+
+fn new_part_buffer(part_size: usize, len: Option<u64>) -> Vec<u8> {
+    Vec::with_capacity(
+        len.map_or(part_size, |l| usize::try_from(l).unwrap_or(part_size))
+            .min(part_size)
+            + 16,
+    )
+}
+
+async fn read_part(
+    body: &mut (impl AsyncRead + Unpin + Send),
+    cursor: &mut PartCursor,
+    buf: &mut Vec<u8>,
+) -> Result<bool, ClientError> {
+    cursor.begin(buf);
+    let want = cursor.want(buf) as u64;
+    (&mut *body).take(want).read_to_end(buf).await?;
+    let peeked = if cursor.needs_peek(buf) {
+        let mut one = [0u8; 1];
+        match body.read(&mut one).await? {
+            0 => None,
+            _ => Some(one[0]),
+        }
+    } else {
+        None
+    };
+    cursor.end(buf, peeked)
+}
+
+async fn read_instruction_file(resp: AsyncGetResponse) -> Result<String, ClientError> {
+    if resp.head.content_length > MAX_INSTRUCTION_FILE {
+        return Err(ClientError::InstructionFileTooLarge {
+            len: resp.head.content_length,
+            limit: MAX_INSTRUCTION_FILE,
+        });
+    }
+    let mut body = resp.body;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = next_chunk(&mut body).await {
+        bytes.extend_from_slice(&chunk?);
+        if bytes.len() as u64 > MAX_INSTRUCTION_FILE {
+            return Err(ClientError::InstructionFileTooLarge {
+                len: bytes.len() as u64,
+                limit: MAX_INSTRUCTION_FILE,
+            });
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
+}

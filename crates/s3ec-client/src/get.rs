@@ -1,0 +1,518 @@
+//! The transport-free part of a get: which decrypt strategy an object gets,
+//! the length checks, and the decrypt state machine that the blocking and
+//! the async client both drive ([`BodyDecoder`], [`RangeDecoder`]).
+//!
+//! The state machine never writes anywhere itself: each ciphertext chunk
+//! pushed in comes back as plaintext to write to the output, ciphertext to
+//! write to the spool file, or nothing (buffered). That keeps the
+//! "no plaintext before the tag" rule in one place for both clients.
+
+use std::path::PathBuf;
+
+use s3ec_core::cipher::{ContentKey, GcmVerifier, Verified};
+use s3ec_core::danger::{self, RangePlan, UnverifiedDecryptor};
+use s3ec_core::legacy::CbcDecryptor;
+use s3ec_core::suite::TAG_LEN;
+use s3ec_core::Suite;
+use s3ec_keyring::Context;
+
+use crate::codec::EnvelopeInfo;
+use crate::config::{ClientConfig, GetStrategy};
+use crate::error::ClientError;
+
+/// The chunk size of streamed reads and writes: 64 KiB.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// The largest instruction file read: 1 MiB (a real one is a few KiB).
+pub(crate) const MAX_INSTRUCTION_FILE: u64 = 1 << 20;
+
+/// How many times a body that broke off mid-stream is resumed (a ranged
+/// GET from the first missing byte, pinned with `If-Match`).
+pub(crate) const MAX_RESUMES: u32 = 3;
+
+/// How an object was decrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecryptMode {
+    /// Authenticated; the ciphertext was held in memory.
+    Buffered,
+    /// Authenticated; the ciphertext was spooled to a temporary file.
+    Spooled,
+    /// **Danger**: delayed authentication; plaintext was written before the
+    /// tag was checked (it was checked at the end and passed).
+    DelayedAuthentication,
+    /// Legacy AES-CBC: **unauthenticated**; streamed, padding checked at
+    /// the end.
+    LegacyCbc,
+}
+
+/// What a get returns besides the plaintext written to the output.
+#[derive(Debug, Clone)]
+pub struct GetOutput {
+    /// The object's envelope.
+    pub info: EnvelopeInfo,
+    /// Plaintext bytes written to the output.
+    pub plaintext_len: u64,
+    /// The object's entity tag (the version that was read).
+    pub etag: Option<String>,
+    /// How it was decrypted.
+    pub mode: DecryptMode,
+}
+
+/// What a ranged get returns besides the plaintext written to the output.
+#[derive(Debug, Clone)]
+pub struct RangeOutput {
+    /// The object's envelope.
+    pub info: EnvelopeInfo,
+    /// The first plaintext byte written (the requested `first`).
+    pub first: u64,
+    /// Plaintext bytes written (the range clamped to the object's end).
+    pub len: u64,
+    /// The object's plaintext length.
+    pub object_plaintext_len: u64,
+    /// The object's entity tag (the version that was read).
+    pub etag: Option<String>,
+}
+
+/// Per-get settings.
+#[derive(Debug, Clone, Default)]
+pub struct GetOptions {
+    /// The encryption context the object must have been written with (KMS
+    /// keyrings compare it with the stored one; `None` means the empty
+    /// context for `kms+context` objects).
+    pub expected_context: Option<Context>,
+    /// Read the envelope from `<key><suffix>` instead of the client's
+    /// instruction-file suffix (spec `metadata-strategy.md`: a custom suffix
+    /// SHOULD be supported on GetObject). Dot included.
+    pub instruction_file_suffix: Option<String>,
+}
+
+impl GetOptions {
+    /// Set the expected encryption context.
+    pub fn expected_context(mut self, context: Context) -> Self {
+        self.expected_context = Some(context);
+        self
+    }
+
+    /// Set the instruction-file suffix for this get.
+    pub fn instruction_file_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.instruction_file_suffix = Some(suffix.into());
+        self
+    }
+}
+
+/// The instruction file's key.
+pub(crate) fn instruction_file_key(key: &str, suffix: &str) -> String {
+    let mut k = String::with_capacity(key.len() + suffix.len());
+    k.push_str(key);
+    k.push_str(suffix);
+    k
+}
+
+/// Check the body length against the suite and the recorded plaintext
+/// length, before anything is read.
+pub(crate) fn check_body_length(info: &EnvelopeInfo, body_len: u64) -> Result<(), ClientError> {
+    let tag = TAG_LEN as u64;
+    match info.suite {
+        Suite::AesCbc => {
+            if body_len == 0 || body_len % 16 != 0 {
+                return Err(ClientError::InvalidBodyLength {
+                    suite: info.suite,
+                    len: body_len,
+                });
+            }
+            if let Some(declared) = info.unencrypted_content_length {
+                // PKCS#7 always adds 1..=16 bytes.
+                if declared.checked_div(16).and_then(|b| b.checked_add(1)) != Some(body_len / 16) {
+                    return Err(ClientError::DeclaredLengthMismatch {
+                        declared,
+                        body: body_len,
+                    });
+                }
+            }
+        }
+        _ => {
+            if body_len < tag {
+                return Err(ClientError::InvalidBodyLength {
+                    suite: info.suite,
+                    len: body_len,
+                });
+            }
+            if let Some(declared) = info.unencrypted_content_length {
+                if declared.checked_add(tag) != Some(body_len) {
+                    return Err(ClientError::DeclaredLengthMismatch {
+                        declared,
+                        body: body_len,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The decrypt strategy chosen for one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Hold the whole body in memory.
+    Buffer,
+    /// Spool into a temporary file in this folder.
+    Spool(PathBuf),
+    /// Delayed authentication (danger opt-in).
+    Delayed,
+    /// Legacy CBC (streamed, unauthenticated).
+    Cbc,
+}
+
+impl Plan {
+    /// The mode reported to the caller.
+    pub(crate) fn mode(&self) -> DecryptMode {
+        match self {
+            Plan::Buffer => DecryptMode::Buffered,
+            Plan::Spool(_) => DecryptMode::Spooled,
+            Plan::Delayed => DecryptMode::DelayedAuthentication,
+            Plan::Cbc => DecryptMode::LegacyCbc,
+        }
+    }
+}
+
+/// Choose the strategy for an object of `suite` whose body is `body_len`
+/// bytes.
+pub(crate) fn plan(
+    config: &ClientConfig,
+    suite: Suite,
+    body_len: u64,
+) -> Result<Plan, ClientError> {
+    if suite == Suite::AesCbc {
+        // Gated by the legacy switch in codec::PendingOpen (spec
+        // decryption.md §CBC Decryption).
+        return Ok(Plan::Cbc);
+    }
+    if config.delayed_authentication {
+        return Ok(Plan::Delayed);
+    }
+    let temp = |dir: &Option<PathBuf>| dir.clone().unwrap_or_else(std::env::temp_dir);
+    Ok(match &config.get_strategy {
+        GetStrategy::Buffer { max_bytes } => {
+            if body_len > *max_bytes {
+                return Err(ClientError::ObjectTooLarge {
+                    len: body_len,
+                    max: *max_bytes,
+                });
+            }
+            Plan::Buffer
+        }
+        GetStrategy::Spool { dir } => Plan::Spool(temp(dir)),
+        GetStrategy::Auto {
+            buffer_up_to,
+            spool_dir,
+        } => {
+            if body_len <= *buffer_up_to {
+                Plan::Buffer
+            } else {
+                Plan::Spool(temp(spool_dir))
+            }
+        }
+    })
+}
+
+/// Holds back the last 16 bytes seen (the tag candidate) and releases the
+/// rest.
+#[derive(Debug, Default)]
+struct Tail {
+    buf: [u8; TAG_LEN],
+    len: usize,
+}
+
+impl Tail {
+    /// Append to `out` every byte of `tail ++ chunk` except the last 16,
+    /// which become the new tail.
+    fn release(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        let total = self.len + chunk.len();
+        if total <= TAG_LEN {
+            self.buf[self.len..total].copy_from_slice(chunk);
+            self.len = total;
+            return;
+        }
+        let release = total - TAG_LEN;
+        let from_tail = release.min(self.len);
+        out.extend_from_slice(&self.buf[..from_tail]);
+        let from_chunk = release - from_tail;
+        out.extend_from_slice(&chunk[..from_chunk]);
+        let mut next = [0u8; TAG_LEN];
+        let kept = self.len - from_tail;
+        next[..kept].copy_from_slice(&self.buf[from_tail..self.len]);
+        next[kept..].copy_from_slice(&chunk[from_chunk..]);
+        self.buf = next;
+        self.len = TAG_LEN;
+    }
+
+    fn tag(&self) -> Option<[u8; TAG_LEN]> {
+        (self.len == TAG_LEN).then_some(self.buf)
+    }
+}
+
+enum Mode {
+    Buffer { body: Vec<u8>, key: ContentKey },
+    Spool(GcmVerifier),
+    Delayed(UnverifiedDecryptor),
+    Cbc(CbcDecryptor),
+}
+
+/// What a [`BodyDecoder::push`] left in the scratch buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing to write.
+    Nothing,
+    /// Plaintext for the output (delayed authentication, CBC).
+    Plaintext,
+    /// Ciphertext for the spool file.
+    Ciphertext,
+}
+
+/// How a [`BodyDecoder`] finished.
+pub(crate) enum Finished {
+    /// The rest of the plaintext is in the scratch buffer (buffered: all of
+    /// it; CBC: the last block; delayed: nothing).
+    Plaintext,
+    /// The spooled ciphertext is authentic: decrypt it with this token.
+    Verified(Box<Verified>),
+}
+
+/// The decrypt state machine of a whole-object get.
+pub(crate) struct BodyDecoder {
+    mode: Mode,
+    tail: Tail,
+    received: u64,
+    expected: u64,
+}
+
+impl std::fmt::Debug for BodyDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyDecoder")
+            .field("received", &self.received)
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyDecoder {
+    /// Start decrypting a body of `expected` bytes (checked with
+    /// [`check_body_length`] and chosen by [`plan`]).
+    pub(crate) fn new(plan: &Plan, key: ContentKey, expected: u64) -> Result<Self, ClientError> {
+        let mode = match plan {
+            Plan::Buffer => {
+                // plan() bounded `expected` by the buffer limit; the
+                // capacity is a hint only.
+                let cap = usize::try_from(expected).unwrap_or(0).min(64 << 20);
+                Mode::Buffer {
+                    body: Vec::with_capacity(cap),
+                    key,
+                }
+            }
+            Plan::Spool(_) => Mode::Spool(key.verifier().map_err(ClientError::from_content)?),
+            Plan::Delayed => Mode::Delayed(
+                UnverifiedDecryptor::from_content_key(&key).map_err(ClientError::from_content)?,
+            ),
+            Plan::Cbc => Mode::Cbc(key.cbc_decryptor().map_err(ClientError::from_content)?),
+        };
+        Ok(BodyDecoder {
+            mode,
+            tail: Tail::default(),
+            received: 0,
+            expected,
+        })
+    }
+
+    /// Ciphertext bytes received so far (where a resumed GET starts).
+    pub(crate) fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The body length announced by S3.
+    pub(crate) fn expected(&self) -> u64 {
+        self.expected
+    }
+
+    /// Feed the next ciphertext chunk. `scratch` is cleared and then holds
+    /// what [`Step`] says.
+    pub(crate) fn push(
+        &mut self,
+        chunk: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<Step, ClientError> {
+        scratch.clear();
+        let received = self
+            .received
+            .checked_add(chunk.len() as u64)
+            .filter(|&r| r <= self.expected)
+            .ok_or(ClientError::UnexpectedBodyLength {
+                expected: self.expected,
+                received: self.received.saturating_add(chunk.len() as u64),
+            })?;
+        self.received = received;
+        match &mut self.mode {
+            Mode::Buffer { body, .. } => {
+                body.extend_from_slice(chunk);
+                Ok(Step::Nothing)
+            }
+            Mode::Spool(verifier) => {
+                self.tail.release(chunk, scratch);
+                verifier
+                    .update(scratch)
+                    .map_err(ClientError::from_content)?;
+                Ok(Step::Ciphertext)
+            }
+            Mode::Delayed(dec) => {
+                self.tail.release(chunk, scratch);
+                // UNAUTHENTICATED plaintext (danger opt-in).
+                dec.update(scratch).map_err(ClientError::from_content)?;
+                Ok(Step::Plaintext)
+            }
+            Mode::Cbc(dec) => {
+                scratch.resize(chunk.len() + 16, 0);
+                let n = dec
+                    .update(chunk, scratch)
+                    .map_err(ClientError::from_content)?;
+                scratch.truncate(n);
+                Ok(Step::Plaintext)
+            }
+        }
+    }
+
+    /// The body ended: check its length and the tag (or padding).
+    pub(crate) fn finish(self, scratch: &mut Vec<u8>) -> Result<Finished, ClientError> {
+        scratch.clear();
+        if self.received != self.expected {
+            return Err(ClientError::UnexpectedBodyLength {
+                expected: self.expected,
+                received: self.received,
+            });
+        }
+        match self.mode {
+            Mode::Buffer { mut body, key } => {
+                crate::codec::decrypt_body(&key, &mut body)?;
+                *scratch = body;
+                Ok(Finished::Plaintext)
+            }
+            Mode::Spool(verifier) => {
+                let tag = self.tail.tag().ok_or(ClientError::InvalidBodyLength {
+                    suite: Suite::AesGcm,
+                    len: self.received,
+                })?;
+                let verified = verifier.verify(&tag).map_err(ClientError::from_content)?;
+                Ok(Finished::Verified(Box::new(verified)))
+            }
+            Mode::Delayed(dec) => {
+                let tag = self
+                    .tail
+                    .tag()
+                    .ok_or(ClientError::AuthenticationAfterRelease)?;
+                dec.finish(&tag)
+                    .map_err(|_| ClientError::AuthenticationAfterRelease)?;
+                Ok(Finished::Plaintext)
+            }
+            Mode::Cbc(dec) => {
+                let mut last = [0u8; 16];
+                let n = dec
+                    .finish(&mut last)
+                    .map_err(|_| ClientError::AuthenticationAfterRelease)?;
+                scratch.extend_from_slice(&last[..n]);
+                Ok(Finished::Plaintext)
+            }
+        }
+    }
+}
+
+/// The decrypt state machine of a ranged get (**unauthenticated**, behind
+/// the legacy unauthenticated modes switch): AES-CTR over the fetched,
+/// block-aligned ciphertext, cut to the requested window.
+pub(crate) struct RangeDecoder {
+    key: ContentKey,
+    /// Ciphertext offset of the next byte pushed.
+    offset: u64,
+    /// Leading plaintext bytes still to drop.
+    skip: u64,
+    /// Plaintext bytes still to write.
+    remaining: u64,
+    /// Ciphertext bytes still expected.
+    to_receive: u64,
+}
+
+impl std::fmt::Debug for RangeDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeDecoder")
+            .field("offset", &self.offset)
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RangeDecoder {
+    /// Start decrypting the ciphertext range of `plan`.
+    pub(crate) fn new(key: ContentKey, plan: &RangePlan) -> RangeDecoder {
+        RangeDecoder {
+            key,
+            offset: plan.fetch_first,
+            skip: plan.skip,
+            remaining: plan.len,
+            to_receive: plan.fetch_last - plan.fetch_first + 1,
+        }
+    }
+
+    /// Ciphertext offset of the next byte expected.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Whether every expected byte arrived.
+    pub(crate) fn is_done(&self) -> bool {
+        self.to_receive == 0
+    }
+
+    /// Decrypt the next fetched chunk; `scratch` then holds the plaintext to
+    /// write (possibly empty).
+    pub(crate) fn push(&mut self, chunk: &[u8], scratch: &mut Vec<u8>) -> Result<(), ClientError> {
+        scratch.clear();
+        let n = chunk.len() as u64;
+        if n > self.to_receive {
+            return Err(ClientError::RangeMismatch);
+        }
+        scratch.extend_from_slice(chunk);
+        danger::decrypt_range_with_key(&self.key, self.offset, scratch)
+            .map_err(ClientError::from_content)?;
+        self.offset += n;
+        self.to_receive -= n;
+        let drop = self.skip.min(n);
+        self.skip -= drop;
+        let keep = (n - drop).min(self.remaining);
+        self.remaining -= keep;
+        // drop + keep <= n = scratch.len(), both fit usize.
+        scratch.truncate((drop + keep) as usize);
+        scratch.drain(..drop as usize);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tail_releases_all_but_sixteen() {
+        for split in [1usize, 3, 15, 16, 17, 40] {
+            let data: Vec<u8> = (0..100u8).collect();
+            let mut t = Tail::default();
+            let mut out = Vec::new();
+            for c in data.chunks(split) {
+                t.release(c, &mut out);
+            }
+            assert_eq!(out, &data[..84]);
+            assert_eq!(t.tag().unwrap(), data[84..]);
+        }
+        let mut t = Tail::default();
+        let mut out = Vec::new();
+        t.release(&[1; 15], &mut out);
+        assert!(out.is_empty() && t.tag().is_none());
+    }
+}

@@ -1,0 +1,238 @@
+//! The transport-free part of a put: options, output, and the part
+//! bookkeeping that the blocking and the async client share.
+//!
+//! # How a put goes
+//!
+//! 1. The first part (up to the part size) is read, plus one byte of
+//!    look-ahead. If the body ended there it goes as one PUT, and its length
+//!    is recorded as `x-amz-unencrypted-content-length`; otherwise it is a
+//!    multipart upload and the length is recorded only when the caller
+//!    declared it.
+//! 2. A fresh data key is made and wrapped by the keyring and the envelope
+//!    is written ([`crate::codec::seal`]): V3 (suite `0x0073`) by default,
+//!    V2 (`0x0072`) under `ForbidEncryptAllowDecrypt`.
+//! 3. The body goes through the one [`GcmEncryptor`] in order, part by part
+//!    (spec `client.md` §Optional API Operations: each part MUST be
+//!    encrypted in sequence, with the same cipher instance); the 16-byte
+//!    tag is appended to the last part (spec `encryption.md`: the tag MUST
+//!    be appended to the ciphertext). The envelope goes on the PUT or on
+//!    CreateMultipartUpload (S3 metadata cannot be set at Complete). About
+//!    one part is held in memory whatever the size; each part buffer is
+//!    handed to the transport finished, so a retry resends the same bytes.
+//!    Any failure aborts the multipart upload.
+//! 4. With instruction-file storage, the instruction file
+//!    (`<key>.instruction`, always the default suffix: spec
+//!    `metadata-strategy.md` forbids custom suffixes on ordinary writes) is
+//!    PUT **after** the object, with the `x-amz-crypto-instr-file` marker.
+//!
+//! ## Why the instruction file goes second
+//!
+//! Both orders leave a window in which a reader sees a new object with an
+//! old instruction file (or the reverse); either way that reader gets an
+//! error (V3: the key commitment does not match; V2: the tag does not
+//! verify; no file: `InstructionFileMissing` / `NotEncrypted`), never wrong
+//! plaintext. What differs is a failure in between. Object first: if the
+//! instruction file cannot be written, the client deletes the object it
+//! just wrote (an object without its envelope is garbage) and reports
+//! [`ClientError::CleanupFailed`](crate::ClientError::CleanupFailed) with
+//! [`LeftBehind::Object`](crate::LeftBehind::Object) if even that fails.
+//! Instruction file first would, on a failed object PUT, have replaced the
+//! envelope of the *previous* object under that key and made it unreadable,
+//! and for multipart uploads would leave an orphan file on every abort.
+//! .NET also writes it at completion; Java writes it first.
+
+use s3ec_core::cipher::GcmEncryptor;
+use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_MARKER};
+use s3ec_core::FormatVersion;
+use s3ec_keyring::Context;
+
+use crate::error::ClientError;
+
+/// Per-put settings.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// The encryption context (KMS keyrings bind it into the wrapped key
+    /// and store it; raw-key keyrings refuse a non-empty one and store
+    /// their material description instead).
+    pub context: Context,
+    /// Store the envelope in an instruction file (`Some(true)`) or in the
+    /// object metadata (`Some(false)`); `None` follows the client's
+    /// [`instruction_file_puts`](crate::config::Builder::instruction_file_puts).
+    pub instruction_file: Option<bool>,
+}
+
+impl PutOptions {
+    /// Set the encryption context.
+    pub fn context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Choose the envelope storage for this put.
+    pub fn instruction_file(mut self, on: bool) -> Self {
+        self.instruction_file = Some(on);
+        self
+    }
+}
+
+/// What a put did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutput {
+    /// The object's entity tag, when S3 returned one.
+    pub etag: Option<String>,
+    /// The metadata format written (V3, or V2 under
+    /// `ForbidEncryptAllowDecrypt`).
+    pub format: FormatVersion,
+    /// Where the envelope went.
+    pub placement: Placement,
+    /// Plaintext bytes encrypted.
+    pub plaintext_len: u64,
+    /// `Some(parts)` when the body went as a multipart upload.
+    pub parts: Option<u32>,
+}
+
+/// The user metadata of an instruction-file object: the
+/// `x-amz-crypto-instr-file` marker with an empty value (written, never
+/// required on read).
+pub(crate) fn instruction_file_metadata() -> Vec<(String, String)> {
+    vec![(INSTRUCTION_FILE_MARKER.as_str().to_string(), String::new())]
+}
+
+/// Part bookkeeping: how much was read, the look-ahead byte, the declared
+/// length check.
+#[derive(Debug)]
+pub(crate) struct PartCursor {
+    pub(crate) part_size: usize,
+    declared: Option<u64>,
+    read: u64,
+    peeked: Option<u8>,
+}
+
+impl PartCursor {
+    pub(crate) fn new(part_size: usize, declared: Option<u64>) -> PartCursor {
+        PartCursor {
+            part_size,
+            declared,
+            read: 0,
+            peeked: None,
+        }
+    }
+
+    /// Start a part in `buf`: cleared, then the look-ahead byte if any.
+    pub(crate) fn begin(&mut self, buf: &mut Vec<u8>) {
+        buf.clear();
+        if let Some(b) = self.peeked.take() {
+            buf.push(b);
+        }
+    }
+
+    /// How many more bytes the part wants.
+    pub(crate) fn want(&self, buf: &[u8]) -> usize {
+        self.part_size.saturating_sub(buf.len())
+    }
+
+    /// Whether a full part needs a look-ahead read to know if it is the
+    /// last one.
+    pub(crate) fn needs_peek(&self, buf: &[u8]) -> bool {
+        buf.len() >= self.part_size
+    }
+
+    /// The part in `buf` is read; `peeked` is the look-ahead byte (None:
+    /// the body ended). Returns whether this is the last part.
+    pub(crate) fn end(&mut self, buf: &[u8], peeked: Option<u8>) -> Result<bool, ClientError> {
+        self.read = self.read.saturating_add(buf.len() as u64);
+        self.peeked = peeked;
+        let last = peeked.is_none();
+        if let Some(declared) = self.declared {
+            let seen = self.read + u64::from(peeked.is_some());
+            if seen > declared || (last && seen != declared) {
+                return Err(ClientError::InputLengthMismatch {
+                    declared,
+                    read: seen,
+                });
+            }
+        }
+        Ok(last)
+    }
+
+    /// Plaintext bytes read so far.
+    pub(crate) fn read(&self) -> u64 {
+        self.read
+    }
+
+    /// The declared length.
+    pub(crate) fn declared(&self) -> Option<u64> {
+        self.declared
+    }
+}
+
+/// Encrypt a part in place; for the last part, finish and append the tag.
+pub(crate) fn encrypt_part(
+    encryptor: &mut Option<GcmEncryptor>,
+    buf: &mut Vec<u8>,
+    last: bool,
+) -> Result<(), ClientError> {
+    let enc = encryptor
+        .as_mut()
+        .ok_or(ClientError::Format(s3ec_core::Error::InvalidInput(
+            s3ec_core::InputError::OutOfRange,
+        )))?;
+    enc.update(buf).map_err(ClientError::Format)?;
+    if last {
+        if let Some(enc) = encryptor.take() {
+            buf.extend_from_slice(&enc.finish());
+        }
+    }
+    Ok(())
+}
+
+/// The next part number, refusing to pass S3's limit.
+pub(crate) fn next_part_number(current: u32, part_size: usize) -> Result<u32, ClientError> {
+    let n = current + 1;
+    if n > crate::config::MAX_PARTS {
+        return Err(ClientError::TooManyParts {
+            part_size: part_size as u64,
+        });
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cursor_declared_lengths() {
+        let mut c = PartCursor::new(4, Some(6));
+        let mut buf = Vec::new();
+        c.begin(&mut buf);
+        buf.extend_from_slice(&[1, 2, 3, 4]);
+        assert!(!c.end(&buf, Some(5)).unwrap());
+        c.begin(&mut buf);
+        assert_eq!(buf, [5]);
+        buf.push(6);
+        assert!(c.end(&buf, None).unwrap());
+        assert_eq!(c.read(), 6);
+
+        // Shorter than declared.
+        let mut c = PartCursor::new(4, Some(6));
+        c.begin(&mut buf);
+        buf.extend_from_slice(&[1, 2]);
+        assert!(matches!(
+            c.end(&buf, None),
+            Err(ClientError::InputLengthMismatch {
+                declared: 6,
+                read: 2
+            })
+        ));
+        // Longer than declared.
+        let mut c = PartCursor::new(4, Some(4));
+        c.begin(&mut buf);
+        buf.extend_from_slice(&[1, 2, 3, 4]);
+        assert!(matches!(
+            c.end(&buf, Some(9)),
+            Err(ClientError::InputLengthMismatch { declared: 4, .. })
+        ));
+    }
+}
