@@ -32,8 +32,8 @@ use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::{AeadInPlace, Aes256Gcm, KeyInit};
+use ::aes_gcm::aead::generic_array::GenericArray;
+use ::aes_gcm::{AeadInPlace, Aes256Gcm, KeyInit};
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockEncryptMut, KeyIvInit};
 use hkdf::Hkdf;
@@ -55,9 +55,8 @@ pub(crate) const PRODUCER_DIR: &str = "s3ec-rust";
 /// `producer` in every `case.json`.
 const PRODUCER: &str = "s3ec-rust xtask generator";
 /// `producer_details` in every `case.json`.
-const PRODUCER_DETAILS: &str = "s3ec-rust xtask generator (xtask/src/generate.rs): s3ec-core write \
-     path (ContentEncryption, aes_gcm::wrap, Envelope::new_v2/new_v3) where the library writes the \
-     format; hand-written metadata for legacy wraps; ChaCha20 RNG seeded per case";
+const PRODUCER_DETAILS: &str =
+    "s3ec-rust xtask generator (xtask/src/generate.rs; s3ec-core write path, ChaCha20 RNG seeded per case)";
 /// Every seed and fixed key is SHA-256 of this prefix, a `/` and a label.
 /// Changing it changes every byte of every case.
 const SEED_PREFIX: &str = "s3ec-rust test vectors v1";
@@ -100,7 +99,9 @@ fn plaintext(id: &str, len: usize) -> Vec<u8> {
 /// Standard padded base64.
 fn b64e(data: &[u8]) -> Result<String, String> {
     let mut buf = vec![0u8; b64::encoded_len(data.len())];
-    Ok(b64::encode(data, &mut buf).map_err(err("base64"))?.to_string())
+    Ok(b64::encode(data, &mut buf)
+        .map_err(err("base64"))?
+        .to_string())
 }
 
 /// Decode standard padded base64.
@@ -843,26 +844,24 @@ fn all_cases() -> Result<Vec<Case>, String> {
     let instr = Placement::InstructionFile;
 
     // ---- V3, AES/GCM (02) wrap: sizes, material descriptions, storage.
-    let (mut v3_17, mut v3_4095) = (None, None);
+    // The 17-byte cases (two AES blocks, the second partial) are the bases
+    // of the negative cases, which keeps the folder small.
+    let mut v3 = None;
     for len in [0, 1, 15, 16, 17, 4095, 65539, 1_048_577] {
         let c = v3_case(256, Md::Unicode, meta, len)?;
-        match len {
-            17 => v3_17 = Some(c.clone()),
-            4095 => v3_4095 = Some(c.clone()),
-            _ => {}
+        if len == 17 {
+            v3 = Some(c.clone());
         }
         out.push(c);
     }
-    let v3 = v3_4095.ok_or("no V3 base case")?;
-    let v3_17 = v3_17.ok_or("no V3 17-byte case")?;
+    let v3 = v3.ok_or("no V3 base case")?;
     out.push(v3_case(256, Md::Empty, meta, 17)?);
     out.push(v3_case(128, Md::Unicode, meta, 17)?);
-    out.push(v3_case(256, Md::Unicode, instr, 17)?);
-    out.push(v3_case(256, Md::Empty, instr, 17)?);
-    let v3i = v3_case(256, Md::Unicode, instr, 4095)?;
+    let v3i = v3_case(256, Md::Unicode, instr, 17)?;
     out.push(v3i.clone());
+    out.push(v3_case(256, Md::Empty, instr, 17)?);
     out.push(variant(
-        &v3_17,
+        &v3,
         "rust-v3-aesgcm-k256-meta-md-raw-utf8-17",
         "x-amz-m holds the material description as compact JSON with raw UTF-8 (as Java and \
          Ruby write it, and as some stores return it) instead of the core's \\u escapes.",
@@ -872,7 +871,7 @@ fn all_cases() -> Result<Vec<Case>, String> {
         },
     )?);
     out.push(variant(
-        &v3_17,
+        &v3,
         "rust-v3-aesgcm-k256-meta-md-rfc2047-17",
         "x-amz-m as S3 returns a non-ASCII header value (reference §3.3): one RFC 2047 \
          encoded-word =?UTF-8?B?...?= whose text carries each byte of the UTF-8 JSON as one \
@@ -886,13 +885,11 @@ fn all_cases() -> Result<Vec<Case>, String> {
     // ---- V2, AES/GCM wrap, 128/192/256-bit master keys.
     out.push(v2_case(128, Md::Empty, meta, 17)?);
     out.push(v2_case(192, Md::Unicode, meta, 17)?);
-    let v2_17 = v2_case(256, Md::Unicode, meta, 17)?;
-    out.push(v2_17.clone());
-    out.push(v2_case(192, Md::Unicode, instr, 17)?);
-    let v2 = v2_case(256, Md::Unicode, meta, 4095)?;
+    let v2 = v2_case(256, Md::Unicode, meta, 17)?;
     out.push(v2.clone());
+    out.push(v2_case(192, Md::Unicode, instr, 17)?);
     out.push(variant(
-        &v2_17,
+        &v2,
         "rust-v2-aesgcm-k256-meta-md-rfc2047-17",
         "x-amz-matdesc as S3 returns a non-ASCII header value (reference §3.3): one RFC 2047 \
          encoded-word with S3's double encoding of the raw UTF-8 JSON.",
@@ -905,9 +902,10 @@ fn all_cases() -> Result<Vec<Case>, String> {
     // ---- Legacy AESWrap (V2 metadata written by hand).
     out.push(aeswrap_case(256, Content::Gcm, 17)?);
     out.push(aeswrap_case(192, Content::Gcm, 17)?);
-    let kw = aeswrap_case(128, Content::Gcm, 4095)?;
+    let kw = aeswrap_case(128, Content::Gcm, 17)?;
     out.push(kw.clone());
-    out.push(aeswrap_case(256, Content::Cbc, 17)?);
+    let kw_cbc = aeswrap_case(256, Content::Cbc, 17)?;
+    out.push(kw_cbc.clone());
 
     // ---- V1: AES-ECB wrap, CBC content.
     out.push(v1_case(192, 256, 0)?);
@@ -919,6 +917,17 @@ fn all_cases() -> Result<Vec<Case>, String> {
     v3_instruction_negatives(&v3i, &mut out)?;
     v2_negatives(&v2, &mut out)?;
     aeswrap_negatives(&kw, &mut out)?;
+    out.push(neg(
+        &kw_cbc,
+        "iv-unpadded",
+        "x-amz-iv (16-byte CBC IV) written as unpadded base64 (trailing == removed)",
+        "base64 must be padded (errata E12; a 12-byte GCM IV has no padding to remove)",
+        |c| {
+            let v = c.meta("x-amz-iv")?.trim_end_matches('=').to_string();
+            c.set_meta("x-amz-iv", v);
+            Ok(())
+        },
+    )?);
     v1_negatives(&v1, &mut out)?;
     Ok(out)
 }
@@ -940,6 +949,14 @@ fn fresh_v2(
 ) -> Result<Sealed, String> {
     let dk = DataKey::generate(rng).map_err(err("DataKey::generate"))?;
     seal_v2(kek, &dk, &Md::Unicode.raw_json()?, placement, pt, rng)
+}
+
+/// The encrypted data key (`x-amz-3`) of another V3 object under the same
+/// master key: a different data key that unwraps fine.
+fn other_v3_edk(kek: &[u8], rng: &mut ChaCha20Rng) -> Result<String, String> {
+    let dk = DataKey::generate(rng).map_err(err("DataKey::generate"))?;
+    let other = seal_v3(kek, &dk, "", Placement::ObjectMetadata, b"other", rng)?;
+    lookup(&other.metadata, "x-amz-3")
 }
 
 /// The V2 keys a format-confusion case injects.
@@ -1029,8 +1046,18 @@ fn v3_negatives(b: &Case, out: &mut Vec<Case>) -> Result<(), String> {
          object metadata; body unchanged",
         "V1/V2-only and V3-only keys must not be mixed (format collision)",
         |c| {
-            let v2 = fresh_v2(&c.kek, &c.plaintext, Placement::ObjectMetadata, &mut rng(&c.id))?;
-            for k in ["x-amz-key-v2", "x-amz-iv", "x-amz-cek-alg", "x-amz-wrap-alg"] {
+            let v2 = fresh_v2(
+                &c.kek,
+                &c.plaintext,
+                Placement::ObjectMetadata,
+                &mut rng(&c.id),
+            )?;
+            for k in [
+                "x-amz-key-v2",
+                "x-amz-iv",
+                "x-amz-cek-alg",
+                "x-amz-wrap-alg",
+            ] {
                 let v = lookup(&v2.metadata, k)?;
                 c.push_meta(k, v);
             }
@@ -1046,7 +1073,12 @@ fn v3_negatives(b: &Case, out: &mut Vec<Case>) -> Result<(), String> {
          body: a reader that lets the V2 keys win decrypts it without key commitment",
         "V1/V2-only and V3-only keys must not be mixed (format confusion, commitment bypass)",
         |c| {
-            let v2 = fresh_v2(&c.kek, &c.plaintext, Placement::ObjectMetadata, &mut rng(&c.id))?;
+            let v2 = fresh_v2(
+                &c.kek,
+                &c.plaintext,
+                Placement::ObjectMetadata,
+                &mut rng(&c.id),
+            )?;
             for k in V2_KEYS {
                 let v = lookup(&v2.metadata, k)?;
                 c.push_meta(k, v);
@@ -1090,6 +1122,19 @@ fn v3_negatives(b: &Case, out: &mut Vec<Case>) -> Result<(), String> {
         |c| {
             let v = c.meta("x-amz-d")?.to_string();
             c.push_meta("X-Amz-D", v);
+            Ok(())
+        },
+    )?);
+    out.push(neg(
+        b,
+        "3-from-other-object",
+        "x-amz-3 replaced by the encrypted data key of another V3 object under the same \
+         master key (it unwraps, to a different data key)",
+        "the key commitment: x-amz-d does not match the substituted data key (data-key \
+         substitution, the attack key commitment exists for)",
+        |c| {
+            let edk = other_v3_edk(&c.kek, &mut rng(&c.id))?;
+            c.set_meta("x-amz-3", edk);
             Ok(())
         },
     )?);
@@ -1176,6 +1221,33 @@ fn v3_instruction_negatives(b: &Case, out: &mut Vec<Case>) -> Result<(), String>
             let mut raw = b64d(&old)?;
             raw[12] ^= 0x01;
             c.instruction = Some(json_replace(&file, "x-amz-3", &old, &b64e(&raw)?)?);
+            Ok(())
+        },
+    )?);
+    out.push(neg(
+        b,
+        "file-3-from-other-object",
+        "instruction file: x-amz-3 replaced by the encrypted data key of another V3 object \
+         under the same master key (it unwraps, to a different data key)",
+        "the key commitment kept in the object metadata (instruction-file data-key \
+         substitution: CVE-2025-14762/14763/14764)",
+        |c| {
+            let file = c.instruction()?.to_string();
+            let old = json_get(&file, "x-amz-3")?;
+            let edk = other_v3_edk(&c.kek, &mut rng(&c.id))?;
+            c.instruction = Some(json_replace(&file, "x-amz-3", &old, &edk)?);
+            Ok(())
+        },
+    )?);
+    out.push(neg(
+        b,
+        "file-dup-w-case",
+        "instruction file: X-Amz-W added with the same value as x-amz-w (the same key twice, \
+         in different case)",
+        "instruction-file keys are case-insensitive; a key given twice is ambiguous",
+        |c| {
+            let w = json_get(c.instruction()?, "x-amz-w")?;
+            c.instruction = Some(json_append(c.instruction()?, &[("X-Amz-W", &w)])?);
             Ok(())
         },
     )?);
@@ -1571,11 +1643,7 @@ pub(crate) fn generate(dir: &Path) -> Result<(), String> {
 
 /// Every file under `dir`, by path relative to `dir`.
 fn files(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
-    fn walk(
-        root: &Path,
-        dir: &Path,
-        out: &mut BTreeMap<PathBuf, Vec<u8>>,
-    ) -> Result<(), String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) -> Result<(), String> {
         let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for entry in entries {
             let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
@@ -1605,7 +1673,10 @@ pub(crate) fn verify(committed: &Path) -> Result<(), String> {
         let mut diffs = Vec::new();
         for (path, bytes) in &fresh {
             match stored.get(path) {
-                None => diffs.push(format!("missing from the committed copy: {}", path.display())),
+                None => diffs.push(format!(
+                    "missing from the committed copy: {}",
+                    path.display()
+                )),
                 Some(b) if b != bytes => diffs.push(format!("differs: {}", path.display())),
                 Some(_) => {}
             }
