@@ -89,9 +89,10 @@ impl<R: Read> Read for BodyReader<R> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
-                let io_kind = match e.kind() {
-                    io::ErrorKind::TimedOut => io::ErrorKind::TimedOut,
-                    _ => io::ErrorKind::UnexpectedEof,
+                let io_kind = if is_timeout(&e) {
+                    io::ErrorKind::TimedOut
+                } else {
+                    io::ErrorKind::UnexpectedEof
                 };
                 let message = format!(
                     "{}: the body broke after {} bytes: {}",
@@ -103,6 +104,35 @@ impl<R: Read> Read for BodyReader<R> {
             }
         }
     }
+}
+
+/// Whether a read failed by timing out (reqwest reports its own timeouts
+/// as an [`io::ErrorKind::Other`] error wrapping a `reqwest::Error`).
+fn is_timeout(e: &io::Error) -> bool {
+    if e.kind() == io::ErrorKind::TimedOut {
+        return true;
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> =
+        e.get_ref().map(|i| i as &(dyn std::error::Error + 'static));
+    let mut depth = 0;
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<reqwest::Error>() {
+            if r.is_timeout() {
+                return true;
+            }
+        }
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if io.kind() == io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        cur = err.source();
+        depth += 1;
+        if depth > 8 {
+            break;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
