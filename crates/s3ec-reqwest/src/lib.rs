@@ -42,7 +42,8 @@
 //! Like blocking reqwest itself, the transport must not be used (or
 //! dropped) from inside an async runtime: call it from plain threads or
 //! `spawn_blocking`. HTTP(S) proxies from the environment (`HTTPS_PROXY`,
-//! `NO_PROXY`, ...) are honoured, as reqwest does by default.
+//! `NO_PROXY`, ...) are honoured, as reqwest does by default; so is
+//! `AWS_CA_BUNDLE` with [`Builder::with_env`].
 //!
 //! ```no_run
 //! use s3ec_client::transport::{PutRequest, Transport};
@@ -85,6 +86,9 @@ use sha2::{Digest, Sha256};
 use addressing::Endpoint;
 use config::{CredentialSource, ProviderCache};
 
+/// The credential types of the AWS SDK, at the version this crate uses
+/// (to implement [`ProvideCredentials`]).
+pub use aws_credential_types;
 pub use aws_credential_types::provider::ProvideCredentials;
 pub use aws_credential_types::Credentials;
 pub use retry::RetryConfig;
@@ -156,6 +160,7 @@ pub struct Builder {
     use_env: bool,
     profile: Option<String>,
     resolve: Vec<(String, SocketAddr)>,
+    ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -186,6 +191,7 @@ impl Default for Builder {
             use_env: false,
             profile: None,
             resolve: Vec::new(),
+            ca_bundle: None,
         }
     }
 }
@@ -285,6 +291,15 @@ impl Builder {
         self
     }
 
+    /// Trust the certificates of this PEM bundle too (besides the
+    /// system's roots). With [`with_env`](Builder::with_env), the
+    /// `AWS_CA_BUNDLE` environment variable sets this when it is not set
+    /// explicitly.
+    pub fn ca_bundle(mut self, pem_file: impl Into<std::path::PathBuf>) -> Builder {
+        self.ca_bundle = Some(pem_file.into());
+        self
+    }
+
     /// Build the transport.
     ///
     /// Fails ([`ErrorKind::Other`]) without a region or credentials (set
@@ -338,6 +353,18 @@ impl Builder {
         for (host, addr) in &self.resolve {
             http = http.resolve(host, *addr);
         }
+        let ca_bundle = self.ca_bundle.or_else(|| {
+            self.use_env
+                .then(|| std::env::var_os("AWS_CA_BUNDLE"))
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        });
+        if let Some(path) = ca_bundle {
+            for cert in read_ca_bundle(&path)? {
+                http = http.add_root_certificate(cert);
+            }
+        }
         let http = http.build().map_err(|e| {
             let mut err = TransportError::new(
                 ErrorKind::Other,
@@ -358,6 +385,21 @@ impl Builder {
             credentials,
         })
     }
+}
+
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, TransportError> {
+    let fail = |why: String| {
+        TransportError::new(
+            ErrorKind::Other,
+            format!("cannot use the CA bundle {}: {why}", path.display()),
+        )
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(error_chain(&e)))?;
+    if certs.is_empty() {
+        return Err(fail("no certificates in it".into()));
+    }
+    Ok(certs)
 }
 
 /// One attempt's failure: worth another attempt, or final.

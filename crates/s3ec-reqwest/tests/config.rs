@@ -244,6 +244,35 @@ fn missing_region_or_credentials() {
 }
 
 #[test]
+fn ca_bundle() {
+    let env = Env::new("ca");
+    env.set("AWS_ACCESS_KEY_ID", "A")
+        .set("AWS_SECRET_ACCESS_KEY", "B")
+        .set("AWS_REGION", "us-east-1")
+        .file("not-pem", "hello");
+    env.set(
+        "AWS_CA_BUNDLE",
+        env.dir.join("missing.pem").to_str().unwrap(),
+    );
+    let e = ReqwestTransport::from_env().unwrap_err();
+    assert!(e.message.contains("CA bundle"), "{e}");
+    env.set("AWS_CA_BUNDLE", env.dir.join("not-pem").to_str().unwrap());
+    let e = ReqwestTransport::from_env().unwrap_err();
+    assert!(e.message.contains("CA bundle"), "{e}");
+    // Only read with with_env.
+    ReqwestTransport::builder()
+        .region("us-east-1")
+        .credentials(Credentials::new("A", "B", None, None, "t"))
+        .build()
+        .unwrap();
+    let system = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if system.is_file() {
+        env.set("AWS_CA_BUNDLE", system.to_str().unwrap());
+        ReqwestTransport::from_env().unwrap();
+    }
+}
+
+#[test]
 fn from_env_against_moto() {
     let moto = common::moto();
     let b = common::bucket("fromenv");

@@ -12,8 +12,11 @@ use common::{bucket, builder, data, direct, get_all, moto};
 use s3ec_client::transport::{
     CompletedPart, ErrorKind, GetRequest, PutRequest, Transport, TransportError,
 };
-use s3ec_reqwest::{ReqwestTransport, RetryConfig};
+use s3ec_reqwest::aws_credential_types::provider::{self, future};
+use s3ec_reqwest::{Credentials, ProvideCredentials, ReqwestTransport, RetryConfig};
 use s3ec_testkit::faults::{Fault, FaultProxy};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 fn proxy() -> FaultProxy {
     FaultProxy::start(moto()).unwrap()
@@ -335,4 +338,50 @@ fn stalls_hit_the_read_timeout_and_are_retried() {
     assert!(got.len() <= 1000);
     assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
     assert_eq!(transport_error(&e).kind, ErrorKind::Connection);
+}
+
+#[derive(Debug)]
+struct Counting(Arc<AtomicU32>);
+
+impl ProvideCredentials for Counting {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        future::ProvideCredentials::ready(Ok::<_, provider::error::CredentialsError>(
+            Credentials::new(
+                s3ec_testkit::ACCESS_KEY_ID,
+                s3ec_testkit::SECRET_ACCESS_KEY,
+                Some(format!("session-{n}")),
+                Some(std::time::SystemTime::now() + Duration::from_secs(3600)),
+                "counting",
+            ),
+        ))
+    }
+}
+
+#[test]
+fn expired_token_refreshes_credentials_and_retries() {
+    let p = proxy();
+    let calls = Arc::new(AtomicU32::new(0));
+    let t = builder(&p.endpoint())
+        .credentials_provider(Counting(calls.clone()))
+        .build()
+        .unwrap();
+    let b = bucket("expired");
+    put(&t, &b, "k", b"one").unwrap();
+    put(&t, &b, "k", b"two").unwrap();
+    // Cached: one call for two requests.
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    p.push("PUT", Fault::StatusCode(400, "ExpiredToken".into()));
+    put(&t, &b, "k", b"three").unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(get_all(&direct(), &b, "k").unwrap(), b"three");
+    // Fixed credentials cannot be refreshed: ExpiredToken is final.
+    let fixed = through(&p);
+    p.push("PUT", Fault::StatusCode(400, "ExpiredToken".into()));
+    let e = put(&fixed, &b, "k", b"four").unwrap_err();
+    assert_eq!(e.code.as_deref(), Some("ExpiredToken"));
+    assert_eq!(p.pending(), 0);
 }
