@@ -676,6 +676,11 @@ impl ReqwestTransport {
     /// Turn an error response into a failure (reading its `<Error>` body).
     fn error_response(&self, call: &Call<'_>, resp: Response) -> Failure {
         let status = resp.status();
+        // A request to the wrong region says where the bucket is.
+        let region_hint = header_str(resp.headers(), "x-amz-bucket-region")
+            .filter(|r| *r != self.region)
+            .map(|r| format!(" (the bucket is in region {r})"))
+            .unwrap_or_default();
         let mut body = Vec::new();
         if call.method != Method::HEAD {
             // A broken error body still leaves the status to go by.
@@ -691,7 +696,12 @@ impl ReqwestTransport {
             .trim_end()
             .to_string()
         });
-        self.s3_failure(call, status.as_u16(), parsed.code, message)
+        self.s3_failure(
+            call,
+            status.as_u16(),
+            parsed.code,
+            format!("{message}{region_hint}"),
+        )
     }
 
     fn s3_failure(
