@@ -483,7 +483,8 @@ def main():
             if expect != "ok" or not passed:
                 errs = sorted({short_error(r.get("error", "")) for _, r in items if r.get("error")})
                 for e in errs:
-                    line += f"\n          ({'expected' if passed else 'got'} {expect}) {e}"
+                    line += (f"\n          (expected {expect}) {e}" if passed else
+                             f"\n          (expected {expect}, got {'/'.join(outcomes)}) {e}")
             print(line)
 
         # ---- part 2

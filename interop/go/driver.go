@@ -344,6 +344,7 @@ func main() {
 			"peer": peer, "modes": modes, "put": names, "get": names,
 			"instruction_file_put": names, "instruction_file_get": names,
 			"multipart_put": []string{}, "legacy_get": []string{"v2-kmsctx"},
+			"get_checks_context": []string{},
 		})
 		return
 	}

@@ -194,7 +194,8 @@ def main(argv):
     if args.cmd == "modes":
         print(json.dumps({"peer": PEER, "modes": MODES, "put": list(MODES), "get": list(MODES),
                           "instruction_file_put": [], "instruction_file_get": list(MODES),
-                          "multipart_put": list(MODES)}, indent=1))
+                          "multipart_put": list(MODES), "legacy_get": list(MODES),
+                          "get_checks_context": list(MODES)}, indent=1))
         return 0
     if not args.endpoint:
         print("usage: --endpoint (or S3EC_MOTO_ENDPOINT) is required", file=sys.stderr)

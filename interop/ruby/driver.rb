@@ -131,7 +131,7 @@ def build_client(cmd, o)
     raise Unsupported, 'KMS modes take no material description in aws-sdk-s3 ' \
                        '(the kms cipher providers build x-amz-matdesc themselves; v2-kmsctx: use --context)'
   end
-  if o[:context] && mode != 'v2-kmsctx'
+  if o[:context] && mode != 'v2-kmsctx' && cmd == 'put'
     raise Unsupported, "mode #{mode}: only EncryptionV2 kms_context takes an encryption context " \
                        '(:kms_encryption_context); the V1 kms provider always uses {"kms_cmk_id" => key id}'
   end
@@ -182,7 +182,9 @@ def run(cmd, o)
     client.put_object(**params)
   else
     params = { bucket: o[:bucket], key: o[:key] }
-    params[:kms_encryption_context] = context if context
+    # The legacy V1 client has no caller encryption context: a get in a v1-* mode
+    # accepts --context and ignores it (as the Go peer does), like that client.
+    params[:kms_encryption_context] = context if context && o[:mode] == 'v2-kmsctx'
     # Debian's aws-sdk-kms 1.24.0 predates KeyId on KMS Decrypt: with the default
     # (key id passed) every kms+context get fails with "ArgumentError: unexpected value
     # at params[:key_id]". Decrypt with the key the blob names instead.
@@ -198,7 +200,8 @@ if cmd == 'modes'
   v2 = MODES.keys.select { |m| m.start_with?('v2') }
   puts JSON.pretty_generate(peer: PEER, modes: MODES, put: MODES.keys, get: MODES.keys,
                             instruction_file_put: MODES.keys, instruction_file_get: MODES.keys,
-                            multipart_put: [], legacy_get: v2)
+                            multipart_put: [], legacy_get: v2,
+                            get_checks_context: ['v2-kmsctx'])
   exit 0
 end
 
