@@ -2,10 +2,10 @@
 //!
 //! | state | how |
 //! |---|---|
-//! | [`AwsLcEncrypt`] | `EVP_aes_256_gcm` encrypting context, in place ([`ffi::gcm`]) |
+//! | [`AwsLcEncrypt`] | `EVP_aes_256_gcm` encrypting context, in place ([`crate::ffi::gcm`]) |
 //! | [`AwsLcDecrypt`] | `EVP_aes_256_gcm` decrypting context, in place; tag checked by `EVP_DecryptFinal_ex` |
 //! | [`AwsLcVerify`] | GHASH only, through the same context (see below) |
-//! | [`GcmBackend::apply_keystream`] | `aws-lc-rs` AES-256-CTR (safe API) |
+//! | [`GcmBackend::apply_keystream`] | `aws-lc-rs` AES-256-CTR (safe API); long runs from the first content counter through a GCM encrypting context (`fused_keystream`) |
 //!
 //! # The verification pass without plaintext
 //!
@@ -241,7 +241,8 @@ impl StreamEncrypt for AwsLcEncrypt {
 
     /// The tag. If AWS-LC failed earlier (an `update` already returned an
     /// error, which the caller must not ignore) the context is poisoned and
-    /// an all-zero tag is returned: the object then never authenticates.
+    /// an all-zero tag is returned: the object then fails authentication
+    /// (but for a 2^-128 chance), it is never silently accepted.
     fn finish(self) -> [u8; TAG_LEN] {
         self.ctx.finish_encrypt().unwrap_or([0; TAG_LEN])
     }
@@ -321,10 +322,13 @@ impl StreamVerify for AwsLcVerify {
             ct_len,
             failed,
         } = self;
-        let Some(gmac) = ctx.finish_encrypt().filter(|_| !failed) else {
+        let Some(mut gmac) = ctx.finish_encrypt().filter(|_| !failed) else {
             return Choice::from(0);
         };
         let mut computed = real_tag(&gmac, &h, aad_len, padded_aad_len, ct_len);
+        // With the real tag (public), the GMAC-style tag would give away
+        // `(L_real ⊕ L_gmac) · H`, hence `H`: wipe both.
+        gmac.zeroize();
         let ok = computed.ct_eq(tag);
         computed.zeroize();
         ok
