@@ -736,8 +736,11 @@ impl<'a> FlatObject<'a> {
 /// `"` and `\` are escaped, as are `\b \f \n \r \t`; every other character
 /// outside printable ASCII (`U+0020..=U+007E`) is written as `\uXXXX`
 /// (lower-case hex, UTF-16 surrogate pairs for astral characters). The
-/// output is therefore pure ASCII and valid in an HTTP header; it is the
-/// same text Python's `json.dumps(s)` produces.
+/// output is therefore pure ASCII and valid in an HTTP header. It is the
+/// same text Python's `json.dumps(s)` produces, except that an `=` next to a
+/// `?` is written `\u003d`, so the output never contains an RFC 2047
+/// encoded-word delimiter (`=?`, `?=`) that a reader of S3 metadata would
+/// decode.
 ///
 /// ```
 /// use s3ec_core::json::{write_str, SliceWriter};
@@ -755,8 +758,17 @@ pub fn write_str<W: fmt::Write>(out: &mut W, s: &str) -> fmt::Result {
 /// [`JsonStr::chars`] without decoding it into a buffer).
 pub fn write_chars<W: fmt::Write>(out: &mut W, chars: impl Iterator<Item = char>) -> fmt::Result {
     out.write_char('"')?;
-    for c in chars {
+    let mut chars = chars.peekable();
+    let mut prev = '\0';
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
         match c {
+            // An `=` next to a `?` is escaped, so that no written map ever
+            // holds the `=?` / `?=` delimiters of an RFC 2047 encoded word:
+            // S3 metadata values are decoded on read (spec
+            // metadata-strategy.md), and a caller's value such as
+            // `x =?UTF-8?B?QQ==?= y` must read back unchanged.
+            '=' if prev == '?' || next == Some('?') => out.write_str("\\u003d")?,
             '"' => out.write_str("\\\"")?,
             '\\' => out.write_str("\\\\")?,
             '\n' => out.write_str("\\n")?,
@@ -772,6 +784,7 @@ pub fn write_chars<W: fmt::Write>(out: &mut W, chars: impl Iterator<Item = char>
                 }
             }
         }
+        prev = c;
     }
     out.write_char('"')
 }

@@ -1186,3 +1186,36 @@ fn debug_is_short() {
         assert!(s.len() < 600);
     });
 }
+
+/// Fuzz finding F1: a written map whose values hold RFC 2047 delimiters
+/// must read back unchanged (the reader decodes encoded words).
+#[test]
+fn written_map_with_encoded_word_text_reads_back_unchanged() {
+    for value in ["x =?UTF-8?B?QQ==?= y", "=?bad?=", "a?=b=?c", "==??=="] {
+        let mut json = String::new();
+        crate::matdesc::write_pairs_canonical(
+            [("aws:x-amz-cek-alg", "115"), ("k", value)].into_iter(),
+            &mut json,
+        )
+        .unwrap();
+        assert!(!json.contains("=?") && !json.contains("?="), "{json}");
+        let ctx = MatDesc::parse(&json).unwrap();
+        let env =
+            Envelope::new_v3(WrapAlg::KmsContext, &[9u8; 40], &[1; 28], &[2; 28], ctx).unwrap();
+        let mut out: Md = Vec::new();
+        env.write_object_metadata(Placement::ObjectMetadata, &mut |k: MetaKey, v: &str| {
+            out.push((k.as_str().to_owned(), v.to_owned()));
+            Ok(())
+        })
+        .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut arena = Arena::new(&mut buf);
+        let back = Envelope::parse(
+            out.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            None,
+            &mut arena,
+        )
+        .unwrap();
+        assert!(back.matdesc().get("k").unwrap().eq_str(value), "{value}");
+    }
+}
