@@ -25,15 +25,17 @@ fn pieces(len: usize, sizes: &[usize]) -> Vec<(usize, usize)> {
     let mut i = 0usize;
     let mut empties = 0usize;
     while off < len {
-        let s = sizes.get(i % sizes.len().max(1)).copied().unwrap_or(1);
+        let mut s = sizes.get(i % sizes.len().max(1)).copied().unwrap_or(1);
         i += 1;
         if s == 0 {
-            // Bounded number of empty pieces so the loop always ends.
             if empties < 4 {
                 out.push((off, 0));
                 empties += 1;
+                continue;
             }
-            continue;
+            // Enough empty pieces: the rest in one (all-zero `sizes` must
+            // not loop forever).
+            s = len - off;
         }
         let n = s.min(len - off);
         out.push((off, n));
