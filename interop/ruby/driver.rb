@@ -22,7 +22,8 @@
 #   v1-rsa      V1 client, encryption_key: RSA key (PKCS#1 v1.5 wrap; AES/CBC content)
 #   v1-kms      V1 client, kms_key_id ("kms" wrap, context {"kms_cmk_id": id}; AES/CBC)
 # get in a v2-* mode uses EncryptionV2 with security_profile :v2 (:v2_and_legacy with
-# --legacy); get in a v1-* mode uses the legacy V1 client (which reads what it reads).
+# --legacy); get in a v1-* mode uses the legacy V1 client (which reads what it reads,
+# has no caller encryption context, and so ignores --context).
 # --matdesc (raw-key modes) is the materials_description; --instruction-file sets
 # envelope_location: :instruction_file (put; get finds instruction files by itself).
 
