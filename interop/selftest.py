@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -594,6 +595,7 @@ def main():
         print(f"{n_own_pass} passed, {n_own - n_own_pass + (1 if any_fail else 0)} failed")
         return 0 if (n_own_pass == n_own and not any_fail) else 1
     finally:
+        shutil.rmtree(workdir, ignore_errors=True)
         if proc is not None:
             proc.kill()
             proc.wait()
