@@ -407,6 +407,7 @@ def start_moto(python):
             sys.exit(f"selftest: moto exited at start; see {log.name}")
         try:
             urllib.request.urlopen(url + "/moto-api/", timeout=2)
+            proc.log_path = log.name
             return proc, url
         except Exception:
             time.sleep(0.2)
@@ -599,6 +600,10 @@ def main():
         if proc is not None:
             proc.kill()
             proc.wait()
+            try:
+                os.remove(proc.log_path)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":
