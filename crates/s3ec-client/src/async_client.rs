@@ -94,6 +94,9 @@ impl AsyncClientBuilder {
     }
 }
 
+/// The buffer between the decrypt loop and the async spool file.
+const SPOOL_BUFFER: usize = 1 << 20;
+
 fn pinned(e: TransportError) -> ClientError {
     if e.kind == ErrorKind::PreconditionFailed {
         ClientError::ObjectChanged
@@ -115,6 +118,15 @@ impl AsyncClient {
         keyring: impl AsyncKeyring + 'static,
     ) -> AsyncClientBuilder {
         AsyncClientBuilder::with_parts(Arc::new(transport), Arc::new(keyring))
+    }
+
+    /// [`builder`](Self::builder) with a transport and a keyring shared
+    /// with other clients.
+    pub fn builder_shared(
+        transport: Arc<dyn AsyncTransport>,
+        keyring: Arc<dyn AsyncKeyring>,
+    ) -> AsyncClientBuilder {
+        AsyncClientBuilder::with_parts(transport, keyring)
     }
 
     /// The settings.
@@ -435,7 +447,11 @@ impl AsyncClient {
         check_body_length(&opened.info, body_len)?;
         let plan = get::plan(&self.config, opened.info.suite, body_len)?;
         let mut spool = match &plan {
-            Plan::Spool(dir) => Some(tokio::fs::File::from_std(tempfile::tempfile_in(dir)?)),
+            // Batched: every tokio::fs write is a trip to the blocking pool.
+            Plan::Spool(dir) => Some(tokio::io::BufWriter::with_capacity(
+                SPOOL_BUFFER,
+                tokio::fs::File::from_std(tempfile::tempfile_in(dir)?),
+            )),
             _ => None,
         };
         let mut dec = BodyDecoder::new(&plan, opened.key, body_len)?;
@@ -492,6 +508,7 @@ impl AsyncClient {
                     return Err(ClientError::Io(std::io::Error::other("no spool file")));
                 };
                 file.flush().await?;
+                let mut file = tokio::io::BufReader::with_capacity(SPOOL_BUFFER, file.into_inner());
                 file.seek(SeekFrom::Start(0)).await?;
                 let mut buf = vec![0u8; CHUNK];
                 let mut offset = 0u64;

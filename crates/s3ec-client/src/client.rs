@@ -149,6 +149,15 @@ impl Client {
         ClientBuilder::with_parts(Arc::new(transport), Arc::new(keyring))
     }
 
+    /// [`builder`](Self::builder) with a transport and a keyring shared
+    /// with other clients.
+    pub fn builder_shared(
+        transport: Arc<dyn Transport>,
+        keyring: Arc<dyn Keyring>,
+    ) -> ClientBuilder {
+        ClientBuilder::with_parts(transport, keyring)
+    }
+
     /// The settings.
     pub fn config(&self) -> &ClientConfig {
         &self.config

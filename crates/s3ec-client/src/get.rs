@@ -1,6 +1,6 @@
 //! The transport-free part of a get: which decrypt strategy an object gets,
 //! the length checks, and the decrypt state machine that the blocking and
-//! the async client both drive ([`BodyDecoder`], [`RangeDecoder`]).
+//! the async client both drive (`BodyDecoder`, `RangeDecoder`, crate-private).
 //!
 //! The state machine never writes anywhere itself: each ciphertext chunk
 //! pushed in comes back as plaintext to write to the output, ciphertext to

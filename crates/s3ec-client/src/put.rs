@@ -34,7 +34,7 @@
 //! plaintext. What differs is a failure in between. Object first: if the
 //! instruction file cannot be written, the client deletes the object it
 //! just wrote (an object without its envelope is garbage) and reports
-//! [`ClientError::CleanupFailed`](crate::ClientError::CleanupFailed) with
+//! [`ClientError::CleanupFailed`] with
 //! [`LeftBehind::Object`](crate::LeftBehind::Object) if even that fails.
 //! Instruction file first would, on a failed object PUT, have replaced the
 //! envelope of the *previous* object under that key and made it unreadable,

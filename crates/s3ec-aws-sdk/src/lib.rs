@@ -1,0 +1,475 @@
+//! # s3ec-aws-sdk
+//!
+//! [`AwsSdkTransport`]: the [`AsyncTransport`] of the s3ec Amazon S3
+//! Encryption Client over an [`aws_sdk_s3::Client`], so that an
+//! [`s3ec_client::AsyncClient`] uses the AWS SDK's configuration,
+//! credentials, retries and HTTP stack.
+//!
+//! - GET bodies ([`aws_sdk_s3::primitives::ByteStream`]) become the
+//!   client's [`AsyncBody`] stream, chunk by chunk (nothing buffered here).
+//! - User metadata is passed without the `x-amz-meta-` prefix, as the SDK
+//!   does; `Range` (`bytes=first-last`), `If-Match` and multipart uploads
+//!   map one to one.
+//! - Errors become [`TransportError`]s: HTTP 404 / `NoSuchKey` is
+//!   [`ErrorKind::NotFound`], 412 [`ErrorKind::PreconditionFailed`], 416
+//!   [`ErrorKind::InvalidRange`], 401/403 [`ErrorKind::AccessDenied`],
+//!   429/5xx [`ErrorKind::Unavailable`] (after the SDK's own retries),
+//!   timeouts and broken connections [`ErrorKind::Connection`], malformed
+//!   responses [`ErrorKind::InvalidResponse`]; the status, the S3 error
+//!   code and the SDK error (as `source`) are kept.
+//!
+//! ```no_run
+//! use s3ec_aws_sdk::AwsSdkTransport;
+//! use s3ec_client::AsyncClient;
+//! use s3ec_keyring::{Context, Local};
+//!
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let s3 = AwsSdkTransport::new(aws_sdk_s3::Client::new(&conf));
+//! let keyring = Local(s3ec_local::AesKeyring::new(&[7u8; 32])?);
+//! let client = AsyncClient::builder(s3, keyring).build()?;
+//! client.put_object("bucket", "key", &b"hello"[..], Some(5), &Context::new()).await?;
+//! let (plaintext, _) = client.get_object_to_vec("bucket", "key", None).await?;
+//! assert_eq!(plaintext, b"hello");
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkCompletedPart};
+use bytes::Bytes;
+use s3ec_client::transport::{
+    AsyncBody, AsyncGetResponse, AsyncTransport, CompletedPart, ErrorKind, GetRequest, Metadata,
+    ObjectHead, PutRequest, TransportError,
+};
+use s3ec_keyring::BoxFuture;
+
+/// An [`AsyncTransport`] over an [`aws_sdk_s3::Client`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AwsSdkTransport {
+    client: aws_sdk_s3::Client,
+}
+
+impl AwsSdkTransport {
+    /// Use `client` (its region, credentials, endpoint, retry settings).
+    pub fn new(client: aws_sdk_s3::Client) -> AwsSdkTransport {
+        AwsSdkTransport { client }
+    }
+
+    /// The SDK client, for operations the encryption client does not wrap
+    /// (CopyObject, ListObjectsV2, ...).
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+}
+
+impl From<aws_sdk_s3::Client> for AwsSdkTransport {
+    fn from(client: aws_sdk_s3::Client) -> Self {
+        AwsSdkTransport::new(client)
+    }
+}
+
+/// Classify an HTTP status (and S3 error code).
+fn kind_of(status: Option<u16>, code: Option<&str>) -> ErrorKind {
+    match code {
+        Some("NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchUpload") => {
+            return ErrorKind::NotFound
+        }
+        Some("PreconditionFailed") => return ErrorKind::PreconditionFailed,
+        Some("InvalidRange") => return ErrorKind::InvalidRange,
+        Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch") => {
+            return ErrorKind::AccessDenied
+        }
+        Some("SlowDown" | "Throttling" | "ServiceUnavailable" | "InternalError") => {
+            return ErrorKind::Unavailable
+        }
+        _ => {}
+    }
+    match status {
+        Some(404) => ErrorKind::NotFound,
+        Some(412) => ErrorKind::PreconditionFailed,
+        Some(416) => ErrorKind::InvalidRange,
+        Some(401 | 403) => ErrorKind::AccessDenied,
+        Some(429 | 500..=599) => ErrorKind::Unavailable,
+        _ => ErrorKind::Other,
+    }
+}
+
+/// Map an SDK error of operation `op`.
+fn map_err<E>(
+    op: &'static str,
+    e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> TransportError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e.code().map(str::to_string);
+    let kind = match &e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Connection,
+        SdkError::ResponseError(_) => ErrorKind::InvalidResponse,
+        SdkError::ServiceError(_) => kind_of(status, code.as_deref()),
+        _ => ErrorKind::Other,
+    };
+    let detail = e.message().map(str::to_string).unwrap_or_else(|| {
+        // SdkError's Display is terse ("service error"); its source chain
+        // says more.
+        let mut s = e.to_string();
+        let mut src = e.source();
+        while let Some(inner) = src {
+            s.push_str(": ");
+            s.push_str(&inner.to_string());
+            src = inner.source();
+        }
+        s
+    });
+    TransportError {
+        kind,
+        status,
+        code,
+        message: format!("{op}: {detail}"),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// Parse `Content-Range: bytes first-last/total`.
+fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    Some((
+        first.trim().parse().ok()?,
+        last.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    ))
+}
+
+fn metadata_of(m: Option<&HashMap<String, String>>) -> Metadata {
+    let mut v: Metadata = m
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn metadata_map(m: &[(String, String)]) -> Option<HashMap<String, String>> {
+    if m.is_empty() {
+        None
+    } else {
+        Some(m.iter().cloned().collect())
+    }
+}
+
+fn length(v: Option<i64>, op: &'static str) -> Result<u64, TransportError> {
+    let n = v.ok_or_else(|| {
+        TransportError::new(
+            ErrorKind::InvalidResponse,
+            format!("{op}: no Content-Length"),
+        )
+    })?;
+    u64::try_from(n).map_err(|_| {
+        TransportError::new(
+            ErrorKind::InvalidResponse,
+            format!("{op}: negative Content-Length"),
+        )
+    })
+}
+
+/// The body of a GET as the client's stream.
+fn body_stream(body: ByteStream) -> AsyncBody {
+    Box::pin(futures_util::stream::unfold(body, |mut b| async move {
+        match b.next().await {
+            None => None,
+            Some(Ok(chunk)) => Some((Ok(chunk), b)),
+            Some(Err(e)) => {
+                let mut err =
+                    TransportError::new(ErrorKind::Connection, format!("GetObject body: {e}"));
+                err.source = Some(Box::new(e));
+                Some((Err(err), b))
+            }
+        }
+    }))
+}
+
+impl AsyncTransport for AwsSdkTransport {
+    fn head_object<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<ObjectHead, TransportError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| map_err("HeadObject", e))?;
+            Ok(ObjectHead {
+                content_length: length(out.content_length(), "HeadObject")?,
+                etag: out.e_tag().map(str::to_string),
+                metadata: metadata_of(out.metadata()),
+            })
+        })
+    }
+
+    fn get_object<'a>(
+        &'a self,
+        req: &'a GetRequest<'a>,
+    ) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> {
+        Box::pin(async move {
+            let mut call = self.client.get_object().bucket(req.bucket).key(req.key);
+            if let Some(r) = req.range {
+                call = call.range(match r.last {
+                    Some(last) => format!("bytes={}-{last}", r.first),
+                    None => format!("bytes={}-", r.first),
+                });
+            }
+            if let Some(etag) = req.if_match {
+                call = call.if_match(etag);
+            }
+            let out = call.send().await.map_err(|e| map_err("GetObject", e))?;
+            let content_range = match out.content_range() {
+                Some(v) => Some(parse_content_range(v).ok_or_else(|| {
+                    TransportError::new(
+                        ErrorKind::InvalidResponse,
+                        format!("GetObject: bad Content-Range {v:?}"),
+                    )
+                })?),
+                None => None,
+            };
+            let content_length = match content_range {
+                Some((_, _, total)) => total,
+                None => length(out.content_length(), "GetObject")?,
+            };
+            let head = ObjectHead {
+                content_length,
+                etag: out.e_tag().map(str::to_string),
+                metadata: metadata_of(out.metadata()),
+            };
+            Ok(AsyncGetResponse {
+                head,
+                content_range,
+                body: body_stream(out.body),
+            })
+        })
+    }
+
+    fn put_object<'a>(
+        &'a self,
+        req: &'a PutRequest<'a>,
+        body: Bytes,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        Box::pin(async move {
+            let len = i64::try_from(body.len()).unwrap_or(i64::MAX);
+            let out = self
+                .client
+                .put_object()
+                .bucket(req.bucket)
+                .key(req.key)
+                .set_metadata(metadata_map(req.metadata))
+                .content_length(len)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| map_err("PutObject", e))?;
+            Ok(out.e_tag().map(str::to_string))
+        })
+    }
+
+    fn delete_object<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        Box::pin(async move {
+            match self
+                .client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let e = map_err("DeleteObject", e);
+                    // A missing object is not an error (S3 itself answers
+                    // 204 for one; some emulators 404).
+                    if e.kind == ErrorKind::NotFound && e.code.as_deref() != Some("NoSuchBucket") {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        })
+    }
+
+    fn create_multipart_upload<'a>(
+        &'a self,
+        req: &'a PutRequest<'a>,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .create_multipart_upload()
+                .bucket(req.bucket)
+                .key(req.key)
+                .set_metadata(metadata_map(req.metadata))
+                .send()
+                .await
+                .map_err(|e| map_err("CreateMultipartUpload", e))?;
+            out.upload_id().map(str::to_string).ok_or_else(|| {
+                TransportError::new(
+                    ErrorKind::InvalidResponse,
+                    "CreateMultipartUpload: no UploadId",
+                )
+            })
+        })
+    }
+
+    fn upload_part<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        upload_id: &'a str,
+        part_number: u32,
+        body: Bytes,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        Box::pin(async move {
+            let number = i32::try_from(part_number).map_err(|_| {
+                TransportError::new(ErrorKind::Other, "UploadPart: part number out of range")
+            })?;
+            let len = i64::try_from(body.len()).unwrap_or(i64::MAX);
+            let out = self
+                .client
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .content_length(len)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| map_err("UploadPart", e))?;
+            out.e_tag().map(str::to_string).ok_or_else(|| {
+                TransportError::new(ErrorKind::InvalidResponse, "UploadPart: no ETag")
+            })
+        })
+    }
+
+    fn complete_multipart_upload<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: &'a [CompletedPart],
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        Box::pin(async move {
+            let mut list = Vec::with_capacity(parts.len());
+            for p in parts {
+                let number = i32::try_from(p.part_number).map_err(|_| {
+                    TransportError::new(
+                        ErrorKind::Other,
+                        "CompleteMultipartUpload: part number out of range",
+                    )
+                })?;
+                list.push(
+                    SdkCompletedPart::builder()
+                        .part_number(number)
+                        .e_tag(&p.etag)
+                        .build(),
+                );
+            }
+            let out = self
+                .client
+                .complete_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(list))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| map_err("CompleteMultipartUpload", e))?;
+            Ok(out.e_tag().map(str::to_string))
+        })
+    }
+
+    fn abort_multipart_upload<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        Box::pin(async move {
+            self.client
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .send()
+                .await
+                .map_err(|e| map_err("AbortMultipartUpload", e))?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn content_range() {
+        assert_eq!(parse_content_range("bytes 0-99/1000"), Some((0, 99, 1000)));
+        assert_eq!(parse_content_range("bytes 5-5/6"), Some((5, 5, 6)));
+        assert_eq!(parse_content_range("bytes */1000"), None);
+        assert_eq!(parse_content_range("items 0-1/2"), None);
+        assert_eq!(parse_content_range("bytes 0-x/2"), None);
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind_of(Some(404), None), ErrorKind::NotFound);
+        assert_eq!(kind_of(Some(400), Some("NoSuchKey")), ErrorKind::NotFound);
+        assert_eq!(kind_of(Some(412), None), ErrorKind::PreconditionFailed);
+        assert_eq!(kind_of(Some(416), None), ErrorKind::InvalidRange);
+        assert_eq!(kind_of(Some(403), None), ErrorKind::AccessDenied);
+        assert_eq!(kind_of(Some(503), Some("SlowDown")), ErrorKind::Unavailable);
+        assert_eq!(kind_of(Some(429), None), ErrorKind::Unavailable);
+        assert_eq!(
+            kind_of(Some(400), Some("InvalidArgument")),
+            ErrorKind::Other
+        );
+        assert_eq!(kind_of(None, None), ErrorKind::Other);
+    }
+
+    #[test]
+    fn metadata_round_trip() {
+        let m = vec![
+            ("b".to_string(), "2".to_string()),
+            ("a".to_string(), String::new()),
+        ];
+        let map = metadata_map(&m).unwrap();
+        assert_eq!(
+            metadata_of(Some(&map)),
+            vec![
+                ("a".to_string(), String::new()),
+                ("b".to_string(), "2".to_string())
+            ]
+        );
+        assert_eq!(metadata_map(&[]), None);
+        assert!(metadata_of(None).is_empty());
+    }
+}
