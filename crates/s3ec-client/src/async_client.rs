@@ -24,7 +24,8 @@ use crate::get::{
     Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
 use crate::put::{
-    encrypt_part, instruction_file_metadata, next_part_number, PartCursor, PutOptions, PutOutput,
+    check_declared_length, encrypt_part, instruction_file_metadata, next_part_number, PartCursor,
+    PutOptions, PutOutput,
 };
 use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompletedPart, ErrorKind, GetRequest,
@@ -180,6 +181,7 @@ impl AsyncClient {
             Placement::ObjectMetadata
         };
         let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
+        check_declared_length(len, part_size)?;
         let mut cursor = PartCursor::new(part_size, len);
         let mut buf = new_part_buffer(part_size, len);
         let last = read_part(&mut body, &mut cursor, &mut buf).await?;
@@ -689,6 +691,25 @@ impl AsyncClient {
         let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
         self.transport.delete_object(bucket, &ikey).await?;
         Ok(())
+    }
+
+    /// Delete several objects, each with its instruction file (spec
+    /// `client.md`: DeleteObjects MUST delete each of the given objects and
+    /// each of the corresponding instruction files, default suffix). Every
+    /// key is attempted, one [`delete_object`](Self::delete_object) each, in turn;
+    /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    pub async fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
+        let mut failed = Vec::new();
+        for k in keys {
+            if let Err(e) = self.delete_object(bucket, k).await {
+                failed.push((k.to_string(), e));
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(ClientError::DeleteFailed(failed))
+        }
     }
 }
 

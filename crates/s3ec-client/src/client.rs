@@ -16,7 +16,8 @@ use crate::get::{
     Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
 use crate::put::{
-    encrypt_part, instruction_file_metadata, next_part_number, PartCursor, PutOptions, PutOutput,
+    check_declared_length, encrypt_part, instruction_file_metadata, next_part_number, PartCursor,
+    PutOptions, PutOutput,
 };
 use crate::transport::{
     ByteRange, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead, PutRequest,
@@ -236,6 +237,7 @@ impl Client {
         };
         // validate() checked that the part size fits usize.
         let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
+        check_declared_length(len, part_size)?;
         let mut cursor = PartCursor::new(part_size, len);
         let mut buf = Vec::with_capacity(
             len.map_or(part_size, |l| usize::try_from(l).unwrap_or(part_size))
@@ -777,6 +779,27 @@ impl Client {
         let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
         self.transport.delete_object(bucket, &ikey)?;
         Ok(())
+    }
+
+    /// Delete several objects, each with its instruction file (spec
+    /// `client.md`: DeleteObjects MUST delete each of the given objects and
+    /// each of the corresponding instruction files, default suffix). Every
+    /// key is attempted, one [`delete_object`](Self::delete_object) each;
+    /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    pub fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
+        let failed: Vec<(String, ClientError)> = keys
+            .iter()
+            .filter_map(|k| {
+                self.delete_object(bucket, k)
+                    .err()
+                    .map(|e| (k.to_string(), e))
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(ClientError::DeleteFailed(failed))
+        }
     }
 }
 

@@ -96,6 +96,14 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
+        // Spec client.md §Options: legacy wrapping algorithms and legacy
+        // unauthenticated modes MUST be false by default; Delayed
+        // Authentication MUST be false by default; without a buffer size
+        // the client MUST use a reasonable default (8 MiB in memory, then
+        // a spool file). metadata-strategy.md: content metadata MUST go in
+        // the object metadata by default, instruction file writes MUST NOT
+        // be enabled by default. key-commitment.md: the default policy is
+        // REQUIRE_ENCRYPT_REQUIRE_DECRYPT.
         ClientConfig {
             policy: DecryptPolicy::default(),
             instruction_file_puts: false,

@@ -123,6 +123,9 @@ pub enum ClientError {
     /// An operation failed and so did the cleanup after it: something was
     /// left behind in the bucket.
     CleanupFailed(Box<CleanupFailure>),
+    /// Some objects of a `delete_objects` call could not be deleted: each
+    /// key with its error (the other keys were deleted).
+    DeleteFailed(Vec<(String, ClientError)>),
 }
 
 /// A failed operation whose cleanup failed too
@@ -311,6 +314,13 @@ impl fmt::Display for ClientError {
                 f,
                 "the body needs more than 10000 parts of {part_size} bytes"
             ),
+            ClientError::DeleteFailed(failed) => {
+                write!(f, "{} object(s) could not be deleted", failed.len())?;
+                if let Some((key, e)) = failed.first() {
+                    write!(f, " ({key:?}: {e})")?;
+                }
+                Ok(())
+            }
             ClientError::CleanupFailed(c) => write!(
                 f,
                 "{}; cleaning up failed too ({}), left behind: {:?}",

@@ -166,6 +166,26 @@ impl PartCursor {
     }
 }
 
+/// Refuse, before anything is read or sent, a declared length that cannot
+/// be uploaded: more than GCM can encrypt under one key and IV (spec
+/// `encryption.md` §Content Encryption: the plaintext length MUST be
+/// validated against the suite's maximum content length; the encryptor
+/// enforces it again for bodies of unknown length), or more than S3's
+/// 10,000 parts at this part size.
+pub(crate) fn check_declared_length(len: Option<u64>, part_size: usize) -> Result<(), ClientError> {
+    let Some(len) = len else { return Ok(()) };
+    if len > s3ec_core::suite::GCM_MAX_PLAINTEXT_LEN {
+        return Err(ClientError::Format(s3ec_core::Error::LimitExceeded));
+    }
+    // The tag rides on the last part; it adds no part.
+    if len.div_ceil(part_size as u64) > u64::from(crate::config::MAX_PARTS) {
+        return Err(ClientError::TooManyParts {
+            part_size: part_size as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Encrypt a part in place; for the last part, finish and append the tag.
 pub(crate) fn encrypt_part(
     encryptor: &mut Option<GcmEncryptor>,
@@ -201,6 +221,22 @@ pub(crate) fn next_part_number(current: u32, part_size: usize) -> Result<u32, Cl
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn declared_length_limits() {
+        let ps = 5 << 20;
+        assert!(check_declared_length(None, ps).is_ok());
+        assert!(check_declared_length(Some(0), ps).is_ok());
+        assert!(check_declared_length(Some(10_000 * ps as u64), ps).is_ok());
+        assert!(matches!(
+            check_declared_length(Some(10_000 * ps as u64 + 1), ps),
+            Err(ClientError::TooManyParts { .. })
+        ));
+        assert!(matches!(
+            check_declared_length(Some(1 << 40), 5 << 30),
+            Err(ClientError::Format(s3ec_core::Error::LimitExceeded))
+        ));
+    }
 
     #[test]
     fn cursor_declared_lengths() {

@@ -479,6 +479,35 @@ fn delete_removes_object_and_instruction_file() {
         Err(ClientError::Transport(_))
     ));
     assert_eq!(s3.keys(), ["d", "d.instruction"]);
+    // DeleteObjects: every key, every instruction file; failures listed.
+    c.put_object_with("b", "f", &b"x"[..], None, &opts).unwrap();
+    c.put_object("b", "g", &b"x"[..], None, &no_ctx()).unwrap();
+    s3.fail_once("delete_object:f.instruction");
+    match c.delete_objects("b", &["d", "f", "g", "none"]) {
+        Err(ClientError::DeleteFailed(failed)) => {
+            assert_eq!(failed.len(), 1);
+            assert_eq!(failed[0].0, "f");
+        }
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(s3.keys(), ["f.instruction"]);
+    c.delete_objects("b", &["f"]).unwrap();
+    assert!(s3.keys().is_empty());
+}
+
+#[test]
+fn declared_lengths_past_the_limits_are_refused_up_front() {
+    let s3 = FakeS3::new();
+    let c = client(&s3);
+    let e = c
+        .put_object("b", "k", &b""[..], Some(10_000 * PS as u64 + 1), &no_ctx())
+        .unwrap_err();
+    assert!(matches!(e, ClientError::TooManyParts { .. }));
+    let e = c
+        .put_object("b", "k", &b""[..], Some(1 << 37), &no_ctx())
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Format(_)));
+    assert!(s3.log().is_empty());
 }
 
 #[test]
