@@ -16,12 +16,12 @@ use crate::get::{
     Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
 use crate::put::{
-    check_declared_length, encrypt_part, instruction_file_metadata, next_part_number, PartCursor,
-    PutOptions, PutOutput,
+    check_declared_length, encrypt_part, instruction_file_metadata, next_part_number, reclaim,
+    PartCursor, PutOptions, PutOutput,
 };
 use crate::transport::{
-    ByteRange, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead, PutRequest,
-    Transport, TransportError,
+    ByteRange, Bytes, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead,
+    PutRequest, Transport, TransportError,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -48,12 +48,12 @@ use crate::transport::{
 /// #     let body = self.0.lock().unwrap()[r.key].1.clone();
 /// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
 /// #   }
-/// #   fn put_object(&self, r: &PutRequest<'_>, b: &[u8]) -> Result<Option<String>, TransportError> {
+/// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
 /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
 /// #   }
 /// #   fn delete_object(&self, _: &str, k: &str) -> Result<(), TransportError> { self.0.lock().unwrap().remove(k); Ok(()) }
 /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: &[u8]) -> Result<String, TransportError> { unimplemented!() }
+/// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
 /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
 /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
 /// # }
@@ -121,10 +121,10 @@ impl Client {
     /// # impl Transport for MyS3 {
     /// #   fn head_object(&self, _: &str, _: &str) -> Result<ObjectHead, TransportError> { unimplemented!() }
     /// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-    /// #   fn put_object(&self, _: &PutRequest<'_>, _: &[u8]) -> Result<Option<String>, TransportError> { unimplemented!() }
+    /// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn delete_object(&self, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: &[u8]) -> Result<String, TransportError> { unimplemented!() }
+    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
     /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// # }
@@ -184,12 +184,12 @@ impl Client {
     /// # impl Transport for MemS3 {
     /// #   fn head_object(&self, _: &str, k: &str) -> Result<ObjectHead, TransportError> { unimplemented!() }
     /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-    /// #   fn put_object(&self, r: &PutRequest<'_>, b: &[u8]) -> Result<Option<String>, TransportError> {
+    /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
     /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
     /// #   }
     /// #   fn delete_object(&self, _: &str, k: &str) -> Result<(), TransportError> { unimplemented!() }
     /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: &[u8]) -> Result<String, TransportError> { unimplemented!() }
+    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
     /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// # }
@@ -267,7 +267,7 @@ impl Client {
         };
         let (etag, parts) = if last {
             encrypt_part(&mut encryptor, &mut buf, true)?;
-            (self.transport.put_object(&req, &buf)?, None)
+            (self.transport.put_object(&req, Bytes::from(buf))?, None)
         } else {
             let upload_id = self.transport.create_multipart_upload(&req)?;
             let result = self.upload_parts(
@@ -330,9 +330,14 @@ impl Client {
         loop {
             number = next_part_number(number, cursor.part_size)?;
             encrypt_part(encryptor, buf, last)?;
-            let etag = self
-                .transport
-                .upload_part(req.bucket, req.key, upload_id, number, buf)?;
+            let part = Bytes::from(std::mem::take(buf));
+            let etag =
+                self.transport
+                    .upload_part(req.bucket, req.key, upload_id, number, part.clone())?;
+            // Take the buffer back for the next part: without this, every
+            // part would cost a fresh part-sized allocation (and the
+            // allocator's peak grows with them).
+            *buf = reclaim(part, cursor.part_size);
             parts.push(CompletedPart {
                 part_number: number,
                 etag,
@@ -358,7 +363,10 @@ impl Client {
             key: &ikey,
             metadata: &metadata,
         };
-        match self.transport.put_object(&req, json.as_bytes()) {
+        match self
+            .transport
+            .put_object(&req, Bytes::copy_from_slice(json.as_bytes()))
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(match self.transport.delete_object(bucket, key) {
                 Ok(()) => ClientError::Transport(e),
@@ -464,12 +472,12 @@ impl Client {
     /// #     let body = self.0.lock().unwrap()[r.key].1.clone();
     /// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
     /// #   }
-    /// #   fn put_object(&self, r: &PutRequest<'_>, b: &[u8]) -> Result<Option<String>, TransportError> {
+    /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
     /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
     /// #   }
     /// #   fn delete_object(&self, _: &str, k: &str) -> Result<(), TransportError> { self.0.lock().unwrap().remove(k); Ok(()) }
     /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: &[u8]) -> Result<String, TransportError> { unimplemented!() }
+    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
     /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// # }

@@ -41,6 +41,7 @@
 //! and for multipart uploads would leave an orphan file on every abort.
 //! .NET also writes it at completion; Java writes it first.
 
+use bytes::Bytes;
 use s3ec_core::cipher::GcmEncryptor;
 use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_MARKER};
 use s3ec_core::FormatVersion;
@@ -206,6 +207,20 @@ pub(crate) fn encrypt_part(
     Ok(())
 }
 
+/// The buffer of a part the transport is done with, for the next part: the
+/// same allocation when nothing else holds it any more, else a new one
+/// (a transport may keep a clone a little longer, e.g. on an HTTP client's
+/// connection task).
+pub(crate) fn reclaim(part: Bytes, part_size: usize) -> Vec<u8> {
+    match part.try_into_mut() {
+        Ok(mut b) => {
+            b.clear();
+            Vec::from(b)
+        }
+        Err(_) => Vec::with_capacity(part_size.saturating_add(16)),
+    }
+}
+
 /// The next part number, refusing to pass S3's limit.
 pub(crate) fn next_part_number(current: u32, part_size: usize) -> Result<u32, ClientError> {
     let n = current + 1;
@@ -221,6 +236,30 @@ pub(crate) fn next_part_number(current: u32, part_size: usize) -> Result<u32, Cl
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn reclaim_keeps_the_allocation() {
+        for len in [0usize, 100, 4096] {
+            let mut v = Vec::with_capacity(4096 + 16);
+            v.resize(len, 7u8);
+            let ptr = v.as_ptr();
+            let part = Bytes::from(v);
+            let held = part.clone();
+            drop(held);
+            let back = reclaim(part, 4096);
+            assert!(back.is_empty());
+            assert!(back.capacity() >= 4096);
+            if len > 0 {
+                assert_eq!(back.as_ptr(), ptr, "len {len}: the buffer was reallocated");
+            }
+        }
+        // Still shared: a fresh buffer, the other holder unaffected.
+        let part = Bytes::from(vec![1u8; 10]);
+        let other = part.clone();
+        let back = reclaim(part, 64);
+        assert!(back.is_empty() && back.capacity() >= 64);
+        assert_eq!(other, vec![1u8; 10]);
+    }
 
     #[test]
     fn declared_length_limits() {

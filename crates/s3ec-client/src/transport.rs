@@ -13,6 +13,10 @@ use std::io::Read;
 
 use s3ec_keyring::BoxFuture;
 
+/// The body type of puts and parts (re-exported so that a transport needs
+/// no direct dependency on `bytes`).
+pub use bytes::Bytes;
+
 /// User metadata of an object: keys without the `x-amz-meta-` prefix, as S3
 /// returns them (lower case).
 pub type Metadata = Vec<(String, String)>;
@@ -170,10 +174,14 @@ pub trait Transport: Send + Sync + fmt::Debug {
     /// GET an object or a range of it.
     fn get_object(&self, req: &GetRequest<'_>) -> Result<GetResponse, TransportError>;
     /// PUT a whole object. Returns its entity tag.
+    ///
+    /// The body is [`Bytes`] so that a transport can send (and resend on
+    /// retry) the caller's buffer without copying it; the client gets the
+    /// buffer back for the next part once the transport has dropped it.
     fn put_object(
         &self,
         req: &PutRequest<'_>,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<Option<String>, TransportError>;
     /// DELETE an object (a missing object is not an error).
     fn delete_object(&self, bucket: &str, key: &str) -> Result<(), TransportError>;
@@ -186,7 +194,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<String, TransportError>;
     /// Complete a multipart upload. Returns the object's entity tag.
     fn complete_multipart_upload(
@@ -246,7 +254,7 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
     fn put_object<'a>(
         &'a self,
         req: &'a PutRequest<'a>,
-        body: bytes::Bytes,
+        body: Bytes,
     ) -> BoxFuture<'a, Result<Option<String>, TransportError>>;
     /// DELETE an object.
     fn delete_object<'a>(
@@ -266,7 +274,7 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
         key: &'a str,
         upload_id: &'a str,
         part_number: u32,
-        body: bytes::Bytes,
+        body: Bytes,
     ) -> BoxFuture<'a, Result<String, TransportError>>;
     /// Complete a multipart upload.
     fn complete_multipart_upload<'a>(

@@ -24,7 +24,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use s3ec_client::config::DEFAULT_PART_SIZE;
-use s3ec_client::transport::{CompletedPart, GetRequest, PutRequest, Transport};
+use s3ec_client::transport::{Bytes, CompletedPart, GetRequest, PutRequest, Transport};
 use s3ec_client::{Client, GetStrategy};
 use s3ec_keyring::Context;
 use s3ec_reqwest::{Credentials, PayloadSigning, ReqwestTransport};
@@ -486,7 +486,7 @@ fn put_plain(
     let mut buf = Vec::with_capacity(part);
     if s.size <= s.part_size {
         body.read_to_end(&mut buf)?;
-        t.put_object(&req, &buf)?;
+        t.put_object(&req, Bytes::from(buf))?;
         return Ok("single".into());
     }
     let upload_id = t.create_multipart_upload(&req)?;
@@ -500,7 +500,13 @@ fn put_plain(
                 break;
             }
             number += 1;
-            let etag = t.upload_part(&s.bucket, &s.key, &upload_id, number, &buf)?;
+            let sent = Bytes::from(std::mem::take(&mut buf));
+            let etag = t.upload_part(&s.bucket, &s.key, &upload_id, number, sent.clone())?;
+            // Reuse the buffer as the client does.
+            buf = match sent.try_into_mut() {
+                Ok(b) => Vec::from(b),
+                Err(_) => Vec::with_capacity(part),
+            };
             parts.push(CompletedPart {
                 part_number: number,
                 etag,

@@ -46,12 +46,12 @@
 //! `AWS_CA_BUNDLE` with [`Builder::with_env`].
 //!
 //! ```no_run
-//! use s3ec_client::transport::{PutRequest, Transport};
+//! use s3ec_client::transport::{Bytes, PutRequest, Transport};
 //!
 //! let s3 = s3ec_reqwest::ReqwestTransport::from_env()?;
 //! let meta = vec![("color".to_string(), "blue".to_string())];
 //! let req = PutRequest { bucket: "my-bucket", key: "a/b.txt", metadata: &meta };
-//! let etag = s3.put_object(&req, b"hello")?;
+//! let etag = s3.put_object(&req, Bytes::from_static(b"hello"))?;
 //! println!("{etag:?}");
 //! # Ok::<(), s3ec_client::transport::TransportError>(())
 //! ```
@@ -999,7 +999,7 @@ impl Transport for ReqwestTransport {
     fn put_object(
         &self,
         req: &PutRequest<'_>,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<Option<String>, TransportError> {
         let call = Call {
             op: "PutObject",
@@ -1008,7 +1008,7 @@ impl Transport for ReqwestTransport {
             key: req.key,
             query: String::new(),
             headers: metadata_headers(req.metadata)?,
-            body: Bytes::copy_from_slice(body),
+            body,
         };
         self.run(&call, |resp| Ok(etag_of(resp.headers())))
     }
@@ -1055,7 +1055,7 @@ impl Transport for ReqwestTransport {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<String, TransportError> {
         if !(1..=10_000).contains(&part_number) {
             return Err(TransportError::new(
@@ -1073,7 +1073,7 @@ impl Transport for ReqwestTransport {
                 addressing::encode_query(upload_id)
             ),
             headers: Vec::new(),
-            body: Bytes::copy_from_slice(body),
+            body,
         };
         self.run(&call, |resp| {
             etag_of(resp.headers()).ok_or_else(|| {

@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use s3ec_client::transport::{ErrorKind, PutRequest, Transport};
+use s3ec_client::transport::{Bytes, ErrorKind, PutRequest, Transport};
 use s3ec_reqwest::{Credentials, ReqwestTransport};
 
 static ENV_LOCK: Mutex<()> = Mutex::new(());
@@ -288,7 +288,7 @@ fn from_env_against_moto() {
             key: "k",
             metadata: &[],
         },
-        b"from env",
+        Bytes::copy_from_slice(b"from env"),
     )
     .unwrap();
     assert_eq!(common::get_all(&t, &b, "k").unwrap(), b"from env");

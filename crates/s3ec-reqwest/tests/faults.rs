@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{bucket, builder, data, direct, get_all, moto};
 use s3ec_client::transport::{
-    CompletedPart, ErrorKind, GetRequest, PutRequest, Transport, TransportError,
+    Bytes, CompletedPart, ErrorKind, GetRequest, PutRequest, Transport, TransportError,
 };
 use s3ec_reqwest::aws_credential_types::provider::{self, future};
 use s3ec_reqwest::{Credentials, ProvideCredentials, ReqwestTransport, RetryConfig};
@@ -33,7 +33,7 @@ fn put(t: &dyn Transport, b: &str, k: &str, body: &[u8]) -> Result<Option<String
             key: k,
             metadata: &[("m".to_string(), "v".to_string())],
         },
-        body,
+        Bytes::copy_from_slice(body),
     )
 }
 
@@ -81,8 +81,12 @@ fn upload_part_and_complete_retry() {
     p.push_for("PUT", "partNumber=1", Fault::Status(500));
     p.push_for("PUT", "partNumber=1", Fault::Drop);
     p.push_for("PUT", "partNumber=2", Fault::Status(503));
-    let e1 = t.upload_part(&b, "mpu", &upload_id, 1, first).unwrap();
-    let e2 = t.upload_part(&b, "mpu", &upload_id, 2, second).unwrap();
+    let e1 = t
+        .upload_part(&b, "mpu", &upload_id, 1, Bytes::copy_from_slice(first))
+        .unwrap();
+    let e2 = t
+        .upload_part(&b, "mpu", &upload_id, 2, Bytes::copy_from_slice(second))
+        .unwrap();
     // CompleteMultipartUpload: S3 can answer 200 with an error inside.
     p.push("POST", Fault::ErrorIn200("InternalError".into()));
     p.push("POST", Fault::Status(500));
@@ -120,7 +124,9 @@ fn error_in_a_200_response_that_is_not_transient() {
             metadata: &[],
         })
         .unwrap();
-    let etag = t.upload_part(&b, "k", &upload_id, 1, b"part").unwrap();
+    let etag = t
+        .upload_part(&b, "k", &upload_id, 1, Bytes::copy_from_slice(b"part"))
+        .unwrap();
     p.push("POST", Fault::ErrorIn200("InvalidPart".into()));
     let e = t
         .complete_multipart_upload(

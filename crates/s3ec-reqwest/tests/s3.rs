@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use common::{bucket, builder, data, direct, get_all, moto};
 use s3ec_client::transport::{
-    ByteRange, CompletedPart, ErrorKind, GetRequest, PutRequest, Transport,
+    ByteRange, Bytes, CompletedPart, ErrorKind, GetRequest, PutRequest, Transport,
 };
 use s3ec_reqwest::PayloadSigning;
 use sha2::{Digest, Sha256};
@@ -44,7 +44,7 @@ fn put_head_get_delete_with_metadata() {
         key: "dir/obj.txt",
         metadata: &metadata,
     };
-    let etag = t.put_object(&put, body).unwrap();
+    let etag = t.put_object(&put, Bytes::copy_from_slice(body)).unwrap();
     assert!(
         etag.as_deref().is_some_and(|e| e.starts_with('"')),
         "{etag:?}"
@@ -82,7 +82,7 @@ fn put_head_get_delete_with_metadata() {
             key: "dir/obj.txt",
             metadata: &[],
         },
-        b"",
+        Bytes::copy_from_slice(b""),
     )
     .unwrap();
     let head = t.head_object(&b, "dir/obj.txt").unwrap();
@@ -110,7 +110,7 @@ fn non_ascii_metadata_is_refused_before_sending() {
                 key: "k",
                 metadata: &metadata,
             },
-            b"x",
+            Bytes::copy_from_slice(b"x"),
         )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Other);
@@ -154,7 +154,7 @@ fn keys_that_need_encoding() {
                 key,
                 metadata: &meta(&[("i", &i.to_string())]),
             },
-            body.as_bytes(),
+            Bytes::copy_from_slice(body.as_bytes()),
         )
         .unwrap_or_else(|e| panic!("{key}: {e}"));
     }
@@ -172,7 +172,7 @@ fn keys_that_need_encoding() {
                 key: "a/../plain",
                 metadata: &[],
             },
-            b"overwrite?",
+            Bytes::copy_from_slice(b"overwrite?"),
         )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Other);
@@ -190,7 +190,7 @@ fn ranged_gets() {
             key: "r",
             metadata: &meta(&[("m", "1")]),
         },
-        &body,
+        Bytes::copy_from_slice(&body),
     )
     .unwrap();
     let cases: [(u64, Option<u64>, (u64, u64)); 5] = [
@@ -257,7 +257,7 @@ fn if_match() {
                 key: "k",
                 metadata: &[],
             },
-            b"version 1",
+            Bytes::copy_from_slice(b"version 1"),
         )
         .unwrap()
         .unwrap();
@@ -282,7 +282,7 @@ fn if_match() {
             key: "k",
             metadata: &[],
         },
-        b"version 2",
+        Bytes::copy_from_slice(b"version 2"),
     )
     .unwrap();
     let e = get(&etag).unwrap_err();
@@ -322,7 +322,7 @@ fn not_found() {
                 key: "k",
                 metadata: &[],
             },
-            b"x",
+            Bytes::copy_from_slice(b"x"),
         )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
@@ -349,7 +349,7 @@ fn large_put_and_streaming_get() {
             key: "big",
             metadata: &[],
         },
-        &body,
+        Bytes::copy_from_slice(&body),
     )
     .unwrap();
     eprintln!("PUT 24 MiB in {:?}", start.elapsed());
@@ -399,7 +399,13 @@ fn multipart_upload() {
     for i in [2usize, 0, 1] {
         let n = u32::try_from(i + 1).unwrap();
         let etag = t
-            .upload_part(&b, req.key, &upload_id, n, chunks[i])
+            .upload_part(
+                &b,
+                req.key,
+                &upload_id,
+                n,
+                Bytes::copy_from_slice(chunks[i]),
+            )
             .unwrap();
         parts.push(CompletedPart {
             part_number: n,
@@ -421,7 +427,9 @@ fn multipart_upload() {
 
     // Aborted uploads cannot be completed.
     let upload_id = t.create_multipart_upload(&req).unwrap();
-    let etag = t.upload_part(&b, req.key, &upload_id, 1, b"tiny").unwrap();
+    let etag = t
+        .upload_part(&b, req.key, &upload_id, 1, Bytes::copy_from_slice(b"tiny"))
+        .unwrap();
     t.abort_multipart_upload(&b, req.key, &upload_id).unwrap();
     let e = t
         .complete_multipart_upload(
@@ -448,7 +456,9 @@ fn multipart_upload() {
 
     // Local checks.
     assert_eq!(
-        t.upload_part(&b, req.key, "x", 0, b"x").unwrap_err().kind,
+        t.upload_part(&b, req.key, "x", 0, Bytes::copy_from_slice(b"x"))
+            .unwrap_err()
+            .kind,
         ErrorKind::Other
     );
     assert_eq!(
@@ -469,7 +479,8 @@ fn wrong_part_etag_is_an_s3_error() {
         metadata: &[],
     };
     let upload_id = t.create_multipart_upload(&req).unwrap();
-    t.upload_part(&b, "k", &upload_id, 1, b"only part").unwrap();
+    t.upload_part(&b, "k", &upload_id, 1, Bytes::copy_from_slice(b"only part"))
+        .unwrap();
     let e = t
         .complete_multipart_upload(
             &b,
@@ -505,7 +516,7 @@ fn path_style_with_a_host_name() {
             key: "k",
             metadata: &[],
         },
-        b"path",
+        Bytes::copy_from_slice(b"path"),
     )
     .unwrap();
     assert_eq!(get_all(&t, &b, "k").unwrap(), b"path");
@@ -534,7 +545,7 @@ fn virtual_hosted_addressing() {
             key: "v/k",
             metadata: &metadata,
         },
-        b"virtual",
+        Bytes::copy_from_slice(b"virtual"),
     )
     .unwrap();
     assert_eq!(get_all(&t, &b, "v/k").unwrap(), b"virtual");
@@ -561,7 +572,7 @@ fn unsigned_payload() {
             key: "k",
             metadata: &[],
         },
-        b"unsigned body",
+        Bytes::copy_from_slice(b"unsigned body"),
     )
     .unwrap();
     assert_eq!(get_all(&t, &b, "k").unwrap(), b"unsigned body");
@@ -584,7 +595,7 @@ fn transport_is_shareable_across_threads() {
                         key: &key,
                         metadata: &[],
                     },
-                    &body,
+                    Bytes::copy_from_slice(&body),
                 )
                 .unwrap();
                 assert_eq!(get_all(t.as_ref(), &b, &key).unwrap(), body);

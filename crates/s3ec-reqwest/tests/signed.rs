@@ -9,7 +9,7 @@ mod common;
 use std::io::Read;
 
 use s3ec_client::transport::{
-    ByteRange, CompletedPart, ErrorKind, GetRequest, PutRequest, Transport,
+    ByteRange, Bytes, CompletedPart, ErrorKind, GetRequest, PutRequest, Transport,
 };
 use s3ec_reqwest::{Credentials, PayloadSigning, ReqwestTransport};
 use s3ec_testkit::MotoServer;
@@ -112,7 +112,7 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
                 key,
                 metadata: &metadata,
             },
-            body.as_bytes(),
+            Bytes::copy_from_slice(body.as_bytes()),
         )
         .unwrap_or_else(|e| panic!("PUT {key}: {e}"));
         let head = t
@@ -142,8 +142,12 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
     };
     let id = t.create_multipart_upload(&req).unwrap();
     let part = common::data(5 << 20, 1);
-    let e1 = t.upload_part(&b, req.key, &id, 1, &part).unwrap();
-    let e2 = t.upload_part(&b, req.key, &id, 2, b"tail").unwrap();
+    let e1 = t
+        .upload_part(&b, req.key, &id, 1, Bytes::copy_from_slice(&part))
+        .unwrap();
+    let e2 = t
+        .upload_part(&b, req.key, &id, 2, Bytes::copy_from_slice(b"tail"))
+        .unwrap();
     t.complete_multipart_upload(
         &b,
         req.key,
@@ -183,7 +187,7 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
                 key: "unsigned",
                 metadata: &[],
             },
-            b"body",
+            Bytes::copy_from_slice(b"body"),
         )
         .unwrap();
 
@@ -207,7 +211,7 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
                 key: "k",
                 metadata: &[],
             },
-            b"x",
+            Bytes::copy_from_slice(b"x"),
         )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::AccessDenied, "{e}");

@@ -341,9 +341,9 @@ impl Transport for FakeS3 {
     fn put_object(
         &self,
         req: &PutRequest<'_>,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<Option<String>, TransportError> {
-        self.do_put(req, body)
+        self.do_put(req, &body)
     }
     fn delete_object(&self, bucket: &str, key: &str) -> Result<(), TransportError> {
         self.do_delete(bucket, key)
@@ -357,9 +357,9 @@ impl Transport for FakeS3 {
         _key: &str,
         upload_id: &str,
         part_number: u32,
-        body: &[u8],
+        body: Bytes,
     ) -> Result<String, TransportError> {
-        self.do_part(upload_id, part_number, body)
+        self.do_part(upload_id, part_number, &body)
     }
     fn complete_multipart_upload(
         &self,
