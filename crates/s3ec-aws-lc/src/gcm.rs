@@ -5,6 +5,7 @@
 //! | [`AwsLcEncrypt`] | `EVP_aes_256_gcm` encrypting context, in place ([`crate::ffi::gcm`]) |
 //! | [`AwsLcDecrypt`] | `EVP_aes_256_gcm` decrypting context, in place; tag checked by `EVP_DecryptFinal_ex` |
 //! | [`AwsLcVerify`] | GHASH only, through the same context (see below) |
+//! | [`GcmBackend::open_in_place`] | one pass: a decrypting context, tag checked by `EVP_DecryptFinal_ex`; on a mismatch the keystream is applied again to restore the ciphertext |
 //! | [`GcmBackend::apply_keystream`] | `aws-lc-rs` AES-256-CTR (safe API); long runs from the first content counter through a GCM encrypting context (`fused_keystream`) |
 //!
 //! # The verification pass without plaintext
@@ -409,6 +410,40 @@ impl GcmBackend for AwsLc {
             return Err(Error::LimitExceeded);
         }
         Ok(AwsLcDecrypt { ctx })
+    }
+
+    /// One pass, as AWS-LC's own one-shot `open` does: a decrypting GCM
+    /// context turns `buf` into plaintext while it authenticates it, and
+    /// `EVP_DecryptFinal_ex` compares the tag in constant time. On a
+    /// mismatch the same keystream is applied again, which turns `buf` back
+    /// into the ciphertext before this returns (the contract of
+    /// [`GcmBackend::open_in_place`]); if even that fails, `buf` is wiped.
+    /// Memory-bound bodies thus cost one pass instead of the provided
+    /// implementation's two; a wrong tag costs one more.
+    fn open_in_place(
+        key: &AwsLcKey,
+        iv: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<Choice, Error> {
+        let mut ctx = context(key, iv, false)?;
+        if !ctx.aad(aad) {
+            return Err(Error::LimitExceeded);
+        }
+        if !ctx.update_in_place(buf) {
+            // Part of `buf` may be unauthenticated plaintext now.
+            buf.zeroize();
+            return Err(Error::LimitExceeded);
+        }
+        if ctx.finish_decrypt(tag) {
+            return Ok(Choice::from(1));
+        }
+        if let Err(e) = Self::apply_keystream(key, iv, FIRST_COUNTER, buf) {
+            buf.zeroize();
+            return Err(e);
+        }
+        Ok(Choice::from(0))
     }
 
     /// AES-256-CTR through `aws-lc-rs` (or, for a long keystream from the

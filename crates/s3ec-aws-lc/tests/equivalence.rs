@@ -341,6 +341,64 @@ fn large_body_awkward_splits() {
     }
 }
 
+/// The one-pass `open_in_place` decrypts while it authenticates; on a wrong
+/// tag it must hand back the exact ciphertext, for bodies long enough to
+/// take the fused keystream path (>= 16 KiB) and for short ones, wherever
+/// the damage is (first byte, middle, last ciphertext byte, tag), and when
+/// the damage is a wrong key, IV or AAD.
+#[test]
+fn one_pass_open_restores_the_ciphertext_on_failure() {
+    let key = [0x5au8; 32];
+    let iv = [0x0fu8; 12];
+    for len in [
+        0usize,
+        1,
+        15,
+        16,
+        17,
+        16 * 1024 - 1,
+        16 * 1024,
+        100_003,
+        (1 << 20) + 5,
+    ] {
+        let pt: Vec<u8> = (0..len).map(|i| (i as u8) ^ 0x3c).collect();
+        let body = seal::<AwsLc>(&key, &iv, b"ctx", &pt, &[len.max(1)]);
+        let mut spots = vec![body.len() - 1, body.len() - 16];
+        if len > 0 {
+            spots.extend([0, len / 2, len - 1]);
+        }
+        for at in spots {
+            let mut b = body.clone();
+            b[at] ^= 0x80;
+            let damaged = b.clone();
+            assert_eq!(
+                open_in_place_with::<AwsLc>(&key, &iv, b"ctx", &mut b),
+                Err(Error::Authentication),
+                "len {len}, byte {at}"
+            );
+            assert_eq!(b, damaged, "len {len}, byte {at}: buffer not restored");
+        }
+        let mut other_iv = iv;
+        other_iv[11] ^= 1;
+        for (k, v, aad) in [
+            ([0x5bu8; 32], iv, &b"ctx"[..]),
+            (key, other_iv, &b"ctx"[..]),
+            (key, iv, &b"ctX"[..]),
+        ] {
+            let mut b = body.clone();
+            assert_eq!(
+                open_in_place_with::<AwsLc>(&k, &v, aad, &mut b),
+                Err(Error::Authentication)
+            );
+            assert_eq!(b, body, "len {len}: buffer not restored");
+        }
+        // And the untouched body opens, one pass, to the plaintext.
+        let mut b = body.clone();
+        let n = open_in_place_with::<AwsLc>(&key, &iv, b"ctx", &mut b).unwrap();
+        assert_eq!(&b[..n], &pt[..]);
+    }
+}
+
 #[test]
 fn zero_iv_and_truncation_rejected_like_the_core() {
     let z = [0u8; 12];

@@ -31,6 +31,7 @@ use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompletedPart, ErrorKind, GetRequest,
     Metadata, ObjectHead, PutRequest, TransportError,
 };
+use crate::Backend;
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
 /// authenticates on get, over any [`AsyncTransport`] (e.g.
@@ -265,7 +266,7 @@ impl AsyncClient {
         body: &mut (impl AsyncRead + Unpin + Send),
         cursor: &mut PartCursor,
         mut buf: Vec<u8>,
-        encryptor: &mut Option<GcmEncryptor>,
+        encryptor: &mut Option<GcmEncryptor<Backend>>,
     ) -> Result<(Option<String>, u32), ClientError> {
         let mut parts = Vec::new();
         let mut number = 0u32;

@@ -321,7 +321,7 @@ impl Client {
         body: &mut impl Read,
         cursor: &mut PartCursor,
         buf: &mut Vec<u8>,
-        encryptor: &mut Option<s3ec_core::cipher::GcmEncryptor>,
+        encryptor: &mut Option<s3ec_core::cipher::GcmEncryptor<crate::Backend>>,
     ) -> Result<(Option<String>, u32), ClientError> {
         let mut parts = Vec::new();
         let mut number = 0u32;

@@ -15,6 +15,7 @@ use s3ec_keyring::{
 };
 
 use crate::error::ClientError;
+use crate::Backend;
 
 /// How objects are decrypted: the commitment policy and the legacy switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -275,7 +276,7 @@ pub async fn open_envelope_async(
 pub fn decrypt_body(key: &ContentKey, body: &mut Vec<u8>) -> Result<(), ClientError> {
     let result = match key.suite() {
         Suite::AesCbc => cbc_in_place(key, body),
-        _ => key.open_in_place(body),
+        _ => key.open_in_place_with::<Backend>(body),
     };
     match result {
         Ok(n) => {
@@ -306,7 +307,7 @@ fn cbc_in_place(key: &ContentKey, body: &mut [u8]) -> Result<usize, s3ec_core::E
 pub struct Sealed {
     /// The content encryptor: feed the body through `update`, then `finish`
     /// and append the tag.
-    pub encryptor: GcmEncryptor,
+    pub encryptor: GcmEncryptor<Backend>,
     /// User metadata entries for the object (keys without `x-amz-meta-`).
     pub object_metadata: Vec<(String, String)>,
     /// The instruction file body, when the envelope goes in one.
@@ -353,9 +354,10 @@ pub fn seal_with_materials(
     content_length: Option<u64>,
 ) -> Result<Sealed, ClientError> {
     let mut rng = rand_core::OsRng;
-    let (encryptor, params) = ContentEncryption::new(suite, &materials.data_key, &mut rng)
-        .map_err(ClientError::Format)?
-        .into_parts();
+    let (encryptor, params) =
+        ContentEncryption::<Backend>::with_backend(suite, &materials.data_key, &mut rng)
+            .map_err(ClientError::Format)?
+            .into_parts();
     let mut json = String::new();
     write_pairs_canonical(
         materials

@@ -19,6 +19,7 @@ use s3ec_keyring::Context;
 use crate::codec::EnvelopeInfo;
 use crate::config::{ClientConfig, GetStrategy};
 use crate::error::ClientError;
+use crate::Backend;
 
 /// The chunk size of streamed reads and writes: 64 KiB.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -253,9 +254,9 @@ impl Tail {
 
 enum Mode {
     Buffer { body: Vec<u8>, key: ContentKey },
-    Spool(GcmVerifier),
-    Delayed(UnverifiedDecryptor),
-    Cbc(CbcDecryptor),
+    Spool(Box<GcmVerifier<Backend>>),
+    Delayed(Box<UnverifiedDecryptor<Backend>>),
+    Cbc(Box<CbcDecryptor>),
 }
 
 /// What a [`BodyDecoder::push`] left in the scratch buffer.
@@ -275,7 +276,7 @@ pub(crate) enum Finished {
     /// it; CBC: the last block; delayed: nothing).
     Plaintext,
     /// The spooled ciphertext is authentic: decrypt it with this token.
-    Verified(Box<Verified>),
+    Verified(Box<Verified<Backend>>),
 }
 
 /// The decrypt state machine of a whole-object get.
@@ -309,11 +310,17 @@ impl BodyDecoder {
                     key,
                 }
             }
-            Plan::Spool(_) => Mode::Spool(key.verifier().map_err(ClientError::from_content)?),
-            Plan::Delayed => Mode::Delayed(
-                UnverifiedDecryptor::from_content_key(&key).map_err(ClientError::from_content)?,
-            ),
-            Plan::Cbc => Mode::Cbc(key.cbc_decryptor().map_err(ClientError::from_content)?),
+            Plan::Spool(_) => Mode::Spool(Box::new(
+                key.verifier_with::<Backend>()
+                    .map_err(ClientError::from_content)?,
+            )),
+            Plan::Delayed => Mode::Delayed(Box::new(
+                UnverifiedDecryptor::<Backend>::with_backend_from_key(&key)
+                    .map_err(ClientError::from_content)?,
+            )),
+            Plan::Cbc => Mode::Cbc(Box::new(
+                key.cbc_decryptor().map_err(ClientError::from_content)?,
+            )),
         };
         Ok(BodyDecoder {
             mode,
@@ -478,7 +485,7 @@ impl RangeDecoder {
             return Err(ClientError::RangeMismatch);
         }
         scratch.extend_from_slice(chunk);
-        danger::decrypt_range_with_key(&self.key, self.offset, scratch)
+        danger::decrypt_range_with_key_with::<Backend>(&self.key, self.offset, scratch)
             .map_err(ClientError::from_content)?;
         self.offset += n;
         self.to_receive -= n;

@@ -31,3 +31,18 @@ pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
 pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
 pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
 pub use put::{PutOptions, PutOutput};
+
+/// The AES-256-GCM backend the client runs every content cipher on, chosen
+/// here and nowhere else: AWS-LC ([`s3ec_aws_lc::DefaultBackend`]) with the
+/// `aws-lc` feature (on by default), else s3ec-core's pure-Rust
+/// [`RustCrypto`](s3ec_core::cipher::RustCrypto). Both give the same bytes
+/// for every input; the equivalence is tested in `s3ec-aws-lc`.
+#[cfg(feature = "aws-lc")]
+pub type Backend = s3ec_aws_lc::DefaultBackend;
+
+/// The AES-256-GCM backend the client runs every content cipher on, chosen
+/// here and nowhere else: s3ec-core's pure-Rust
+/// [`RustCrypto`](s3ec_core::cipher::RustCrypto), because the `aws-lc`
+/// feature is off.
+#[cfg(not(feature = "aws-lc"))]
+pub type Backend = s3ec_core::cipher::RustCrypto;

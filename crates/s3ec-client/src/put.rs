@@ -48,6 +48,7 @@ use s3ec_core::FormatVersion;
 use s3ec_keyring::Context;
 
 use crate::error::ClientError;
+use crate::Backend;
 
 /// Per-put settings.
 #[derive(Debug, Clone, Default)]
@@ -189,7 +190,7 @@ pub(crate) fn check_declared_length(len: Option<u64>, part_size: usize) -> Resul
 
 /// Encrypt a part in place; for the last part, finish and append the tag.
 pub(crate) fn encrypt_part(
-    encryptor: &mut Option<GcmEncryptor>,
+    encryptor: &mut Option<GcmEncryptor<Backend>>,
     buf: &mut Vec<u8>,
     last: bool,
 ) -> Result<(), ClientError> {
@@ -207,18 +208,38 @@ pub(crate) fn encrypt_part(
     Ok(())
 }
 
+/// How many times [`reclaim`] waits [`RECLAIM_WAIT`] for the transport to
+/// let go of a part: at most about 1 ms per part.
+const RECLAIM_WAITS: u32 = 20;
+/// One wait of [`reclaim`].
+const RECLAIM_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// The buffer of a part the transport is done with, for the next part: the
-/// same allocation when nothing else holds it any more, else a new one
-/// (a transport may keep a clone a little longer, e.g. on an HTTP client's
-/// connection task).
+/// same allocation once nothing else holds it, else a new one.
+///
+/// A transport may hold its clone a moment after it returned (blocking
+/// reqwest drops the request body on its runtime thread just after the
+/// caller has the response), so this waits briefly for the last clone to
+/// go: without the same buffer every part costs a fresh part-sized
+/// allocation, and glibc then keeps the freed ones resident (a 1 GiB put
+/// peaked at 32 MiB instead of 17 MiB; `docs/measurements.md`). A transport
+/// that keeps the bytes for good costs at most [`RECLAIM_WAITS`] short
+/// sleeps per part.
 pub(crate) fn reclaim(part: Bytes, part_size: usize) -> Vec<u8> {
-    match part.try_into_mut() {
-        Ok(mut b) => {
-            b.clear();
-            Vec::from(b)
+    let mut part = part;
+    for attempt in 0..=RECLAIM_WAITS {
+        match part.try_into_mut() {
+            Ok(mut b) => {
+                b.clear();
+                return Vec::from(b);
+            }
+            Err(shared) => part = shared,
         }
-        Err(_) => Vec::with_capacity(part_size.saturating_add(16)),
+        if attempt < RECLAIM_WAITS {
+            std::thread::sleep(RECLAIM_WAIT);
+        }
     }
+    Vec::with_capacity(part_size.saturating_add(16))
 }
 
 /// The next part number, refusing to pass S3's limit.

@@ -173,8 +173,17 @@ pub fn decrypt_range_with<B: GcmBackend>(
 /// `0x0073` objects with `0x0074` — i.e. the same key and IV as the GCM
 /// content, as CTR.
 pub fn decrypt_range_with_key(key: &ContentKey, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+    decrypt_range_with_key_with::<RustCrypto>(key, offset, buf)
+}
+
+/// [`decrypt_range_with_key`] with backend `B`.
+pub fn decrypt_range_with_key_with<B: GcmBackend>(
+    key: &ContentKey,
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<(), Error> {
     let p = key.gcm_parts()?;
-    decrypt_range(p.key, &p.iv, offset, buf)
+    decrypt_range_with::<B>(p.key, &p.iv, offset, buf)
 }
 
 /// Which ciphertext bytes to fetch for a plaintext range, and how to cut the

@@ -502,11 +502,9 @@ fn put_plain(
             number += 1;
             let sent = Bytes::from(std::mem::take(&mut buf));
             let etag = t.upload_part(&s.bucket, &s.key, &upload_id, number, sent.clone())?;
-            // Reuse the buffer as the client does.
-            buf = match sent.try_into_mut() {
-                Ok(b) => Vec::from(b),
-                Err(_) => Vec::with_capacity(part),
-            };
+            // Take the buffer back as the client does (waiting briefly for
+            // reqwest's runtime thread to drop its clone).
+            buf = take_back(sent, part);
             parts.push(CompletedPart {
                 part_number: number,
                 etag,
@@ -521,6 +519,22 @@ fn put_plain(
         return Err(e);
     }
     Ok(parts.len().to_string())
+}
+
+/// The part buffer back from the transport, as `s3ec-client` takes it back:
+/// up to 20 waits of 50 µs for the last clone to go, else a new buffer.
+fn take_back(mut sent: Bytes, part: usize) -> Vec<u8> {
+    for _ in 0..=20 {
+        match sent.try_into_mut() {
+            Ok(mut b) => {
+                b.clear();
+                return Vec::from(b);
+            }
+            Err(shared) => sent = shared,
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
+    }
+    Vec::with_capacity(part)
 }
 
 /// Get `key` into a [`CheckingSink`], encrypted or plain; fails unless

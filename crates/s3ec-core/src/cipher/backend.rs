@@ -108,6 +108,37 @@ pub trait GcmBackend {
         counter: u32,
         buf: &mut [u8],
     ) -> Result<(), Error>;
+
+    /// Authenticated decryption of a whole ciphertext held in `buf`, in
+    /// place: on `Choice(1)` `buf` holds the plaintext; on `Choice(0)` (tag
+    /// mismatch) `buf` MUST hold the ciphertext it was given, and on `Err`
+    /// it MUST NOT hold plaintext of a ciphertext whose tag was not checked
+    /// (zeros are fine).
+    ///
+    /// The provided implementation takes two passes and never creates
+    /// plaintext before the tag is checked: GHASH over `buf` through
+    /// [`verify`](Self::verify), then, only if the tag matches, the
+    /// keystream from counter 2. A backend with a fused kernel may override
+    /// it with one pass (decrypt while authenticating, then undo the
+    /// keystream if the tag is wrong); the plaintext then exists only inside
+    /// this call. The caller ([`super::gcm::open_in_place_with`]) has
+    /// already checked the IV, the AAD and the length limit.
+    fn open_in_place(
+        key: &Self::Key,
+        iv: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<Choice, Error> {
+        let mut v = Self::verify(key, iv, aad)?;
+        v.update(buf);
+        let ok = v.finish(tag);
+        // The verdict is public from here on (the caller reports it).
+        if bool::from(ok) && !buf.is_empty() {
+            Self::apply_keystream(key, iv, 2, buf)?;
+        }
+        Ok(ok)
+    }
 }
 
 /// The default, pure-Rust backend: RustCrypto `aes` + `ctr` + `ghash`.
