@@ -14,8 +14,10 @@
 //!
 //! Streaming runs over 64 KiB chunks. "verify+decrypt_at" is the core's
 //! two-pass authenticated decryption (`GcmVerifier` pass, then
-//! `Verified::decrypt_at`); "open_in_place" is the core's one-shot
-//! (`open_in_place_with`, the same two passes over one buffer);
+//! `Verified::decrypt_at`, for bodies too large to hold); "open_in_place"
+//! is the core's one-shot for a body held in one buffer
+//! (`open_in_place_with` → `GcmBackend::open_in_place`: RustCrypto's two
+//! passes, AWS-LC's one pass that restores the ciphertext on a wrong tag);
 //! "unverified" is the single-pass delayed-authentication stream
 //! (`danger::UnverifiedDecryptor`), shown for what one pass costs.
 //!
