@@ -40,6 +40,16 @@
 //! envelope of the *previous* object under that key and made it unreadable,
 //! and for multipart uploads would leave an orphan file on every abort.
 //! .NET also writes it at completion; Java writes it first.
+//!
+//! ## A put in object metadata over an object that had an instruction file
+//!
+//! The old `<key>.instruction` stays where it is: the put does not delete
+//! it (that would cost every put a DELETE, and the `s3:DeleteObject`
+//! permission that a writer may not have). It is harmless: readers, this
+//! client and AWS's, take the envelope from the object metadata when it is
+//! there and look for an instruction file only when it is not. Remove it
+//! with [`Client::delete_object`](crate::Client::delete_object) before
+//! re-putting, or delete it directly, if the old wrapped key should go too.
 
 use bytes::Bytes;
 use s3ec_core::cipher::GcmEncryptor;

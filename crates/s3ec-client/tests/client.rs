@@ -458,6 +458,34 @@ fn custom_instruction_file_suffix_on_get() {
     ));
 }
 
+/// A metadata-mode put over an object that had an instruction file leaves
+/// the old file (see `put.rs`), and the new object reads correctly: the
+/// envelope in the object metadata wins over the stale file.
+#[test]
+fn metadata_put_over_an_instruction_file_object_reads_the_new_envelope() {
+    let s3 = FakeS3::new();
+    let c = client(&s3);
+    let opts = PutOptions::default().instruction_file(true);
+    c.put_object_with("b", "k", &b"old body"[..], None, &opts)
+        .unwrap();
+    c.put_object("b", "k", &b"new body"[..], None, &no_ctx())
+        .unwrap();
+    assert_eq!(s3.keys(), ["k", "k.instruction"]);
+    let mut out = Vec::new();
+    c.get_object("b", "k", &mut out, None).unwrap();
+    assert_eq!(out, b"new body");
+    assert_eq!(
+        c.inspect_object("b", "k").unwrap().placement,
+        s3ec_core::envelope::Placement::ObjectMetadata
+    );
+    // And the reverse: the instruction-file put replaces the metadata.
+    c.put_object_with("b", "k", &b"newer body"[..], None, &opts)
+        .unwrap();
+    out.clear();
+    c.get_object("b", "k", &mut out, None).unwrap();
+    assert_eq!(out, b"newer body");
+}
+
 #[test]
 fn delete_removes_object_and_instruction_file() {
     let s3 = FakeS3::new();
