@@ -10,26 +10,23 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use s3ec_core::cipher::GcmEncryptor;
-use s3ec_core::danger::plan_range;
-use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_SUFFIX};
-use s3ec_core::Suite;
+use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
 use s3ec_keyring::{AsyncKeyring, Context};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 
-use crate::codec::{self, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope};
+use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{AsyncClientBuilder, ClientConfig};
-use crate::error::{ClientError, LeftBehind};
+use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
+    Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
 use crate::put::{
-    check_declared_length, encrypt_part, instruction_file_metadata, next_part_number, PartCursor,
-    PutOptions, PutOutput,
+    self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
 use crate::transport::{
-    AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompletedPart, ErrorKind, GetRequest,
-    Metadata, ObjectHead, PutRequest, TransportError,
+    AsyncBody, AsyncGetResponse, AsyncTransport, CompletedPart, ErrorKind, GetRequest, Metadata,
+    ObjectHead, PutRequest, TransportError,
 };
 use crate::Backend;
 
@@ -99,14 +96,6 @@ impl AsyncClientBuilder {
 /// The buffer between the decrypt loop and the async spool file.
 const SPOOL_BUFFER: usize = 1 << 20;
 
-fn pinned(e: TransportError) -> ClientError {
-    if e.kind == ErrorKind::PreconditionFailed {
-        ClientError::ObjectChanged
-    } else {
-        ClientError::Transport(e)
-    }
-}
-
 /// The next chunk of an async body.
 async fn next_chunk(body: &mut AsyncBody) -> Option<Result<Bytes, TransportError>> {
     poll_fn(|cx| body.as_mut().poll_next(cx)).await
@@ -173,24 +162,13 @@ impl AsyncClient {
         len: Option<u64>,
         opts: &PutOptions,
     ) -> Result<PutOutput, ClientError> {
-        let placement = if opts
-            .instruction_file
-            .unwrap_or(self.config.instruction_file_puts)
-        {
-            Placement::InstructionFile
-        } else {
-            Placement::ObjectMetadata
-        };
+        let placement = put::placement(opts, &self.config);
         let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
         check_declared_length(len, part_size)?;
         let mut cursor = PartCursor::new(part_size, len);
         let mut buf = new_part_buffer(part_size, len);
         let last = read_part(&mut body, &mut cursor, &mut buf).await?;
-        let recorded_len = if last {
-            Some(cursor.read())
-        } else {
-            cursor.declared()
-        };
+        let recorded_len = cursor.recorded_len(last);
         let sealed = codec::seal_async(
             self.keyring.as_ref(),
             self.config.policy.commitment,
@@ -227,23 +205,11 @@ impl AsyncClient {
             match result {
                 Ok((etag, parts)) => (etag, Some(parts)),
                 Err(e) => {
-                    return Err(
-                        match self
-                            .transport
-                            .abort_multipart_upload(bucket, key, &upload_id)
-                            .await
-                        {
-                            Ok(()) => e,
-                            Err(cleanup) => ClientError::cleanup_failed(
-                                e,
-                                cleanup,
-                                LeftBehind::MultipartUpload {
-                                    key: key.to_string(),
-                                    upload_id,
-                                },
-                            ),
-                        },
-                    )
+                    let abort = self
+                        .transport
+                        .abort_multipart_upload(bucket, key, &upload_id)
+                        .await;
+                    return Err(put::after_abort(e, abort, key, upload_id));
                 }
             }
         };
@@ -305,8 +271,7 @@ impl AsyncClient {
         key: &str,
         json: &str,
     ) -> Result<(), ClientError> {
-        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        let metadata = instruction_file_metadata();
+        let (ikey, metadata) = put::instruction_file_put(key);
         let req = PutRequest {
             bucket,
             key: &ikey,
@@ -318,16 +283,10 @@ impl AsyncClient {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) => Err(match self.transport.delete_object(bucket, key).await {
-                Ok(()) => ClientError::Transport(e),
-                Err(cleanup) => ClientError::cleanup_failed(
-                    ClientError::Transport(e),
-                    cleanup,
-                    LeftBehind::Object {
-                        key: key.to_string(),
-                    },
-                ),
-            }),
+            Err(e) => {
+                let delete = self.transport.delete_object(bucket, key).await;
+                Err(put::after_instruction_file_failure(e, delete, key))
+            }
         }
     }
 
@@ -338,11 +297,9 @@ impl AsyncClient {
         metadata: &Metadata,
         suffix: &str,
     ) -> Result<Option<String>, ClientError> {
-        let required = match codec::needs_instruction_file(metadata)? {
-            EnvelopeLocation::ObjectMetadata => return Ok(None),
-            EnvelopeLocation::InstructionFile { required } => required,
+        let Some((ikey, required)) = get::instruction_file_lookup(metadata, key, suffix)? else {
+            return Ok(None);
         };
-        let ikey = instruction_file_key(key, suffix);
         let req = GetRequest {
             bucket,
             key: &ikey,
@@ -351,11 +308,9 @@ impl AsyncClient {
         };
         match self.transport.get_object(&req).await {
             Ok(resp) => read_instruction_file(resp).await.map(Some),
-            Err(e) if e.kind == ErrorKind::NotFound => Err(if required {
-                ClientError::InstructionFileMissing { key: ikey }
-            } else {
-                ClientError::NotEncrypted
-            }),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                Err(get::instruction_file_not_found(ikey, required))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -367,10 +322,7 @@ impl AsyncClient {
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
-        let suffix = opts
-            .instruction_file_suffix
-            .as_deref()
-            .unwrap_or(&self.config.instruction_file_suffix);
+        let suffix = get::suffix(opts, &self.config);
         let instruction = self
             .instruction_file(bucket, key, &head.metadata, suffix)
             .await?;
@@ -546,19 +498,9 @@ impl AsyncClient {
         from: u64,
         total: u64,
     ) -> Result<AsyncBody, ClientError> {
-        let req = GetRequest {
-            bucket,
-            key,
-            range: Some(ByteRange {
-                first: from,
-                last: None,
-            }),
-            if_match: Some(etag),
-        };
-        let resp = self.transport.get_object(&req).await.map_err(pinned)?;
-        if resp.content_range != Some((from, total - 1, total)) {
-            return Err(ClientError::RangeMismatch);
-        }
+        let req = get::resume_request(bucket, key, etag, from);
+        let resp = self.transport.get_object(&req).await.map_err(get::pinned)?;
+        get::check_content_range(resp.content_range, from, total - 1, total)?;
         Ok(resp.body)
     }
 
@@ -586,19 +528,11 @@ impl AsyncClient {
         out: &mut (dyn AsyncWrite + Unpin + Send),
         opts: &GetOptions,
     ) -> Result<RangeOutput, ClientError> {
-        if !self.config.policy.legacy.unauthenticated_modes {
-            return Err(ClientError::RangedGetDisabled);
-        }
+        get::check_ranged_gets_enabled(&self.config)?;
         let head = self.transport.head_object(bucket, key).await?;
         let opened = self.open(bucket, key, &head, opts).await?;
-        if opened.info.suite == Suite::AesCbc {
-            return Err(ClientError::RangedGetUnsupported {
-                suite: opened.info.suite,
-            });
-        }
-        check_body_length(&opened.info, head.content_length)?;
-        let rplan = plan_range(first, Some(last), head.content_length)?;
-        let object_plaintext_len = head.content_length - 16;
+        let (rplan, object_plaintext_len) =
+            get::range_plan(&opened.info, head.content_length, first, last)?;
         let mut dec = RangeDecoder::new(opened.key, &rplan);
         let mut body = self
             .ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)
@@ -650,19 +584,9 @@ impl AsyncClient {
         first: u64,
         last: u64,
     ) -> Result<AsyncBody, ClientError> {
-        let req = GetRequest {
-            bucket,
-            key,
-            range: Some(ByteRange {
-                first,
-                last: Some(last),
-            }),
-            if_match: head.etag.as_deref(),
-        };
-        let resp = self.transport.get_object(&req).await.map_err(pinned)?;
-        if resp.content_range != Some((first, last, head.content_length)) {
-            return Err(ClientError::RangeMismatch);
-        }
+        let req = get::range_request(bucket, key, head, first, last);
+        let resp = self.transport.get_object(&req).await.map_err(get::pinned)?;
+        get::check_content_range(resp.content_range, first, last, head.content_length)?;
         Ok(resp.body)
     }
 
@@ -706,11 +630,7 @@ impl AsyncClient {
                 failed.push((k.to_string(), e));
             }
         }
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(ClientError::DeleteFailed(failed))
-        }
+        get::delete_outcome(failed)
     }
 }
 
@@ -743,22 +663,12 @@ async fn read_part(
 }
 
 async fn read_instruction_file(resp: AsyncGetResponse) -> Result<String, ClientError> {
-    if resp.head.content_length > MAX_INSTRUCTION_FILE {
-        return Err(ClientError::InstructionFileTooLarge {
-            len: resp.head.content_length,
-            limit: MAX_INSTRUCTION_FILE,
-        });
-    }
+    get::check_instruction_file_len(resp.head.content_length)?;
     let mut body = resp.body;
     let mut bytes = Vec::new();
     while let Some(chunk) = next_chunk(&mut body).await {
         bytes.extend_from_slice(&chunk?);
-        if bytes.len() as u64 > MAX_INSTRUCTION_FILE {
-            return Err(ClientError::InstructionFileTooLarge {
-                len: bytes.len() as u64,
-                limit: MAX_INSTRUCTION_FILE,
-            });
-        }
+        get::check_instruction_file_len(bytes.len() as u64)?;
     }
     String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
 }

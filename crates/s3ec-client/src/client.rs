@@ -3,25 +3,23 @@
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
-use s3ec_core::danger::plan_range;
-use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_SUFFIX};
-use s3ec_core::Suite;
+use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
 use s3ec_keyring::{Context, Keyring};
 
-use crate::codec::{self, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope};
+use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{ClientBuilder, ClientConfig};
-use crate::error::{ClientError, LeftBehind};
+use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
     Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
 use crate::put::{
-    check_declared_length, encrypt_part, instruction_file_metadata, next_part_number, reclaim,
-    PartCursor, PutOptions, PutOutput,
+    self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
+    PutOutput,
 };
 use crate::transport::{
-    ByteRange, Bytes, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead,
-    PutRequest, Transport, TransportError,
+    Bytes, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead, PutRequest,
+    Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -96,15 +94,6 @@ impl ClientBuilder {
             keyring,
             config,
         })
-    }
-}
-
-/// Map a transport error of a request on the pinned object version.
-fn pinned(e: TransportError) -> ClientError {
-    if e.kind == ErrorKind::PreconditionFailed {
-        ClientError::ObjectChanged
-    } else {
-        ClientError::Transport(e)
     }
 }
 
@@ -227,14 +216,7 @@ impl Client {
         len: Option<u64>,
         opts: &PutOptions,
     ) -> Result<PutOutput, ClientError> {
-        let placement = if opts
-            .instruction_file
-            .unwrap_or(self.config.instruction_file_puts)
-        {
-            Placement::InstructionFile
-        } else {
-            Placement::ObjectMetadata
-        };
+        let placement = put::placement(opts, &self.config);
         // validate() checked that the part size fits usize.
         let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
         check_declared_length(len, part_size)?;
@@ -246,11 +228,7 @@ impl Client {
         );
         let last = read_part(&mut body, &mut cursor, &mut buf)?;
         // A body that fits one part has a known length now.
-        let recorded_len = if last {
-            Some(cursor.read())
-        } else {
-            cursor.declared()
-        };
+        let recorded_len = cursor.recorded_len(last);
         let sealed = codec::seal(
             self.keyring.as_ref(),
             self.config.policy.commitment,
@@ -281,22 +259,10 @@ impl Client {
             match result {
                 Ok((etag, parts)) => (etag, Some(parts)),
                 Err(e) => {
-                    return Err(
-                        match self
-                            .transport
-                            .abort_multipart_upload(bucket, key, &upload_id)
-                        {
-                            Ok(()) => e,
-                            Err(cleanup) => ClientError::cleanup_failed(
-                                e,
-                                cleanup,
-                                LeftBehind::MultipartUpload {
-                                    key: key.to_string(),
-                                    upload_id,
-                                },
-                            ),
-                        },
-                    )
+                    let abort = self
+                        .transport
+                        .abort_multipart_upload(bucket, key, &upload_id);
+                    return Err(put::after_abort(e, abort, key, upload_id));
                 }
             }
         };
@@ -356,8 +322,7 @@ impl Client {
     /// PUT the instruction file of `key`; if that fails, delete the object
     /// (undecryptable without it).
     fn put_instruction_file(&self, bucket: &str, key: &str, json: &str) -> Result<(), ClientError> {
-        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        let metadata = instruction_file_metadata();
+        let (ikey, metadata) = put::instruction_file_put(key);
         let req = PutRequest {
             bucket,
             key: &ikey,
@@ -368,16 +333,10 @@ impl Client {
             .put_object(&req, Bytes::copy_from_slice(json.as_bytes()))
         {
             Ok(_) => Ok(()),
-            Err(e) => Err(match self.transport.delete_object(bucket, key) {
-                Ok(()) => ClientError::Transport(e),
-                Err(cleanup) => ClientError::cleanup_failed(
-                    ClientError::Transport(e),
-                    cleanup,
-                    LeftBehind::Object {
-                        key: key.to_string(),
-                    },
-                ),
-            }),
+            Err(e) => {
+                let delete = self.transport.delete_object(bucket, key);
+                Err(put::after_instruction_file_failure(e, delete, key))
+            }
         }
     }
 
@@ -390,11 +349,9 @@ impl Client {
         metadata: &Metadata,
         suffix: &str,
     ) -> Result<Option<String>, ClientError> {
-        let required = match codec::needs_instruction_file(metadata)? {
-            EnvelopeLocation::ObjectMetadata => return Ok(None),
-            EnvelopeLocation::InstructionFile { required } => required,
+        let Some((ikey, required)) = get::instruction_file_lookup(metadata, key, suffix)? else {
+            return Ok(None);
         };
-        let ikey = instruction_file_key(key, suffix);
         let req = GetRequest {
             bucket,
             key: &ikey,
@@ -403,13 +360,9 @@ impl Client {
         };
         match self.transport.get_object(&req) {
             Ok(resp) => read_instruction_file(resp).map(Some),
-            Err(e) if e.kind == ErrorKind::NotFound => Err(if required {
-                ClientError::InstructionFileMissing { key: ikey }
-            } else {
-                // No S3EC metadata and no instruction file: a plaintext
-                // object. Never passed through.
-                ClientError::NotEncrypted
-            }),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                Err(get::instruction_file_not_found(ikey, required))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -421,10 +374,7 @@ impl Client {
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
-        let suffix = opts
-            .instruction_file_suffix
-            .as_deref()
-            .unwrap_or(&self.config.instruction_file_suffix);
+        let suffix = get::suffix(opts, &self.config);
         let instruction = self.instruction_file(bucket, key, &head.metadata, suffix)?;
         codec::open_envelope(
             self.keyring.as_ref(),
@@ -637,19 +587,9 @@ impl Client {
     ) -> Result<Box<dyn Read + Send>, ClientError> {
         let resp = self
             .transport
-            .get_object(&GetRequest {
-                bucket,
-                key,
-                range: Some(ByteRange {
-                    first: from,
-                    last: None,
-                }),
-                if_match: Some(etag),
-            })
-            .map_err(pinned)?;
-        if resp.content_range != Some((from, total - 1, total)) {
-            return Err(ClientError::RangeMismatch);
-        }
+            .get_object(&get::resume_request(bucket, key, etag, from))
+            .map_err(get::pinned)?;
+        get::check_content_range(resp.content_range, from, total - 1, total)?;
         Ok(resp.body)
     }
 
@@ -686,19 +626,11 @@ impl Client {
         out: &mut dyn Write,
         opts: &GetOptions,
     ) -> Result<RangeOutput, ClientError> {
-        if !self.config.policy.legacy.unauthenticated_modes {
-            return Err(ClientError::RangedGetDisabled);
-        }
+        get::check_ranged_gets_enabled(&self.config)?;
         let head = self.transport.head_object(bucket, key)?;
         let opened = self.open(bucket, key, &head, opts)?;
-        if opened.info.suite == Suite::AesCbc {
-            return Err(ClientError::RangedGetUnsupported {
-                suite: opened.info.suite,
-            });
-        }
-        check_body_length(&opened.info, head.content_length)?;
-        let rplan = plan_range(first, Some(last), head.content_length)?;
-        let object_plaintext_len = head.content_length - 16;
+        let (rplan, object_plaintext_len) =
+            get::range_plan(&opened.info, head.content_length, first, last)?;
         let mut dec = RangeDecoder::new(opened.key, &rplan);
         let mut body = self.ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)?;
         let mut chunk = vec![0u8; CHUNK];
@@ -748,19 +680,9 @@ impl Client {
     ) -> Result<Box<dyn Read + Send>, ClientError> {
         let resp = self
             .transport
-            .get_object(&GetRequest {
-                bucket,
-                key,
-                range: Some(ByteRange {
-                    first,
-                    last: Some(last),
-                }),
-                if_match: head.etag.as_deref(),
-            })
-            .map_err(pinned)?;
-        if resp.content_range != Some((first, last, head.content_length)) {
-            return Err(ClientError::RangeMismatch);
-        }
+            .get_object(&get::range_request(bucket, key, head, first, last))
+            .map_err(get::pinned)?;
+        get::check_content_range(resp.content_range, first, last, head.content_length)?;
         Ok(resp.body)
     }
 
@@ -803,11 +725,7 @@ impl Client {
                     .map(|e| (k.to_string(), e))
             })
             .collect();
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(ClientError::DeleteFailed(failed))
-        }
+        get::delete_outcome(failed)
     }
 }
 
@@ -839,21 +757,11 @@ fn read_part(
 
 /// Read an instruction file's body, bounded.
 fn read_instruction_file(resp: GetResponse) -> Result<String, ClientError> {
-    if resp.head.content_length > MAX_INSTRUCTION_FILE {
-        return Err(ClientError::InstructionFileTooLarge {
-            len: resp.head.content_length,
-            limit: MAX_INSTRUCTION_FILE,
-        });
-    }
+    get::check_instruction_file_len(resp.head.content_length)?;
     let mut bytes = Vec::new();
     resp.body
         .take(MAX_INSTRUCTION_FILE + 1)
         .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_INSTRUCTION_FILE {
-        return Err(ClientError::InstructionFileTooLarge {
-            len: bytes.len() as u64,
-            limit: MAX_INSTRUCTION_FILE,
-        });
-    }
+    get::check_instruction_file_len(bytes.len() as u64)?;
     String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
 }

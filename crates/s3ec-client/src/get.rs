@@ -16,10 +16,154 @@ use s3ec_core::suite::TAG_LEN;
 use s3ec_core::Suite;
 use s3ec_keyring::Context;
 
-use crate::codec::EnvelopeInfo;
+use crate::codec::{EnvelopeInfo, EnvelopeLocation};
 use crate::config::{ClientConfig, GetStrategy};
 use crate::error::ClientError;
+use crate::transport::{ByteRange, ErrorKind, GetRequest, Metadata, ObjectHead, TransportError};
 use crate::Backend;
+
+/// Where the instruction file of `key` is, if the object metadata says the
+/// envelope is in one: its key and whether it is required (S3EC metadata
+/// names it) or only possible (no S3EC metadata at all).
+pub(crate) fn instruction_file_lookup(
+    metadata: &Metadata,
+    key: &str,
+    suffix: &str,
+) -> Result<Option<(String, bool)>, ClientError> {
+    Ok(match crate::codec::needs_instruction_file(metadata)? {
+        EnvelopeLocation::ObjectMetadata => None,
+        EnvelopeLocation::InstructionFile { required } => {
+            Some((instruction_file_key(key, suffix), required))
+        }
+    })
+}
+
+/// The error for an instruction file S3 does not have: missing, if the
+/// object's metadata named one; else the object is a plaintext object,
+/// which is never passed through.
+pub(crate) fn instruction_file_not_found(ikey: String, required: bool) -> ClientError {
+    if required {
+        ClientError::InstructionFileMissing { key: ikey }
+    } else {
+        ClientError::NotEncrypted
+    }
+}
+
+/// Refuse an instruction file longer than [`MAX_INSTRUCTION_FILE`].
+pub(crate) fn check_instruction_file_len(len: u64) -> Result<(), ClientError> {
+    if len > MAX_INSTRUCTION_FILE {
+        Err(ClientError::InstructionFileTooLarge {
+            len,
+            limit: MAX_INSTRUCTION_FILE,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The instruction-file suffix of a get: the per-get option, else the
+/// client's.
+pub(crate) fn suffix<'a>(opts: &'a GetOptions, config: &'a ClientConfig) -> &'a str {
+    opts.instruction_file_suffix
+        .as_deref()
+        .unwrap_or(&config.instruction_file_suffix)
+}
+
+/// The ranged GET that continues a body from byte `from`, pinned to `etag`.
+pub(crate) fn resume_request<'a>(
+    bucket: &'a str,
+    key: &'a str,
+    etag: &'a str,
+    from: u64,
+) -> GetRequest<'a> {
+    GetRequest {
+        bucket,
+        key,
+        range: Some(ByteRange {
+            first: from,
+            last: None,
+        }),
+        if_match: Some(etag),
+    }
+}
+
+/// The ranged GET of ciphertext bytes `first..=last`, pinned to the
+/// version `head` described.
+pub(crate) fn range_request<'a>(
+    bucket: &'a str,
+    key: &'a str,
+    head: &'a ObjectHead,
+    first: u64,
+    last: u64,
+) -> GetRequest<'a> {
+    GetRequest {
+        bucket,
+        key,
+        range: Some(ByteRange {
+            first,
+            last: Some(last),
+        }),
+        if_match: head.etag.as_deref(),
+    }
+}
+
+/// Check that a ranged answer covers exactly `first..=last` of `total`.
+pub(crate) fn check_content_range(
+    got: Option<(u64, u64, u64)>,
+    first: u64,
+    last: u64,
+    total: u64,
+) -> Result<(), ClientError> {
+    if got == Some((first, last, total)) {
+        Ok(())
+    } else {
+        Err(ClientError::RangeMismatch)
+    }
+}
+
+/// A pinned GET that failed: a failed `If-Match` means the object changed.
+pub(crate) fn pinned(e: TransportError) -> ClientError {
+    if e.kind == ErrorKind::PreconditionFailed {
+        ClientError::ObjectChanged
+    } else {
+        ClientError::Transport(e)
+    }
+}
+
+/// What must hold before a ranged get (spec `decryption.md` §Ranged
+/// Gets): the legacy unauthenticated modes switch, checked first.
+pub(crate) fn check_ranged_gets_enabled(config: &ClientConfig) -> Result<(), ClientError> {
+    if config.policy.legacy.unauthenticated_modes {
+        Ok(())
+    } else {
+        Err(ClientError::RangedGetDisabled)
+    }
+}
+
+/// The object may be read by range: GCM only, and a sane length. Returns
+/// the plan and the object's plaintext length.
+pub(crate) fn range_plan(
+    info: &EnvelopeInfo,
+    body_len: u64,
+    first: u64,
+    last: u64,
+) -> Result<(RangePlan, u64), ClientError> {
+    if info.suite == Suite::AesCbc {
+        return Err(ClientError::RangedGetUnsupported { suite: info.suite });
+    }
+    check_body_length(info, body_len)?;
+    let plan = danger::plan_range(first, Some(last), body_len)?;
+    Ok((plan, body_len - TAG_LEN as u64))
+}
+
+/// Delete results of several keys: `Ok` when none failed.
+pub(crate) fn delete_outcome(failed: Vec<(String, ClientError)>) -> Result<(), ClientError> {
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(ClientError::DeleteFailed(failed))
+    }
+}
 
 /// The chunk size of streamed reads and writes: 64 KiB.
 pub(crate) const CHUNK: usize = 64 * 1024;

@@ -53,11 +53,13 @@
 
 use bytes::Bytes;
 use s3ec_core::cipher::GcmEncryptor;
-use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_MARKER};
+use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_MARKER, INSTRUCTION_FILE_SUFFIX};
 use s3ec_core::FormatVersion;
 use s3ec_keyring::Context;
 
-use crate::error::ClientError;
+use crate::config::ClientConfig;
+use crate::error::{ClientError, LeftBehind};
+use crate::transport::{Metadata, TransportError};
 use crate::Backend;
 
 /// Per-put settings.
@@ -172,10 +174,79 @@ impl PartCursor {
         self.read
     }
 
-    /// The declared length.
-    pub(crate) fn declared(&self) -> Option<u64> {
-        self.declared
+    /// The length to record in the envelope once the first part is read:
+    /// the real one if that part was the last, else the declared one.
+    pub(crate) fn recorded_len(&self, last: bool) -> Option<u64> {
+        if last {
+            Some(self.read)
+        } else {
+            self.declared
+        }
     }
+}
+
+/// Where a put stores the envelope: the per-put option, else the client's
+/// default.
+pub(crate) fn placement(opts: &PutOptions, config: &ClientConfig) -> Placement {
+    if opts
+        .instruction_file
+        .unwrap_or(config.instruction_file_puts)
+    {
+        Placement::InstructionFile
+    } else {
+        Placement::ObjectMetadata
+    }
+}
+
+/// The error of a multipart upload that failed with `error` and was then
+/// aborted with result `abort`: `error` itself, or, if even the abort
+/// failed, a [`ClientError::CleanupFailed`] naming the upload left behind.
+pub(crate) fn after_abort(
+    error: ClientError,
+    abort: Result<(), TransportError>,
+    key: &str,
+    upload_id: String,
+) -> ClientError {
+    match abort {
+        Ok(()) => error,
+        Err(cleanup) => ClientError::cleanup_failed(
+            error,
+            cleanup,
+            LeftBehind::MultipartUpload {
+                key: key.to_string(),
+                upload_id,
+            },
+        ),
+    }
+}
+
+/// The error of an instruction-file PUT that failed with `error`, after
+/// the object it belongs to was deleted with result `delete` (an object
+/// without its envelope is garbage).
+pub(crate) fn after_instruction_file_failure(
+    error: TransportError,
+    delete: Result<(), TransportError>,
+    key: &str,
+) -> ClientError {
+    match delete {
+        Ok(()) => ClientError::Transport(error),
+        Err(cleanup) => ClientError::cleanup_failed(
+            ClientError::Transport(error),
+            cleanup,
+            LeftBehind::Object {
+                key: key.to_string(),
+            },
+        ),
+    }
+}
+
+/// The request of the instruction file of `key` (default suffix, marker
+/// metadata).
+pub(crate) fn instruction_file_put(key: &str) -> (String, Metadata) {
+    (
+        crate::get::instruction_file_key(key, INSTRUCTION_FILE_SUFFIX),
+        instruction_file_metadata(),
+    )
 }
 
 /// Refuse, before anything is read or sent, a declared length that cannot
