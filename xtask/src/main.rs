@@ -7,11 +7,15 @@
 //!   the given folders and print `N passed, M failed, K skipped`.
 //! - `cargo xtask vectors generate DIR`: write the project's own vector cases
 //!   into `DIR/s3ec-rust/` (deterministic; see `generate.rs`).
+//! - `cargo xtask interop [--jobs N] [--peers a,b] [--save-vectors DIR]
+//!   [--skip-setup]`: both directions against AWS's Python, Ruby and Go
+//!   clients through moto; prints the matrix (see `interop/`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod generate;
+mod interop;
 mod keys;
 mod vectors;
 
@@ -26,6 +30,7 @@ fn main() -> ExitCode {
             vectors::check(&dirs)
         }
         ["vectors", "generate", dir] => generate::generate(Path::new(dir)),
+        ["interop", rest @ ..] => interop::parse(rest).and_then(|o| interop::run(&o)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -44,7 +49,9 @@ const USAGE: &str = "usage:
   cargo xtask ci                      fmt check, clippy, tests, no-std check, vector check
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
-  cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)";
+  cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)
+  cargo xtask interop [--jobs N] [--peers python,ruby,go] [--save-vectors DIR] [--skip-setup]
+                                      s3ec against AWS's Python, Ruby and Go clients through moto, both ways";
 
 /// The workspace root (the parent of this crate's folder).
 pub(crate) fn root() -> PathBuf {

@@ -1,0 +1,530 @@
+//! The plan: every row of the matrix (a "cell": peer, mode, direction,
+//! storage, the body sizes it runs, and what must happen).
+//!
+//! Sizes: every metadata cell of a peer's main modes runs all of
+//! [`ALL_SIZES`] (0, 1, 15, 16, 17, 4095, 65539 and 1 MiB + 3 bytes);
+//! instruction-file cells run [`INSTR_SIZES`] (0, 17, 65539); multipart
+//! cells run 17 bytes (one part) and 5 MiB + 7 (two parts of the 5 MiB
+//! minimum); cells that exist to record a refusal or a secondary reader run
+//! 17 bytes (and 65539 for some). So every size is covered for each peer in
+//! each direction.
+
+use s3ec_core::CommitmentPolicy;
+use s3ec_keyring::Context;
+
+use super::env::{KeyKind, ReadPolicy};
+use super::peer::Peer;
+
+/// 1 MiB + 3: "about 1 MiB", not a multiple of the block size.
+pub(crate) const ONE_MIB_PLUS: u64 = (1 << 20) + 3;
+/// Two parts: one of S3's 5 MiB minimum and a 7-byte tail.
+pub(crate) const MULTIPART_SIZE: u64 = (5 << 20) + 7;
+/// Every body size of the issue.
+pub(crate) const ALL_SIZES: [u64; 8] = [0, 1, 15, 16, 17, 4095, 65539, ONE_MIB_PLUS];
+/// Bodies of instruction-file cells.
+pub(crate) const INSTR_SIZES: [u64; 3] = [0, 17, 65539];
+/// The body size tampered copies are made from (small, so the saved
+/// negative vectors stay small).
+pub(crate) const TAMPER_SIZE: u64 = 17;
+
+/// Which way the object goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Dir {
+    /// The peer writes, s3ec reads.
+    PeerWrites,
+    /// s3ec writes, the peer reads.
+    RustWrites,
+}
+
+impl Dir {
+    /// Matrix label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Dir::PeerWrites => "peer → s3ec",
+            Dir::RustWrites => "s3ec → peer",
+        }
+    }
+}
+
+/// Where the envelope goes (and how the body is uploaded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Storage {
+    /// Object metadata, one PUT.
+    Meta,
+    /// Instruction file.
+    Instr,
+    /// Object metadata, multipart upload.
+    Multipart,
+}
+
+impl Storage {
+    /// Matrix label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Storage::Meta => "metadata",
+            Storage::Instr => "instruction file",
+            Storage::Multipart => "metadata, multipart",
+        }
+    }
+
+    /// Vector case id part.
+    pub(crate) fn short(self) -> &'static str {
+        match self {
+            Storage::Meta => "meta",
+            Storage::Instr => "instr",
+            Storage::Multipart => "mpu",
+        }
+    }
+}
+
+/// What a cell must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Round trip to the same bytes.
+    Pass,
+    /// The peer refuses: its driver exits with `exit`, and its message
+    /// contains `says` (a documented limitation, interop/README.md).
+    Cannot {
+        /// 1 (the peer's own error) or 3 (the peer has no API for it).
+        exit: i32,
+        /// A piece of the peer's message.
+        says: &'static str,
+    },
+}
+
+/// Which tampered copies are made of a peer-written object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TamperSet {
+    /// GCM content: body, tag, IV, wrapped key, cek-alg→CBC, and for KMS
+    /// objects the stored and the caller's context.
+    Gcm,
+    /// CBC content (unauthenticated by design): the wrapped key, and for
+    /// KMS objects the stored context.
+    Cbc,
+}
+
+/// What runs in a cell.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    /// The peer puts, the Rust client gets.
+    PeerToRust {
+        /// The driver mode.
+        mode: &'static str,
+        /// `--context` of the put.
+        context: Option<Context>,
+        /// `--matdesc` of the put.
+        matdesc: Option<Context>,
+        /// How s3ec reads.
+        read: ReadPolicy,
+        /// The encryption context s3ec expects on the get.
+        expected: Option<Context>,
+        /// Save sizes 0 and 17 as vector cases.
+        save: bool,
+        /// Make tampered copies of the 17-byte object.
+        tamper: Option<TamperSet>,
+    },
+    /// The Rust client puts, the peer gets.
+    RustToPeer {
+        /// V3 (`RequireEncrypt...`) or V2 (`ForbidEncryptAllowDecrypt`).
+        commitment: CommitmentPolicy,
+        /// The encryption context of the put (KMS).
+        context: Context,
+        /// The material description of a raw-key keyring.
+        matdesc: Option<Context>,
+        /// The peer's get mode.
+        mode: &'static str,
+        /// `--context` of the get.
+        get_context: Option<Context>,
+        /// `--legacy` of the get.
+        legacy: bool,
+        /// The key the peer is given for the get (a KMS key where the peer
+        /// has no raw-key API, so that it answers with its own error).
+        get_kind: KeyKind,
+    },
+}
+
+/// One row of the matrix.
+#[derive(Debug, Clone)]
+pub(crate) struct Cell {
+    /// Index in the plan.
+    pub(crate) id: usize,
+    /// Direction.
+    pub(crate) dir: Dir,
+    /// The peer.
+    pub(crate) peer: Peer,
+    /// The master key.
+    pub(crate) kind: KeyKind,
+    /// Envelope storage.
+    pub(crate) storage: Storage,
+    /// Extra words for the matrix (key size, context kind).
+    pub(crate) note: &'static str,
+    /// Body sizes.
+    pub(crate) sizes: Vec<u64>,
+    /// What must happen.
+    pub(crate) expect: Expect,
+    /// What runs.
+    pub(crate) op: Op,
+}
+
+impl Cell {
+    /// Who writes, for the matrix.
+    pub(crate) fn writer(&self) -> String {
+        match &self.op {
+            Op::PeerToRust { mode, .. } => format!("{} {mode}", self.peer),
+            Op::RustToPeer { commitment, .. } => {
+                let v = if *commitment == CommitmentPolicy::ForbidEncryptAllowDecrypt {
+                    "V2"
+                } else {
+                    "V3"
+                };
+                let wrap = match self.kind {
+                    KeyKind::Kms => "kms+context",
+                    KeyKind::Aes256 | KeyKind::Aes128 => "AES/GCM",
+                    KeyKind::Rsa => "RSA-OAEP-SHA1",
+                };
+                format!("s3ec {v} {wrap}")
+            }
+        }
+    }
+
+    /// Who reads, for the matrix.
+    pub(crate) fn reader(&self) -> String {
+        match &self.op {
+            Op::PeerToRust { .. } if matches!(self.expect, Expect::Cannot { .. }) => {
+                "s3ec (nothing to read)".to_string()
+            }
+            Op::PeerToRust { read, .. } => read.label().to_string(),
+            Op::RustToPeer { mode, legacy, .. } => {
+                format!(
+                    "{} {mode}{}",
+                    self.peer,
+                    if *legacy { " --legacy" } else { "" }
+                )
+            }
+        }
+    }
+}
+
+fn ctx(pairs: &[(&str, &str)]) -> Context {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The ASCII encryption context (Python refuses any other).
+pub(crate) fn ascii_ctx() -> Context {
+    ctx(&[("tenant", "acme-corp"), ("purpose", "s3ec-interop")])
+}
+
+/// A non-ASCII encryption context.
+pub(crate) fn non_ascii_ctx() -> Context {
+    ctx(&[("department", "Zürich-Ω"), ("project", "s3ec-rust ✓")])
+}
+
+/// A non-ASCII material description (raw-key modes).
+pub(crate) fn non_ascii_matdesc() -> Context {
+    ctx(&[
+        ("owner", "Zoë Ångström ☃ 東京"),
+        ("purpose", "s3ec-interop"),
+    ])
+}
+
+/// Builds the plan.
+struct Plan {
+    cells: Vec<Cell>,
+}
+
+impl Plan {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        dir: Dir,
+        peer: Peer,
+        kind: KeyKind,
+        storage: Storage,
+        note: &'static str,
+        sizes: &[u64],
+        expect: Expect,
+        op: Op,
+    ) {
+        let id = self.cells.len();
+        self.cells.push(Cell {
+            id,
+            dir,
+            peer,
+            kind,
+            storage,
+            note,
+            sizes: sizes.to_vec(),
+            expect,
+            op,
+        });
+    }
+
+    /// A peer-written cell.
+    #[allow(clippy::too_many_arguments)]
+    fn p2r(
+        &mut self,
+        peer: Peer,
+        mode: &'static str,
+        kind: KeyKind,
+        storage: Storage,
+        note: &'static str,
+        sizes: &[u64],
+        context: Option<Context>,
+        read: ReadPolicy,
+        expected: Option<Context>,
+        extras: (bool, Option<TamperSet>),
+    ) {
+        let matdesc = matches!(kind, KeyKind::Aes256 | KeyKind::Aes128 | KeyKind::Rsa)
+            .then(non_ascii_matdesc);
+        self.add(
+            Dir::PeerWrites,
+            peer,
+            kind,
+            storage,
+            note,
+            sizes,
+            Expect::Pass,
+            Op::PeerToRust {
+                mode,
+                context,
+                matdesc,
+                read,
+                expected,
+                save: extras.0,
+                tamper: extras.1,
+            },
+        );
+    }
+
+    /// A peer-written cell the peer cannot write.
+    #[allow(clippy::too_many_arguments)]
+    fn p2r_cannot(
+        &mut self,
+        peer: Peer,
+        mode: &'static str,
+        kind: KeyKind,
+        storage: Storage,
+        note: &'static str,
+        context: Option<Context>,
+        exit: i32,
+        says: &'static str,
+    ) {
+        self.add(
+            Dir::PeerWrites,
+            peer,
+            kind,
+            storage,
+            note,
+            &[17],
+            Expect::Cannot { exit, says },
+            Op::PeerToRust {
+                mode,
+                context,
+                matdesc: None,
+                read: ReadPolicy::LEGACY_ALL,
+                expected: None,
+                save: false,
+                tamper: None,
+            },
+        );
+    }
+
+    /// An s3ec-written cell.
+    #[allow(clippy::too_many_arguments)]
+    fn r2p(
+        &mut self,
+        peer: Peer,
+        v2: bool,
+        kind: KeyKind,
+        storage: Storage,
+        note: &'static str,
+        sizes: &[u64],
+        context: Context,
+        mode: &'static str,
+        get_context: Option<Context>,
+        expect: Expect,
+    ) {
+        let matdesc = matches!(kind, KeyKind::Aes256 | KeyKind::Aes128 | KeyKind::Rsa)
+            .then(non_ascii_matdesc);
+        self.add(
+            Dir::RustWrites,
+            peer,
+            kind,
+            storage,
+            note,
+            sizes,
+            expect,
+            Op::RustToPeer {
+                commitment: if v2 {
+                    CommitmentPolicy::ForbidEncryptAllowDecrypt
+                } else {
+                    CommitmentPolicy::RequireEncryptRequireDecrypt
+                },
+                context,
+                matdesc,
+                mode,
+                get_context,
+                legacy: false,
+                get_kind: if peer == Peer::Ruby {
+                    kind
+                } else {
+                    KeyKind::Kms
+                },
+            },
+        );
+    }
+}
+
+/// Every cell, for the chosen peers (one call a row, laid out as a table).
+#[rustfmt::skip]
+pub(crate) fn plan(peers: &[Peer]) -> Vec<Cell> {
+    use KeyKind::{Aes128, Aes256, Kms, Rsa};
+    use Storage::{Instr, Meta, Multipart};
+    const PASS: Expect = Expect::Pass;
+    let mp = [17, MULTIPART_SIZE];
+    let (ascii, nonascii) = (ascii_ctx(), non_ascii_ctx());
+    let none = Context::new();
+    let mut p = Plan { cells: Vec::new() };
+    let save_tamper = |t| (true, Some(t));
+    let save = (true, None);
+    let plain = (false, None);
+
+    if peers.contains(&Peer::Python) {
+        let py = Peer::Python;
+        let c = Some(ascii.clone());
+        // Python writes, s3ec reads.
+        p.p2r(py, "v3-kms", Kms, Meta, "ASCII context", &ALL_SIZES, c.clone(),
+              ReadPolicy::V3_ONLY, c.clone(), save_tamper(TamperSet::Gcm));
+        p.p2r(py, "v2-kms", Kms, Meta, "ASCII context", &ALL_SIZES, c.clone(),
+              ReadPolicy::ALLOW_V2, c.clone(), save_tamper(TamperSet::Gcm));
+        p.p2r(py, "v3-kms", Kms, Multipart, "5 MiB parts", &mp, c.clone(),
+              ReadPolicy::V3_ONLY, c.clone(), save);
+        p.p2r(py, "v2-kms", Kms, Multipart, "5 MiB parts", &mp, c.clone(),
+              ReadPolicy::ALLOW_V2, c.clone(), save);
+        p.p2r_cannot(py, "v3-kms", Kms, Meta, "non-ASCII context", Some(nonascii.clone()),
+                     1, "must contain only US-ASCII characters");
+        p.p2r_cannot(py, "v3-kms", Kms, Instr, "", c.clone(), 3,
+                     "cannot write instruction files");
+        // s3ec writes, Python reads.
+        p.r2p(py, false, Kms, Meta, "ASCII context", &ALL_SIZES, ascii.clone(), "v3-kms",
+              c.clone(), PASS);
+        p.r2p(py, false, Kms, Instr, "ASCII context", &INSTR_SIZES, ascii.clone(), "v3-kms",
+              c.clone(), PASS);
+        p.r2p(py, false, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], ascii.clone(),
+              "v3-kms", c.clone(), PASS);
+        p.r2p(py, false, Kms, Meta, "ASCII context", &[17, 65539], ascii.clone(), "v2-kms",
+              c.clone(), PASS);
+        p.r2p(py, true, Kms, Meta, "ASCII context", &ALL_SIZES, ascii.clone(), "v2-kms",
+              c.clone(), PASS);
+        p.r2p(py, true, Kms, Instr, "ASCII context", &INSTR_SIZES, ascii.clone(), "v2-kms",
+              c.clone(), PASS);
+        p.r2p(py, true, Kms, Meta, "ASCII context", &[17], ascii.clone(), "v3-kms", c.clone(),
+              Expect::Cannot { exit: 1, says: "cannot decrypt non-key-committing object" });
+        p.r2p(py, false, Kms, Meta, "non-ASCII context", &[17], nonascii.clone(), "v3-kms",
+              Some(nonascii.clone()),
+              Expect::Cannot { exit: 1, says: "must contain only US-ASCII characters" });
+        p.r2p(py, false, Aes256, Meta, "", &[17], none.clone(), "v3-kms", None,
+              Expect::Cannot { exit: 1, says: "is not a valid key wrapping algorithm" });
+    }
+
+    if peers.contains(&Peer::Ruby) {
+        let rb = Peer::Ruby;
+        let c = Some(nonascii.clone());
+        // Ruby writes, s3ec reads.
+        p.p2r(rb, "v2-aesgcm", Aes256, Meta, "non-ASCII matdesc", &ALL_SIZES, None,
+              ReadPolicy::ALLOW_V2, None, save_tamper(TamperSet::Gcm));
+        p.p2r(rb, "v2-aesgcm", Aes128, Meta, "AES-128, non-ASCII matdesc", &[0, 17, 4095],
+              None, ReadPolicy::ALLOW_V2, None, save);
+        p.p2r(rb, "v2-aesgcm", Aes256, Instr, "non-ASCII matdesc", &INSTR_SIZES, None,
+              ReadPolicy::ALLOW_V2, None, save_tamper(TamperSet::Gcm));
+        p.p2r(rb, "v2-rsaoaep", Rsa, Meta, "non-ASCII matdesc", &ALL_SIZES, None,
+              ReadPolicy::ALLOW_V2, None, save_tamper(TamperSet::Gcm));
+        p.p2r(rb, "v2-rsaoaep", Rsa, Instr, "non-ASCII matdesc", &INSTR_SIZES, None,
+              ReadPolicy::ALLOW_V2, None, save);
+        p.p2r(rb, "v2-kmsctx", Kms, Meta, "non-ASCII context", &ALL_SIZES, c.clone(),
+              ReadPolicy::ALLOW_V2, c.clone(), save_tamper(TamperSet::Gcm));
+        p.p2r(rb, "v2-kmsctx", Kms, Instr, "non-ASCII context", &INSTR_SIZES, c.clone(),
+              ReadPolicy::ALLOW_V2, c.clone(), save_tamper(TamperSet::Gcm));
+        p.p2r(rb, "v1-aesecb", Aes256, Meta, "non-ASCII matdesc", &ALL_SIZES, None,
+              ReadPolicy::LEGACY_ALL, None, save);
+        p.p2r(rb, "v1-aesecb", Aes128, Meta, "AES-128, non-ASCII matdesc", &[0, 17, 4095],
+              None, ReadPolicy::LEGACY_ALL, None, plain);
+        p.p2r(rb, "v1-aesecb", Aes256, Instr, "non-ASCII matdesc", &INSTR_SIZES, None,
+              ReadPolicy::LEGACY_ALL, None, save);
+        p.p2r(rb, "v1-rsa", Rsa, Meta, "non-ASCII matdesc", &ALL_SIZES, None,
+              ReadPolicy::LEGACY_ALL, None, save_tamper(TamperSet::Cbc));
+        p.p2r(rb, "v1-rsa", Rsa, Instr, "non-ASCII matdesc", &INSTR_SIZES, None,
+              ReadPolicy::LEGACY_ALL, None, save);
+        p.p2r(rb, "v1-kms", Kms, Meta, "context {kms_cmk_id}", &ALL_SIZES, None,
+              ReadPolicy::LEGACY_ALL, None, save_tamper(TamperSet::Cbc));
+        p.p2r(rb, "v1-kms", Kms, Instr, "context {kms_cmk_id}", &INSTR_SIZES, None,
+              ReadPolicy::LEGACY_ALL, None, save);
+        p.p2r_cannot(rb, "v2-kmsctx", Kms, Multipart, "", c.clone(), 3, "multipart");
+        // s3ec writes, Ruby reads.
+        p.r2p(rb, true, Aes256, Meta, "non-ASCII matdesc", &ALL_SIZES, none.clone(),
+              "v2-aesgcm", None, PASS);
+        p.r2p(rb, true, Aes256, Instr, "non-ASCII matdesc", &INSTR_SIZES, none.clone(),
+              "v2-aesgcm", None, PASS);
+        p.r2p(rb, true, Aes128, Meta, "AES-128, non-ASCII matdesc", &[17], none.clone(),
+              "v2-aesgcm", None, PASS);
+        p.r2p(rb, true, Rsa, Meta, "non-ASCII matdesc", &ALL_SIZES, none.clone(),
+              "v2-rsaoaep", None, PASS);
+        p.r2p(rb, true, Rsa, Instr, "non-ASCII matdesc", &INSTR_SIZES, none.clone(),
+              "v2-rsaoaep", None, PASS);
+        p.r2p(rb, true, Kms, Meta, "non-ASCII context", &ALL_SIZES, nonascii.clone(),
+              "v2-kmsctx", c.clone(), PASS);
+        p.r2p(rb, true, Kms, Instr, "non-ASCII context", &INSTR_SIZES, nonascii.clone(),
+              "v2-kmsctx", c.clone(), PASS);
+        p.r2p(rb, true, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], nonascii.clone(),
+              "v2-kmsctx", c.clone(), PASS);
+        // The legacy Encryption::Client reads V2 objects too.
+        p.r2p(rb, true, Aes256, Meta, "non-ASCII matdesc", &[17, 65539], none.clone(),
+              "v1-aesecb", None, PASS);
+        p.r2p(rb, true, Rsa, Meta, "non-ASCII matdesc", &[17], none.clone(), "v1-rsa", None,
+              PASS);
+        p.r2p(rb, true, Kms, Meta, "non-ASCII context", &[17], nonascii.clone(), "v1-kms",
+              None, PASS);
+        let no_envelope = Expect::Cannot { exit: 1, says: "unable to locate encryption envelope" };
+        p.r2p(rb, false, Kms, Meta, "non-ASCII context", &[17], nonascii.clone(), "v2-kmsctx",
+              c.clone(), no_envelope);
+        p.r2p(rb, false, Aes256, Meta, "non-ASCII matdesc", &[17], none.clone(), "v2-aesgcm",
+              None, no_envelope);
+    }
+
+    if peers.contains(&Peer::Go) {
+        let go = Peer::Go;
+        let c = Some(nonascii.clone());
+        // Go writes, s3ec reads.
+        p.p2r(go, "v2-kmsctx", Kms, Meta, "non-ASCII context", &ALL_SIZES, c.clone(),
+              ReadPolicy::ALLOW_V2, c.clone(), save_tamper(TamperSet::Gcm));
+        p.p2r(go, "v2-kmsctx", Kms, Instr, "non-ASCII context", &INSTR_SIZES, c.clone(),
+              ReadPolicy::ALLOW_V2, c.clone(), save_tamper(TamperSet::Gcm));
+        p.p2r(go, "v1-kms-gcm", Kms, Meta, "non-ASCII matdesc", &ALL_SIZES, c.clone(),
+              ReadPolicy::LEGACY_WRAP, None, save_tamper(TamperSet::Gcm));
+        p.p2r(go, "v1-kms-gcm", Kms, Instr, "non-ASCII matdesc", &INSTR_SIZES, c.clone(),
+              ReadPolicy::LEGACY_WRAP, None, save);
+        p.p2r(go, "v1-kms-cbc", Kms, Meta, "non-ASCII matdesc", &ALL_SIZES, c.clone(),
+              ReadPolicy::LEGACY_ALL, None, save_tamper(TamperSet::Cbc));
+        p.p2r(go, "v1-kms-cbc", Kms, Instr, "non-ASCII matdesc", &INSTR_SIZES, c.clone(),
+              ReadPolicy::LEGACY_ALL, None, save);
+        p.p2r_cannot(go, "v2-kmsctx", Kms, Multipart, "", c.clone(), 3, "multipart");
+        p.p2r_cannot(go, "v2-kmsctx", Aes256, Meta, "raw AES key", None, 3, "no raw-key wraps");
+        // s3ec writes, Go reads.
+        p.r2p(go, true, Kms, Meta, "non-ASCII context", &ALL_SIZES, nonascii.clone(),
+              "v2-kmsctx", c.clone(), PASS);
+        p.r2p(go, true, Kms, Instr, "non-ASCII context", &INSTR_SIZES, nonascii.clone(),
+              "v2-kmsctx", c.clone(), PASS);
+        p.r2p(go, true, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], nonascii.clone(),
+              "v2-kmsctx", c.clone(), PASS);
+        p.r2p(go, false, Kms, Meta, "non-ASCII context", &[17], nonascii.clone(), "v2-kmsctx",
+              c.clone(), Expect::Cannot { exit: 1, says: "NoSuchKey" });
+        p.r2p(go, true, Aes256, Meta, "non-ASCII matdesc", &[17], none.clone(), "v2-kmsctx",
+              None, Expect::Cannot { exit: 1, says: "wrap algorithm isn't supported, AES/GCM" });
+        p.r2p(go, true, Rsa, Meta, "non-ASCII matdesc", &[17], none, "v2-kmsctx", None,
+              Expect::Cannot { exit: 1, says: "wrap algorithm isn't supported, RSA-OAEP-SHA1" });
+    }
+    p.cells
+}

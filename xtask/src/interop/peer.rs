@@ -1,0 +1,216 @@
+//! Running one AWS client through its driver (`interop/peer PEER put|get`,
+//! contract in `interop/README.md`).
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use s3ec_keyring::Context;
+
+use super::env::{Env, KeyKind};
+
+/// How long one driver run may take before it is killed.
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The three AWS clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Peer {
+    /// amazon-s3-encryption-client-python 4.0.0.
+    Python,
+    /// Ruby aws-sdk-s3 1.117.2 (EncryptionV2 and the legacy client).
+    Ruby,
+    /// aws-sdk-go 1.44.133 s3crypto.
+    Go,
+}
+
+impl Peer {
+    /// Every peer.
+    pub(crate) const ALL: [Peer; 3] = [Peer::Python, Peer::Ruby, Peer::Go];
+
+    /// The driver's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Peer::Python => "python",
+            Peer::Ruby => "ruby",
+            Peer::Go => "go",
+        }
+    }
+
+    /// Parse a driver name.
+    pub(crate) fn parse(s: &str) -> Option<Peer> {
+        Peer::ALL.into_iter().find(|p| p.name() == s)
+    }
+
+    /// Versions, as the saved vectors' `producer_details` give them.
+    pub(crate) fn details(self) -> &'static str {
+        match self {
+            Peer::Python => {
+                "amazon-s3-encryption-client-python 4.0.0 (PyPI; boto3 1.44.8, cryptography 48), \
+                 moto 5.2.5 as S3 and KMS"
+            }
+            Peer::Ruby => {
+                "ruby aws-sdk-s3 1.117.2 (aws-sdk-core 3.168.1, aws-sdk-kms 1.24.0, ruby 3.1.2, \
+                 Debian), moto 5.2.5 as S3 and KMS"
+            }
+            Peer::Go => {
+                "go aws-sdk-go 1.44.133 s3crypto (go 1.19, Debian golang-github-aws-aws-sdk-go-dev), \
+                 moto 5.2.5 as S3 and KMS"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One driver call.
+#[derive(Debug, Clone)]
+pub(crate) struct Call<'a> {
+    /// Which peer.
+    pub(crate) peer: Peer,
+    /// `put` or `get`.
+    pub(crate) cmd: &'static str,
+    /// The driver mode (`v3-kms`, `v2-aesgcm`, ...).
+    pub(crate) mode: &'a str,
+    /// The S3 key.
+    pub(crate) key: &'a str,
+    /// `--in` (put) or `--out` (get).
+    pub(crate) file: &'a Path,
+    /// Which master key to pass.
+    pub(crate) kind: KeyKind,
+    /// `--context`.
+    pub(crate) context: Option<&'a Context>,
+    /// `--matdesc`.
+    pub(crate) matdesc: Option<&'a Context>,
+    /// `--instruction-file` (put).
+    pub(crate) instruction_file: bool,
+    /// `--multipart` (put).
+    pub(crate) multipart: bool,
+    /// `--legacy` (get).
+    pub(crate) legacy: bool,
+}
+
+/// How a driver run ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    /// The exit code (`None`: killed by a signal or the timeout).
+    pub(crate) code: Option<i32>,
+    /// Its standard error.
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// The peer's message, first line, without the driver's prefix and
+    /// with the run's object key replaced by `<key>`.
+    pub(crate) fn quoted(&self, key: &str) -> String {
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("(no message)");
+        let line = line
+            .strip_prefix("peer-error: ")
+            .or_else(|| line.strip_prefix("unsupported: "))
+            .unwrap_or(line);
+        let line = line.replace(&format!("{key}.instruction"), "<key>.instruction");
+        line.replace(key, "<key>")
+    }
+}
+
+fn json(map: &Context) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// The launcher script.
+fn launcher() -> PathBuf {
+    crate::root().join("interop").join("peer")
+}
+
+/// Run one driver call to completion (or the timeout).
+pub(crate) fn run(env: &Env, call: &Call<'_>, log_stem: &str) -> Result<Run, String> {
+    let mut cmd = Command::new("bash");
+    cmd.arg(launcher())
+        .arg(call.peer.name())
+        .arg(call.cmd)
+        .args([
+            "--endpoint",
+            &env.endpoint,
+            "--region",
+            s3ec_testkit::REGION,
+        ])
+        .args([
+            "--bucket",
+            &env.bucket,
+            "--key",
+            call.key,
+            "--mode",
+            call.mode,
+        ])
+        .arg(if call.cmd == "put" { "--in" } else { "--out" })
+        .arg(call.file);
+    match call.kind {
+        KeyKind::Kms => {
+            cmd.args(["--kms-key-id", &env.kms_key_id]);
+        }
+        KeyKind::Aes256 | KeyKind::Aes128 => {
+            cmd.args(["--aes-key-b64", &env.aes_b64(call.kind)]);
+        }
+        KeyKind::Rsa => {
+            cmd.arg("--rsa-private-pem").arg(&env.rsa_private_file);
+        }
+    }
+    if let Some(c) = call.context {
+        cmd.args(["--context", &json(c)]);
+    }
+    if let Some(m) = call.matdesc {
+        cmd.args(["--matdesc", &json(m)]);
+    }
+    if call.instruction_file {
+        cmd.arg("--instruction-file");
+    }
+    if call.multipart {
+        cmd.arg("--multipart");
+    }
+    if call.legacy {
+        cmd.arg("--legacy");
+    }
+    let err_path = env.workdir.join(format!("{log_stem}.stderr"));
+    let err_file = File::create(&err_path).map_err(|e| format!("{}: {e}", err_path.display()))?;
+    cmd.current_dir(crate::root())
+        .env("AWS_ACCESS_KEY_ID", s3ec_testkit::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", s3ec_testkit::SECRET_ACCESS_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err_file);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", launcher().display()))?;
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for the {} driver: {e}", call.peer)),
+        }
+    };
+    let mut stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&err_path);
+    if status.is_none() {
+        stderr.insert_str(0, &format!("killed after {TIMEOUT:?}\n"));
+    }
+    Ok(Run {
+        code: status.and_then(|s| s.code()),
+        stderr,
+    })
+}
