@@ -1,7 +1,8 @@
 //! `cargo xtask`: project chores.
 //!
 //! - `cargo xtask ci`: everything CI runs (fmt, clippy, tests, no-std check,
-//!   generated vectors up to date, vector check).
+//!   generated vectors up to date, vector check, then `interop`);
+//!   `cargo xtask ci --no-interop` skips the last step.
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
 //! - `cargo xtask vectors check DIR...`: decrypt every interop vector case under
 //!   the given folders and print `N passed, M failed, K skipped`.
@@ -23,7 +24,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["ci"] => ci(),
+        ["ci"] => ci(true),
+        ["ci", "--no-interop"] => ci(false),
         ["no-std"] => no_std(),
         ["vectors", "check", dirs @ ..] if !dirs.is_empty() => {
             let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
@@ -46,7 +48,7 @@ fn main() -> ExitCode {
 }
 
 const USAGE: &str = "usage:
-  cargo xtask ci                      fmt check, clippy, tests, no-std check, vector check
+  cargo xtask ci [--no-interop]       fmt check, clippy, tests, no-std check, vector check, interop
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
   cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)
@@ -83,7 +85,9 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn ci() -> Result<(), String> {
+/// Everything CI runs; `interop`: also the live interop suite against
+/// AWS's clients (`cargo xtask interop`), last.
+fn ci(interop: bool) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
@@ -107,7 +111,13 @@ fn ci() -> Result<(), String> {
             shared.display()
         );
     }
-    vectors::check(&dirs)
+    vectors::check(&dirs)?;
+    if interop {
+        // Installs the peers (apt, pip, go build), starts moto, runs both
+        // directions and the tampering; a few minutes.
+        interop::run(&interop::Options::default())?;
+    }
+    Ok(())
 }
 
 fn no_std() -> Result<(), String> {
