@@ -4,8 +4,11 @@
 //! `$S3EC_SHARED_DIR/interop/vectors`, else `<repo>/../shared/interop/vectors`)
 //! and the project's own (`<repo>/test-vectors`). For every case whose
 //! original content cipher is AES-GCM (V2 `AES/GCM/NoPadding`, V3 `115`)
-//! and whose key is given as a KMS data key (`data_key_b64`) or a raw AES
-//! master key (unwrapped here with s3ec-core's wraps), it parses the
+//! and whose key is a KMS key (unwrapped by s3ec-kms's `KmsKeyring` over
+//! its strict fake KMS, which answers only for the recorded blob and
+//! context, so a tampered wrapped key or stored context is refused as real
+//! KMS would) or a raw AES master key (unwrapped here with s3ec-core's
+//! wraps), it parses the
 //! envelope (`instruction.bin` when present), builds the `ContentKey` and
 //! decrypts the body through every path of `AwsLc` and of `RustCrypto`.
 //! The two must agree exactly: the plaintext for `ok` cases (and it must be
@@ -124,12 +127,7 @@ enum Outcome {
 fn data_key(case: &Value, env: &Envelope<'_>) -> Result<Result<DataKey, Error>, &'static str> {
     let key = &case["key"];
     match key["kind"].as_str() {
-        Some("kms") => {
-            let dk = key["data_key_b64"]
-                .as_str()
-                .ok_or("kms case without data_key_b64")?;
-            Ok(DataKey::from_slice(&b64(dk)))
-        }
+        Some("kms") => Ok(kms_unwrap(case, env)),
         Some("aes") => {
             let kek = b64(key["key_b64"].as_str().ok_or("aes case without key_b64")?);
             let edk = env.encrypted_data_key();
@@ -142,6 +140,50 @@ fn data_key(case: &Value, env: &Envelope<'_>) -> Result<Result<DataKey, Error>, 
             })
         }
         _ => Err("not a KMS or raw AES key"),
+    }
+}
+
+/// Unwrap through `KmsKeyring` over a `StaticKms` that knows only the
+/// recorded blob and encryption context, with legacy wraps allowed (the
+/// content cipher, not the policy, is under test here).
+/// The caller's context is the case's `encryption_context`, as a reader
+/// passes it.
+fn kms_unwrap(case: &Value, env: &Envelope<'_>) -> Result<DataKey, Error> {
+    let key = &case["key"];
+    use s3ec_keyring::{Context, DecryptRequest, Keyring, LegacyOptions};
+    let key_id = key["key_id"].as_str().unwrap();
+    let data_key = b64(key["data_key_b64"].as_str().unwrap());
+    let blob = b64(key["ciphertext_blob_b64"].as_str().unwrap());
+    let context: Context = key
+        .get("kms_encryption_context")
+        .cloned()
+        .map(|c| serde_json::from_value(c).unwrap())
+        .unwrap_or_default();
+    let kms = s3ec_kms::testing::StaticKms::new().with_entry(key_id, &blob, &context, &data_key);
+    let ring = s3ec_kms::KmsKeyring::new(kms, key_id).unwrap();
+    let stored: Context = env
+        .matdesc()
+        .iter()
+        .map(|(k, v)| (k.chars().collect(), v.chars().collect()))
+        .collect();
+    let expected: Option<Context> = case
+        .get("encryption_context")
+        .filter(|c| !c.is_null())
+        .map(|c| serde_json::from_value(c.clone()).unwrap());
+    let req = DecryptRequest {
+        suite: env.suite(),
+        wrap: env.wrap(),
+        encrypted_key: env.encrypted_data_key(),
+        cek_alg: env.cek_alg(),
+        stored_map: &stored,
+        expected_context: expected.as_ref(),
+        legacy: LegacyOptions::ALL,
+    };
+    match ring.on_decrypt(&req) {
+        Ok(Some(dk)) => Ok(dk),
+        // Not this key, or KMS refused the blob or context: as a failed
+        // unwrap.
+        Ok(None) | Err(_) => Err(Error::Authentication),
     }
 }
 

@@ -7,8 +7,7 @@
 //! part) and 128-bit-key cells, and every tampered copy of a 17-byte object
 //! (as `expect: "error"` cases; body and tag changes of instruction-file
 //! objects only once, from the metadata ones; the caller-context tamper is
-//! a get-time change and has no vector; KMS wrapped-key and stored-context
-//! changes are left out, see [`save_all`]). KMS cases
+//! a get-time change and has no vector). KMS cases
 //! carry the exact blob, context and data key that moto's KMS `Decrypt`
 //! saw and returned during the run (recorded by the Rust read), so the
 //! checker can stand in for KMS. The peers draw fresh keys and IVs, so the
@@ -251,16 +250,6 @@ pub(crate) fn save_all(
         // Body and tag changes of instruction-file objects are the same as
         // those of metadata objects: saved once, from the latter.
         if cell.storage == Storage::Instr && matches!(t.tamper, Tamper::Body | Tamper::Tag) {
-            continue;
-        }
-        // Not saved: changes to a KMS object that only KMS can catch (the
-        // wrapped key, the stored context). The checker's strict fake KMS
-        // would refuse them, but s3ec-aws-lc's vector test takes
-        // `data_key_b64` as the unwrapped key and checks only the content
-        // cipher, so it would call them accepted. The live run proves them.
-        if cell.kind == KeyKind::Kms
-            && matches!(t.tamper, Tamper::WrappedKey | Tamper::StoredContext)
-        {
             continue;
         }
         let Some(base) = results.iter().find(|r| r.key == t.base_key) else {
