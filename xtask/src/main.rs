@@ -1,6 +1,7 @@
 //! `cargo xtask`: project chores.
 //!
-//! - `cargo xtask ci`: everything CI runs (fmt, clippy, tests, no-std check,
+//! - `cargo xtask ci`: everything CI runs (fmt, clippy, tests, the client's
+//!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
@@ -98,6 +99,20 @@ fn ci(interop: bool) -> Result<(), String> {
         "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace"]))?;
+    // The client again on s3ec-core's pure-Rust backend (its `aws-lc`
+    // feature off): every client test runs on both backends.
+    let rustcrypto = [
+        "-p",
+        "s3ec-client",
+        "--no-default-features",
+        "--features",
+        "async",
+    ];
+    run(cargo()
+        .arg("clippy")
+        .args(rustcrypto)
+        .args(["--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().arg("test").args(rustcrypto))?;
     no_std()?;
     // The committed test-vectors/ must be exactly what the generator writes.
     generate::verify(&root().join("test-vectors"))?;
