@@ -1,6 +1,7 @@
 //! `cargo xtask`: project chores.
 //!
-//! - `cargo xtask ci`: everything CI runs (fmt, clippy, tests, the client's
+//! - `cargo xtask ci`: everything CI runs (fmt, clippy, rustdoc with
+//!   `-D warnings`, tests, the client's
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
@@ -98,6 +99,10 @@ fn ci(interop: bool) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // Every public item documented, every intra-doc link resolving.
+    run(cargo()
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
     run(cargo().args(["test", "--workspace"]))?;
     // The client again on s3ec-core's pure-Rust backend (its `aws-lc`
     // feature off): every client test runs on both backends.

@@ -35,7 +35,7 @@
 //! instruction file cannot be written, the client deletes the object it
 //! just wrote (an object without its envelope is garbage) and reports
 //! [`ClientError::CleanupFailed`] with
-//! [`LeftBehind::Object`](crate::LeftBehind::Object) if even that fails.
+//! [`LeftBehind::Object`] if even that fails.
 //! Instruction file first would, on a failed object PUT, have replaced the
 //! envelope of the *previous* object under that key and made it unreadable,
 //! and for multipart uploads would leave an orphan file on every abort.
