@@ -33,7 +33,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ::aes_gcm::aead::generic_array::GenericArray;
-use ::aes_gcm::{AeadInPlace, Aes256Gcm, KeyInit};
+use ::aes_gcm::{AeadInPlace, Aes128Gcm, Aes256Gcm, KeyInit};
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockEncryptMut, KeyIvInit};
 use hkdf::Hkdf;
@@ -480,6 +480,73 @@ fn v2_case(kek_bits: usize, md: Md, placement: Placement, len: usize) -> Result<
     Ok(shape.into_case(dk.as_bytes(), pt, sealed))
 }
 
+/// A V2 object whose data key has `dk_bits` (128 or 192) instead of 256,
+/// so AES-128/192-GCM content: what a writer that lets the caller pick the
+/// data key size writes (PHP's `@KeySize`). The core writes only 256-bit
+/// data keys, and its AES/GCM wrap has a fixed 32-byte payload, so the key
+/// goes in a legacy AESWrap (RFC 3394 wraps any multiple of 8 bytes) and
+/// the content is sealed here with the `aes-gcm` crate.
+fn v2_small_dk_case(dk_bits: usize, len: usize) -> Result<Case, String> {
+    let id = format!("rust-v2-aeswrap-k256-dk{dk_bits}-gcm-meta-{len}");
+    let mut r = rng(&id);
+    let kek = kek(256);
+    let pt = plaintext(&id, len);
+    let dk = DataKey::from_slice(&random(&mut r, dk_bits / 8)).map_err(err("DataKey"))?;
+    let edk = aes_kw::legacy_wrap(&kek, &dk).map_err(err("aes_kw::legacy_wrap"))?;
+    let mut iv = [0u8; 12];
+    iv.copy_from_slice(&random(&mut r, 12));
+    let mut body = pt.clone();
+    let tag =
+        match dk_bits {
+            128 => Aes128Gcm::new(GenericArray::from_slice(dk.as_bytes()))
+                .encrypt_in_place_detached(GenericArray::from_slice(&iv), b"", &mut body),
+            192 => ::aes_gcm::AesGcm::<aes::Aes192, ::aes_gcm::aead::consts::U12>::new(
+                GenericArray::from_slice(dk.as_bytes()),
+            )
+            .encrypt_in_place_detached(GenericArray::from_slice(&iv), b"", &mut body),
+            n => return Err(format!("no {n}-bit data key case")),
+        }
+        .map_err(|_| "AES-GCM encrypt failed".to_string())?;
+    body.extend_from_slice(&tag);
+    let metadata = vec![
+        ("x-amz-key-v2".to_string(), b64e(edk.as_bytes())?),
+        ("x-amz-iv".to_string(), b64e(&iv)?),
+        ("x-amz-matdesc".to_string(), "{}".to_string()),
+        ("x-amz-wrap-alg".to_string(), "AESWrap".to_string()),
+        ("x-amz-cek-alg".to_string(), GCM.to_string()),
+        ("x-amz-tag-len".to_string(), "128".to_string()),
+        (
+            "x-amz-unencrypted-content-length".to_string(),
+            len.to_string(),
+        ),
+    ];
+    let notes = format!(
+        "V2 (suite 0x0072) with a {dk_bits}-bit data key, so AES-{dk_bits}-GCM content; legacy \
+         AESWrap of the data key under a 256-bit master key ({}-byte x-amz-key-v2), object \
+         metadata written by hand. Current AWS writers make 256-bit data keys; PHP lets the \
+         caller choose 128 (reference §1), and Java and Go read any AES key size: a V1/V2 \
+         reader must take 16/24/32-byte data keys (V3 requires 32). Read with legacy \
+         wrapping enabled (AESWrap).",
+        edk.len()
+    );
+    let shape = Shape {
+        id,
+        format: "v2",
+        wrap_alg: "AESWrap",
+        cek_alg: GCM,
+        placement: Placement::ObjectMetadata,
+        kek,
+        md: Md::Empty,
+        notes,
+    };
+    let sealed = Sealed {
+        metadata,
+        instruction: None,
+        body,
+    };
+    Ok(shape.into_case(dk.as_bytes(), pt, sealed))
+}
+
 /// AES-CBC with PKCS#7 padding (legacy content; not in the core on purpose).
 fn cbc_encrypt(key: &[u8], iv: &[u8; 16], pt: &[u8]) -> Result<Vec<u8>, String> {
     let n = pt.len();
@@ -897,6 +964,19 @@ fn all_cases() -> Result<Vec<Case>, String> {
             c.set_meta("x-amz-matdesc", s3_double_encode(&Md::Unicode.raw_json()?)?);
             Ok(())
         },
+    )?);
+
+    // ---- V2 with 128/192-bit data keys (AES-128/192-GCM content).
+    let small = v2_small_dk_case(128, 17)?;
+    out.push(small.clone());
+    out.push(v2_small_dk_case(192, 17)?);
+    out.push(v2_small_dk_case(128, 65539)?);
+    out.push(neg(
+        &small,
+        "tag",
+        "last byte of the tag bit-flipped",
+        "the AES-128-GCM tag check",
+        |c| flip_body(c, -1),
     )?);
 
     // ---- Legacy AESWrap (V2 metadata written by hand).

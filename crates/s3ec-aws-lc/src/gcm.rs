@@ -35,12 +35,14 @@
 
 use std::sync::Mutex;
 
-use aws_lc_rs::cipher::{EncryptingKey, EncryptionContext, UnboundCipherKey, AES_256};
+use aws_lc_rs::cipher::{
+    EncryptingKey, EncryptionContext, UnboundCipherKey, AES_128, AES_192, AES_256,
+};
 use aws_lc_rs::iv::FixedLength;
 use ghash::universal_hash::{KeyInit, UniversalHash};
 use ghash::GHash;
 use s3ec_core::cipher::backend::{GcmBackend, StreamDecrypt, StreamEncrypt, StreamVerify};
-use s3ec_core::Error;
+use s3ec_core::{Error, InputError};
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -98,10 +100,19 @@ pub struct AwsLc;
 /// and AWS-LC wipe their key schedules themselves); `Debug` prints nothing
 /// secret. `Send + Sync`, so `Verified::decrypt_at` can run in parallel.
 pub struct AwsLcKey {
+    /// The key bytes, `len` of them (32; 16 or 24 for legacy objects).
     key: [u8; 32],
+    len: usize,
     h: [u8; 16],
     ctr: EncryptingKey,
     cursor: Mutex<Option<Cursor>>,
+}
+
+impl AwsLcKey {
+    /// The key bytes.
+    fn bytes(&self) -> &[u8] {
+        self.key.get(..self.len).unwrap_or(&self.key)
+    }
 }
 
 impl Drop for AwsLcKey {
@@ -193,7 +204,7 @@ fn fused_keystream(
             return None;
         }
         *slot = None;
-        let ctx = GcmCtx::new(&key.key, iv, true)?;
+        let ctx = GcmCtx::new(key.bytes(), iv, true)?;
         *slot = Some(Cursor {
             iv: *iv,
             next: counter,
@@ -221,7 +232,7 @@ fn fused_keystream(
 /// A context keyed with `key` and `iv`; AWS-LC failure as
 /// [`Error::LimitExceeded`].
 fn context(key: &AwsLcKey, iv: &[u8; 12], encrypt: bool) -> Result<GcmCtx, Error> {
-    GcmCtx::new(&key.key, iv, encrypt).ok_or(Error::LimitExceeded)
+    GcmCtx::new(key.bytes(), iv, encrypt).ok_or(Error::LimitExceeded)
 }
 
 /// [`AwsLc`]'s encryption state: one AWS-LC GCM context, in place.
@@ -365,14 +376,25 @@ impl GcmBackend for AwsLc {
     type Verify = AwsLcVerify;
     type Decrypt = AwsLcDecrypt;
 
-    fn expand_key(key: &[u8; 32]) -> Result<AwsLcKey, Error> {
-        let unbound = UnboundCipherKey::new(&AES_256, key).map_err(|_| Error::LimitExceeded)?;
+    fn expand_key(key: &[u8]) -> Result<AwsLcKey, Error> {
+        let algorithm = match key.len() {
+            16 => &AES_128,
+            24 => &AES_192,
+            32 => &AES_256,
+            n => return Err(InputError::KeyLength { actual: n }.into()),
+        };
+        let unbound = UnboundCipherKey::new(algorithm, key).map_err(|_| Error::LimitExceeded)?;
         let ctr = EncryptingKey::ctr(unbound).map_err(|_| Error::LimitExceeded)?;
         // H = E_K(0^128): the CTR keystream of the all-zero counter block.
         let mut h = [0u8; 16];
         ctr_xor(&ctr, [0u8; 16], &mut h)?;
+        let mut bytes = [0u8; 32];
+        if let Some(d) = bytes.get_mut(..key.len()) {
+            d.copy_from_slice(key);
+        }
         Ok(AwsLcKey {
-            key: *key,
+            key: bytes,
+            len: key.len(),
             h,
             ctr,
             cursor: Mutex::new(None),

@@ -399,6 +399,111 @@ fn one_pass_open_restores_the_ciphertext_on_failure() {
     }
 }
 
+/// AES-128/192-GCM (the 128/192-bit data keys some writers put on V1/V2
+/// objects): every decryption path of both backends against aws-lc-rs's
+/// one-shot AES-128/192-GCM, any split, tampering refused with the buffer
+/// restored.
+mod small_keys {
+    use super::*;
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_192_GCM};
+
+    fn reference_seal(key: &[u8], iv: &[u8; 12], aad: &[u8], pt: &[u8]) -> Vec<u8> {
+        let alg = if key.len() == 16 {
+            &AES_128_GCM
+        } else {
+            &AES_192_GCM
+        };
+        let k = LessSafeKey::new(UnboundKey::new(alg, key).unwrap());
+        let mut body = pt.to_vec();
+        k.seal_in_place_append_tag(Nonce::assume_unique_for_key(*iv), Aad::from(aad), &mut body)
+            .unwrap();
+        body
+    }
+
+    /// Every path of backend `B` (the key as a slice: `open_all` takes
+    /// 32-byte keys).
+    fn open_paths<B: GcmBackend>(
+        key: &[u8],
+        iv: &[u8; 12],
+        aad: &[u8],
+        body: &[u8],
+        sizes: &[usize],
+    ) -> Result<Vec<u8>, Error> {
+        let mut one = body.to_vec();
+        let r1 = open_in_place_with::<B>(key, iv, aad, &mut one).map(|n| one[..n].to_vec());
+        if r1.is_err() {
+            assert_eq!(one, body);
+        }
+        let (ct, tag) = body.split_at(body.len() - 16);
+        let tag: [u8; 16] = tag.try_into().unwrap();
+        let mut v = GcmVerifier::<B>::with_backend(key, iv, aad).unwrap();
+        for (o, n) in pieces(ct.len(), sizes) {
+            v.update(&ct[o..o + n]).unwrap();
+        }
+        let r2 = v.verify(&tag).map(|ok| {
+            let mut out = ct.to_vec();
+            for (o, n) in pieces(ct.len(), sizes).into_iter().rev() {
+                ok.decrypt_at(o as u64, &mut out[o..o + n]).unwrap();
+            }
+            out
+        });
+        assert_eq!(r1, r2);
+        let mut d = UnverifiedDecryptor::<B>::with_backend(key, iv, aad).unwrap();
+        let mut out = ct.to_vec();
+        for (o, n) in pieces(out.len(), sizes) {
+            d.update(&mut out[o..o + n]).unwrap();
+        }
+        assert_eq!(r1, d.finish(&tag).map(|()| out.clone()));
+        let mut ctr = ct.to_vec();
+        decrypt_range_with::<B>(key, iv, 0, &mut ctr).unwrap();
+        assert_eq!(ctr, out);
+        r1
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn aes_128_and_192_gcm_agree_with_the_reference(
+            key in proptest::collection::vec(any::<u8>(), 24),
+            short in any::<bool>(),
+            iv in nonzero_iv(),
+            aad in proptest::collection::vec(any::<u8>(), 0..40),
+            len in body_len(),
+            sizes in proptest::collection::vec(0usize..3000, 1..6),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let key = if short { &key[..16] } else { &key[..] };
+            let pt: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(13)).collect();
+            let body = reference_seal(key, &iv, &aad, &pt);
+            prop_assert_eq!(open_paths::<AwsLc>(key, &iv, &aad, &body, &sizes), Ok(pt.clone()));
+            prop_assert_eq!(open_paths::<RustCrypto>(key, &iv, &aad, &body, &sizes), Ok(pt));
+            let mut bad = body.clone();
+            let i = flip.index(bad.len());
+            bad[i] ^= 1;
+            prop_assert_eq!(open_paths::<AwsLc>(key, &iv, &aad, &bad, &sizes), Err(Error::Authentication));
+            prop_assert_eq!(open_paths::<RustCrypto>(key, &iv, &aad, &bad, &sizes), Err(Error::Authentication));
+        }
+    }
+
+    #[test]
+    fn other_key_lengths_are_refused() {
+        for n in [0usize, 15, 20, 31, 33] {
+            let key = vec![1u8; n];
+            let want = Err(Error::InvalidInput(s3ec_core::InputError::KeyLength {
+                actual: n,
+            }));
+            assert_eq!(AwsLc::expand_key(&key).map(|_| ()), want);
+            assert_eq!(RustCrypto::expand_key(&key).map(|_| ()), want);
+            let mut body = vec![0u8; 32];
+            assert_eq!(
+                open_in_place_with::<AwsLc>(&key, &[1; 12], b"", &mut body).map(|_| ()),
+                want
+            );
+        }
+    }
+}
+
 #[test]
 fn zero_iv_and_truncation_rejected_like_the_core() {
     let z = [0u8; 12];

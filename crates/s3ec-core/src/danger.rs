@@ -63,7 +63,7 @@ pub struct UnverifiedDecryptor<B: GcmBackend = RustCrypto> {
 
 impl UnverifiedDecryptor {
     /// Start with the default backend. Rejects an all-zero IV.
-    pub fn new(key: &[u8; 32], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
+    pub fn new(key: &[u8], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
         Self::with_backend(key, iv, aad)
     }
 
@@ -76,7 +76,7 @@ impl UnverifiedDecryptor {
 
 impl<B: GcmBackend> UnverifiedDecryptor<B> {
     /// Start with backend `B`.
-    pub fn with_backend(key: &[u8; 32], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
+    pub fn with_backend(key: &[u8], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
         check_iv(iv)?;
         let k = B::expand_key(key)?;
         Ok(UnverifiedDecryptor {
@@ -146,18 +146,13 @@ impl<B: GcmBackend> fmt::Debug for UnverifiedDecryptor<B> {
 /// assert_eq!(part, b"defgh");
 /// # Ok::<(), s3ec_core::Error>(())
 /// ```
-pub fn decrypt_range(
-    key: &[u8; 32],
-    iv: &[u8; 12],
-    offset: u64,
-    buf: &mut [u8],
-) -> Result<(), Error> {
+pub fn decrypt_range(key: &[u8], iv: &[u8; 12], offset: u64, buf: &mut [u8]) -> Result<(), Error> {
     decrypt_range_with::<RustCrypto>(key, iv, offset, buf)
 }
 
 /// [`decrypt_range`] with backend `B`.
 pub fn decrypt_range_with<B: GcmBackend>(
-    key: &[u8; 32],
+    key: &[u8],
     iv: &[u8; 12],
     offset: u64,
     buf: &mut [u8],

@@ -42,7 +42,8 @@ pub const MAX_CALL: usize = 1 << 30;
 /// GCM tag length.
 const TAG_LEN: usize = 16;
 
-/// An owned AWS-LC `EVP_CIPHER_CTX` set up for AES-256-GCM with a 96-bit IV,
+/// An owned AWS-LC `EVP_CIPHER_CTX` set up for AES-GCM (256-bit keys; 128 and
+/// 192 for legacy objects) with a 96-bit IV,
 /// keyed, with its IV set, in one direction. Freed (and cleansed) on drop.
 ///
 /// The methods only report success or failure; [`crate::gcm`] turns them
@@ -79,22 +80,33 @@ impl core::fmt::Debug for GcmCtx {
 }
 
 impl GcmCtx {
-    /// A context for AES-256-GCM under `key` and the 96-bit `iv`, encrypting
-    /// (`encrypt = true`) or decrypting. `None` if AWS-LC fails (allocation).
-    pub fn new(key: &[u8; 32], iv: &[u8; 12], encrypt: bool) -> Option<GcmCtx> {
+    /// A context for AES-GCM under `key` (32 bytes: AES-256; 16 or 24:
+    /// AES-128/192, for legacy objects) and the 96-bit `iv`, encrypting
+    /// (`encrypt = true`) or decrypting. `None` for another key length, or
+    /// if AWS-LC fails (allocation).
+    pub fn new(key: &[u8], iv: &[u8; 12], encrypt: bool) -> Option<GcmCtx> {
+        // SAFETY: no arguments; each returns a pointer to AWS-LC's static,
+        // immutable cipher table.
+        let cipher = match key.len() {
+            16 => unsafe { lc::EVP_aes_128_gcm() },
+            24 => unsafe { lc::EVP_aes_192_gcm() },
+            32 => unsafe { lc::EVP_aes_256_gcm() },
+            _ => return None,
+        };
         // SAFETY: no arguments; returns a new context or null.
         let ctx = NonNull::new(unsafe { lc::EVP_CIPHER_CTX_new() })?;
         // From here on `Drop` frees the context on every early return.
         let this = GcmCtx { ctx, encrypt };
         let p = this.ctx.as_ptr();
         let enc = c_int::from(encrypt);
-        // SAFETY: `p` is a valid, fresh context. The cipher is AWS-LC's
-        // static `EVP_CIPHER` table. The IV length control takes no pointer.
-        // `key` and `iv` are readable for 32 and 12 bytes, exactly what
-        // AES-256 and the (just set) 12-byte IV length make AWS-LC read;
+        // SAFETY: `p` is a valid, fresh context. `cipher` is AWS-LC's
+        // static `EVP_CIPHER` table for exactly `key.len()` key bytes (the
+        // match above). The IV length control takes no pointer. `key` and
+        // `iv` are readable for `key.len()` and 12 bytes, exactly what that
+        // cipher and the (just set) 12-byte IV length make AWS-LC read;
         // AWS-LC copies both and keeps no pointer to them.
         let ok = unsafe {
-            lc::EVP_CipherInit_ex(p, lc::EVP_aes_256_gcm(), null_mut(), null(), null(), enc) == 1
+            lc::EVP_CipherInit_ex(p, cipher, null_mut(), null(), null(), enc) == 1
                 && lc::EVP_CIPHER_CTX_ctrl(p, lc::EVP_CTRL_GCM_SET_IVLEN, 12, null_mut()) == 1
                 && lc::EVP_CipherInit_ex(p, null(), null_mut(), key.as_ptr(), iv.as_ptr(), enc) == 1
         };

@@ -9,8 +9,9 @@
 //! above it ([`super::gcm`]).
 //!
 //! The default backend, [`RustCrypto`], is a zero-sized type built from
-//! `aes::Aes256` (AES-NI / ARMv8 detected at run time), `ctr::Ctr32BE` and
-//! `ghash::GHash`. It processes whole blocks in bulk and carries at most one
+//! `aes::Aes256` (and `Aes128` / `Aes192` for the 128/192-bit data keys of
+//! legacy V1/V2 objects; AES-NI / ARMv8 detected at run time),
+//! `ctr::Ctr32BE` and `ghash::GHash`. It processes whole blocks in bulk and carries at most one
 //! partial 16-byte block between calls, so any split of the input gives the
 //! same result.
 //!
@@ -19,6 +20,10 @@
 //! * All states are streaming: `update` accepts slices of any length
 //!   (including zero) and the result must not depend on how the input was
 //!   split.
+//! * Keys are 32 bytes (AES-256, everything this project writes); a backend
+//!   should also take 16 and 24 (AES-128/192: V1/V2 objects whose writer
+//!   chose a smaller data key, as PHP can) and must refuse other lengths with
+//!   [`InputError::KeyLength`](crate::InputError::KeyLength).
 //! * The IV is always 12 bytes: `J0 = IV || 00 00 00 01`, the first content
 //!   block uses counter 2 (NIST SP 800-38D, 96-bit IV case).
 //! * Length limits are enforced by the caller (`GcmEncryptor` and friends
@@ -28,7 +33,7 @@
 //! * Key material held by `Key` and the states should be zeroized on drop.
 
 use aes::cipher::{BlockEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
-use aes::Aes256;
+use aes::{Aes128, Aes192, Aes256};
 use ghash::universal_hash::UniversalHash;
 use ghash::GHash;
 use subtle::{Choice, ConstantTimeEq};
@@ -90,8 +95,10 @@ pub trait GcmBackend {
     /// Streaming decrypt-and-authenticate state.
     type Decrypt: StreamDecrypt;
 
-    /// Expand a 256-bit key.
-    fn expand_key(key: &[u8; 32]) -> Result<Self::Key, Error>;
+    /// Expand a key: 32 bytes (AES-256), or 16 / 24 (AES-128/192) where the
+    /// backend supports them; any other length is
+    /// [`InputError::KeyLength`](crate::InputError::KeyLength).
+    fn expand_key(key: &[u8]) -> Result<Self::Key, Error>;
     /// Start encrypting under `key`, `iv`, with `aad` (all AAD is given up front).
     fn encrypt(key: &Self::Key, iv: &[u8; 12], aad: &[u8]) -> Result<Self::Encrypt, Error>;
     /// Start a GHASH-only verification of a ciphertext.
@@ -154,7 +161,92 @@ pub struct RustCrypto;
 /// Note: the round keys inside `aes::Aes256` are wiped on drop only when the
 /// `aes` crate's `zeroize` feature is enabled.
 #[derive(Clone)]
-pub struct RustCryptoKey(Aes256);
+pub struct RustCryptoKey(AnyAes);
+
+/// An expanded AES key of any of the three sizes.
+#[derive(Clone)]
+enum AnyAes {
+    A128(Aes128),
+    A192(Aes192),
+    A256(Aes256),
+}
+
+impl AnyAes {
+    fn new(key: &[u8]) -> Result<AnyAes, Error> {
+        let bad = |_| Error::from(crate::InputError::KeyLength { actual: key.len() });
+        Ok(match key.len() {
+            16 => AnyAes::A128(Aes128::new_from_slice(key).map_err(bad)?),
+            24 => AnyAes::A192(Aes192::new_from_slice(key).map_err(bad)?),
+            32 => AnyAes::A256(Aes256::new_from_slice(key).map_err(bad)?),
+            n => return Err(crate::InputError::KeyLength { actual: n }.into()),
+        })
+    }
+
+    fn encrypt_block(&self, block: &mut aes::Block) {
+        match self {
+            AnyAes::A128(a) => a.encrypt_block(block),
+            AnyAes::A192(a) => a.encrypt_block(block),
+            AnyAes::A256(a) => a.encrypt_block(block),
+        }
+    }
+
+    /// A CTR keystream from counter block `block`, owning a copy of the key
+    /// schedule.
+    fn ctr(&self, block: [u8; 16]) -> AnyCtr {
+        let b = block.into();
+        match self {
+            AnyAes::A128(a) => AnyCtr::A128(StreamCipherCoreWrapper::from_core(
+                CtrCore::inner_iv_init(a.clone(), &b),
+            )),
+            AnyAes::A192(a) => AnyCtr::A192(StreamCipherCoreWrapper::from_core(
+                CtrCore::inner_iv_init(a.clone(), &b),
+            )),
+            AnyAes::A256(a) => AnyCtr::A256(StreamCipherCoreWrapper::from_core(
+                CtrCore::inner_iv_init(a.clone(), &b),
+            )),
+        }
+    }
+
+    /// XOR the keystream from counter block `block` into `buf`, borrowing
+    /// the key schedule.
+    fn xor_keystream(&self, block: [u8; 16], buf: &mut [u8]) -> Result<(), Error> {
+        let b = block.into();
+        let r = match self {
+            AnyAes::A128(a) => {
+                StreamCipherCoreWrapper::from_core(CtrCore::<&Aes128>::inner_iv_init(a, &b))
+                    .try_apply_keystream(buf)
+            }
+            AnyAes::A192(a) => {
+                StreamCipherCoreWrapper::from_core(CtrCore::<&Aes192>::inner_iv_init(a, &b))
+                    .try_apply_keystream(buf)
+            }
+            AnyAes::A256(a) => {
+                StreamCipherCoreWrapper::from_core(CtrCore::<&Aes256>::inner_iv_init(a, &b))
+                    .try_apply_keystream(buf)
+            }
+        };
+        r.map_err(|_| Error::LimitExceeded)
+    }
+}
+
+/// A CTR keystream (GCM's `inc32` counter) of any key size.
+enum AnyCtr {
+    A128(ctr::Ctr32BE<Aes128>),
+    A192(ctr::Ctr32BE<Aes192>),
+    A256(ctr::Ctr32BE<Aes256>),
+}
+
+impl AnyCtr {
+    #[inline]
+    fn apply(&mut self, buf: &mut [u8]) -> Result<(), Error> {
+        let r = match self {
+            AnyCtr::A128(c) => c.try_apply_keystream(buf),
+            AnyCtr::A192(c) => c.try_apply_keystream(buf),
+            AnyCtr::A256(c) => c.try_apply_keystream(buf),
+        };
+        r.map_err(|_| Error::LimitExceeded)
+    }
+}
 
 impl core::fmt::Debug for RustCryptoKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -162,7 +254,6 @@ impl core::fmt::Debug for RustCryptoKey {
     }
 }
 
-type Ctr = ctr::Ctr32BE<Aes256>;
 type CtrCore<C> = ctr::CtrCore<C, ctr::flavors::Ctr32BE>;
 
 /// `J0 = iv || 00 00 00 01` (NIST SP 800-38D, 96-bit IV).
@@ -185,7 +276,7 @@ struct GhashStream {
 }
 
 impl GhashStream {
-    fn new(aes: &Aes256, aad: &[u8]) -> GhashStream {
+    fn new(aes: &AnyAes, aad: &[u8]) -> GhashStream {
         // H = E_K(0^128)
         let mut h = ghash::Key::default();
         aes.encrypt_block(&mut h);
@@ -255,19 +346,16 @@ impl GhashStream {
 }
 
 /// The CTR keystream positioned at counter 2, and the tag mask `E_K(J0)`.
-fn ctr_and_mask(aes: &Aes256, iv: &[u8; 12]) -> Result<(Ctr, [u8; 16]), Error> {
-    let j0 = counter_block(iv, 1);
-    let mut ctr: Ctr =
-        StreamCipherCoreWrapper::from_core(CtrCore::inner_iv_init(aes.clone(), &j0.into()));
+fn ctr_and_mask(aes: &AnyAes, iv: &[u8; 12]) -> Result<(AnyCtr, [u8; 16]), Error> {
+    let mut ctr = aes.ctr(counter_block(iv, 1));
     let mut mask = [0u8; 16];
-    ctr.try_apply_keystream(&mut mask)
-        .map_err(|_| Error::LimitExceeded)?;
+    ctr.apply(&mut mask)?;
     Ok((ctr, mask))
 }
 
 /// [`RustCrypto`]'s encryption state.
 pub struct RustCryptoEncrypt {
-    ctr: Ctr,
+    ctr: AnyCtr,
     ghash: GhashStream,
     mask: [u8; 16],
 }
@@ -280,7 +368,7 @@ pub struct RustCryptoVerify {
 
 /// [`RustCrypto`]'s decrypt-and-authenticate state.
 pub struct RustCryptoDecrypt {
-    ctr: Ctr,
+    ctr: AnyCtr,
     ghash: GhashStream,
     mask: [u8; 16],
 }
@@ -304,9 +392,7 @@ impl Drop for RustCryptoDecrypt {
 impl StreamEncrypt for RustCryptoEncrypt {
     #[inline]
     fn update(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        self.ctr
-            .try_apply_keystream(buf)
-            .map_err(|_| Error::LimitExceeded)?;
+        self.ctr.apply(buf)?;
         self.ghash.absorb(buf);
         Ok(())
     }
@@ -335,9 +421,7 @@ impl StreamDecrypt for RustCryptoDecrypt {
     #[inline]
     fn update(&mut self, buf: &mut [u8]) -> Result<(), Error> {
         self.ghash.absorb(buf);
-        self.ctr
-            .try_apply_keystream(buf)
-            .map_err(|_| Error::LimitExceeded)
+        self.ctr.apply(buf)
     }
 
     fn finish(self, tag: &[u8; TAG_LEN]) -> Choice {
@@ -354,8 +438,8 @@ impl GcmBackend for RustCrypto {
     type Verify = RustCryptoVerify;
     type Decrypt = RustCryptoDecrypt;
 
-    fn expand_key(key: &[u8; 32]) -> Result<RustCryptoKey, Error> {
-        Ok(RustCryptoKey(Aes256::new(key.into())))
+    fn expand_key(key: &[u8]) -> Result<RustCryptoKey, Error> {
+        AnyAes::new(key).map(RustCryptoKey)
     }
 
     fn encrypt(key: &RustCryptoKey, iv: &[u8; 12], aad: &[u8]) -> Result<Self::Encrypt, Error> {
@@ -393,13 +477,7 @@ impl GcmBackend for RustCrypto {
         counter: u32,
         buf: &mut [u8],
     ) -> Result<(), Error> {
-        let block = counter_block(iv, counter);
-        let mut ctr = StreamCipherCoreWrapper::from_core(CtrCore::<&Aes256>::inner_iv_init(
-            &key.0,
-            &block.into(),
-        ));
-        ctr.try_apply_keystream(buf)
-            .map_err(|_| Error::LimitExceeded)
+        key.0.xor_keystream(counter_block(iv, counter), buf)
     }
 }
 
@@ -410,7 +488,7 @@ mod tests {
 
     #[test]
     fn ghash_stream_split_invariant() {
-        let aes = Aes256::new(&[3u8; 32].into());
+        let aes = AnyAes::new(&[3u8; 32]).unwrap();
         let data: std::vec::Vec<u8> = (0..100u8).collect();
         let mut one = GhashStream::new(&aes, b"aad");
         one.absorb(&data);

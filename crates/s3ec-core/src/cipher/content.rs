@@ -191,9 +191,22 @@ impl<B: GcmBackend> fmt::Debug for ContentEncryption<B> {
 
 /// Key, IV and AAD of a GCM content key.
 pub(crate) struct GcmParts<'a> {
-    pub(crate) key: &'a [u8; 32],
+    pub(crate) key: &'a [u8],
     pub(crate) iv: [u8; 12],
     pub(crate) aad: &'static [u8],
+}
+
+/// Copy a 128/192/256-bit AES key into `dst`; its length.
+fn put_key(dst: &mut [u8; 32], k: &[u8]) -> Result<u8, Error> {
+    match k.len() {
+        16 | 24 | 32 => {
+            if let Some(d) = dst.get_mut(..k.len()) {
+                d.copy_from_slice(k);
+            }
+            Ok(k.len() as u8)
+        }
+        n => Err(InputError::KeyLength { actual: n }.into()),
+    }
 }
 
 /// A checked content decryption key: the (derived, for V3) key, the IV and
@@ -223,8 +236,9 @@ impl fmt::Debug for ContentKey {
 impl ContentKey {
     /// Check the stored values against `suite` and build the content key.
     ///
-    /// * `0x0072` (V2 GCM): `iv` is `x-amz-iv` (12 bytes), `data_key` must
-    ///   be 256 bits; `message_id` and `commitment` must be `None`.
+    /// * `0x0072` (V2 GCM): `iv` is `x-amz-iv` (12 bytes), `data_key` is
+    ///   256 bits (or 128/192, as PHP can write); `message_id` and
+    ///   `commitment` must be `None`.
     /// * `0x0073` (V3): `iv` must be empty (V3 stores none) or equal
     ///   [`COMMITTING_IV`]; `message_id` (`x-amz-i`) and `commitment`
     ///   (`x-amz-d`) are required; the commitment is verified in constant
@@ -257,8 +271,11 @@ impl ContentKey {
                     .try_into()
                     .map_err(|_| InputError::IvLength { actual: iv.len() })?;
                 check_iv(iv)?;
-                out.key = *data_key.as_256()?;
-                out.key_len = 32;
+                // 256-bit data keys from every current writer; 128/192-bit
+                // ones from writers that let the caller choose (PHP's
+                // `@KeySize`), which V1/V2 readers must take (V3 requires
+                // 256, below).
+                out.key_len = put_key(&mut out.key, data_key.as_bytes())?;
                 out.iv[..12].copy_from_slice(iv);
             }
             Suite::AesGcmCommitting => {
@@ -288,12 +305,7 @@ impl ContentKey {
                     return Err(InputError::IvLength { actual: iv.len() }.into());
                 }
                 check_iv(iv)?;
-                let k = data_key.as_bytes();
-                out.key_len = match k.len() {
-                    16 | 24 | 32 => k.len() as u8,
-                    n => return Err(InputError::KeyLength { actual: n }.into()),
-                };
-                out.key[..k.len()].copy_from_slice(k);
+                out.key_len = put_key(&mut out.key, data_key.as_bytes())?;
                 out.iv.copy_from_slice(iv);
             }
         }
@@ -313,7 +325,10 @@ impl ContentKey {
         let mut iv = [0u8; 12];
         iv.copy_from_slice(&self.iv[..12]);
         Ok(GcmParts {
-            key: &self.key,
+            key: self
+                .key
+                .get(..usize::from(self.key_len))
+                .ok_or(InputError::KeyLength { actual: 0 })?,
             iv,
             aad: self.suite.content_aad(),
         })
@@ -502,17 +517,26 @@ mod tests {
             )),
             FormatError::InvalidCombination.into()
         );
+        // 128/192-bit data keys: V2 GCM and CBC take them, V3 does not
+        // (spec `key-derivation.md`: the IKM MUST be 32 bytes).
         let k16 = DataKey::from_slice(&[1; 16]).unwrap();
-        assert_eq!(
-            e(ContentKey::for_decrypt(
-                Suite::AesGcm,
-                &k16,
-                &[1; 12],
-                None,
-                None
-            )),
-            InputError::KeyLength { actual: 16 }.into()
-        );
+        for n in [16usize, 24] {
+            let k = DataKey::from_slice(&[1; 32][..n]).unwrap();
+            let gcm = ContentKey::for_decrypt(Suite::AesGcm, &k, &[1; 12], None, None).unwrap();
+            assert!(gcm.verifier().is_ok());
+            assert_eq!(
+                e(ContentKey::for_decrypt(
+                    Suite::AesGcmCommitting,
+                    &k,
+                    &[],
+                    Some(&[1; 28]),
+                    Some(&[1; 28])
+                )),
+                InputError::KeyLength { actual: n }.into()
+            );
+        }
+        let k20 = DataKey::from_slice(&[1; 20]);
+        assert!(k20.is_err());
         let cbc = ContentKey::for_decrypt(Suite::AesCbc, &k16, &[1; 16], None, None).unwrap();
         assert!(cbc.cbc_decryptor().is_ok());
         assert_eq!(

@@ -210,14 +210,16 @@ pub struct GcmVerifier<B: GcmBackend = RustCrypto> {
 
 impl GcmVerifier {
     /// Start verifying with the default backend. Rejects an all-zero IV.
-    pub fn new(key: &[u8; 32], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
+    /// The key is 32 bytes, or 16 / 24 for the AES-128/192 data keys of
+    /// legacy V1/V2 objects.
+    pub fn new(key: &[u8], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
         Self::with_backend(key, iv, aad)
     }
 }
 
 impl<B: GcmBackend> GcmVerifier<B> {
     /// Start verifying with backend `B`.
-    pub fn with_backend(key: &[u8; 32], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
+    pub fn with_backend(key: &[u8], iv: &[u8; 12], aad: &[u8]) -> Result<Self, Error> {
         check_iv(iv)?;
         check_aad(aad)?;
         let k = B::expand_key(key)?;
@@ -323,7 +325,7 @@ impl<B: GcmBackend> fmt::Debug for Verified<B> {
 }
 
 /// Verify, then decrypt, a `ciphertext || tag` body held in one buffer, with
-/// the default backend. Returns the plaintext length; the plaintext is
+/// the default backend. The key is 32 bytes (16 / 24 for legacy objects). Returns the plaintext length; the plaintext is
 /// `body[..n]`. On any failure `body` still holds only ciphertext.
 ///
 /// ```
@@ -338,7 +340,7 @@ impl<B: GcmBackend> fmt::Debug for Verified<B> {
 /// # Ok::<(), s3ec_core::Error>(())
 /// ```
 pub fn open_in_place(
-    key: &[u8; 32],
+    key: &[u8],
     iv: &[u8; 12],
     aad: &[u8],
     body: &mut [u8],
@@ -348,7 +350,7 @@ pub fn open_in_place(
 
 /// [`open_in_place`] with backend `B`.
 pub fn open_in_place_with<B: GcmBackend>(
-    key: &[u8; 32],
+    key: &[u8],
     iv: &[u8; 12],
     aad: &[u8],
     body: &mut [u8],
