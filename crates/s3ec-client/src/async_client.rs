@@ -242,11 +242,12 @@ impl AsyncClient {
             number = next_part_number(number, cursor.part_size)?;
             encrypt_part(encryptor, &mut buf, last)?;
             // The finished part goes to the transport (which may resend it);
-            // the next part gets a fresh buffer: about two parts in memory.
+            // its buffer comes back for the next part when the transport has
+            // let go of it (else a fresh one: about two parts in memory).
             let part = Bytes::from(std::mem::take(&mut buf));
             let etag = self
                 .transport
-                .upload_part(req.bucket, req.key, upload_id, number, part)
+                .upload_part(req.bucket, req.key, upload_id, number, part.clone())
                 .await?;
             parts.push(CompletedPart {
                 part_number: number,
@@ -255,7 +256,10 @@ impl AsyncClient {
             if last {
                 break;
             }
-            buf = new_part_buffer(cursor.part_size, None);
+            buf = match put::try_reclaim(part) {
+                Ok(reused) => reused,
+                Err(_) => new_part_buffer(cursor.part_size, None),
+            };
             last = read_part(body, cursor, &mut buf).await?;
         }
         let etag = self

@@ -309,11 +309,8 @@ const RECLAIM_WAIT: std::time::Duration = std::time::Duration::from_micros(50);
 pub(crate) fn reclaim(part: Bytes, part_size: usize) -> Vec<u8> {
     let mut part = part;
     for attempt in 0..=RECLAIM_WAITS {
-        match part.try_into_mut() {
-            Ok(mut b) => {
-                b.clear();
-                return Vec::from(b);
-            }
+        match try_reclaim(part) {
+            Ok(buf) => return buf,
             Err(shared) => part = shared,
         }
         if attempt < RECLAIM_WAITS {
@@ -321,6 +318,14 @@ pub(crate) fn reclaim(part: Bytes, part_size: usize) -> Vec<u8> {
         }
     }
     Vec::with_capacity(part_size.saturating_add(16))
+}
+
+/// The part's buffer, emptied, if nothing else holds it; else the part.
+pub(crate) fn try_reclaim(part: Bytes) -> Result<Vec<u8>, Bytes> {
+    part.try_into_mut().map(|mut b| {
+        b.clear();
+        Vec::from(b)
+    })
 }
 
 /// The next part number, refusing to pass S3's limit.
