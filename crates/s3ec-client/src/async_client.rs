@@ -304,19 +304,21 @@ impl AsyncClient {
         let Some((ikey, required)) = get::instruction_file_lookup(metadata, key, suffix)? else {
             return Ok(None);
         };
-        let req = GetRequest {
-            bucket,
-            key: &ikey,
-            range: None,
-            if_match: None,
-        };
-        match self.transport.get_object(&req).await {
-            Ok(resp) => read_instruction_file(resp).await.map(Some),
-            Err(e) if e.kind == ErrorKind::NotFound => {
-                Err(get::instruction_file_not_found(ikey, required))
+        let fallback = get::fallback_instruction_file_key(key, suffix);
+        for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
+            let req = GetRequest {
+                bucket,
+                key: k,
+                range: None,
+                if_match: None,
+            };
+            match self.transport.get_object(&req).await {
+                Ok(resp) => return read_instruction_file(resp).await.map(Some),
+                Err(e) if e.kind == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(get::instruction_file_not_found(ikey, required))
     }
 
     async fn open(

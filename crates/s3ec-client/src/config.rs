@@ -275,7 +275,11 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// `.instruction`). Puts and deletes always use the default suffix
     /// (spec `metadata-strategy.md`: a custom suffix MUST NOT be used on
     /// ordinary writes, SHOULD be supported on GetObject; `client.md`:
-    /// DeleteObject uses the default suffix).
+    /// DeleteObject uses the default suffix). With the default, a get whose
+    /// `<key>.instruction` is missing also looks for the name the .NET V1
+    /// client wrote, `<key>INSTRUCTION_SUFFIX`
+    /// ([`crate::get::DOTNET_V1_INSTRUCTION_FILE_SUFFIX`]), as .NET's V2
+    /// client does; a custom suffix is used alone.
     pub fn instruction_file_suffix(mut self, suffix: impl Into<String>) -> Self {
         self.config.instruction_file_suffix = suffix.into();
         self

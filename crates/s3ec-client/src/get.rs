@@ -38,6 +38,19 @@ pub(crate) fn instruction_file_lookup(
     })
 }
 
+/// The instruction-file suffix the .NET V1 client wrote (`key +
+/// "INSTRUCTION_SUFFIX"`, no dot); .NET's V2 client looks there when
+/// `<key>.instruction` is missing, and so does this one.
+pub const DOTNET_V1_INSTRUCTION_FILE_SUFFIX: &str = "INSTRUCTION_SUFFIX";
+
+/// Where to look next when the instruction file `<key><suffix>` is
+/// missing: the .NET V1 name, but only when the default suffix was asked
+/// for (a custom suffix is taken as the caller's exact choice).
+pub(crate) fn fallback_instruction_file_key(key: &str, suffix: &str) -> Option<String> {
+    (suffix == s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX)
+        .then(|| instruction_file_key(key, DOTNET_V1_INSTRUCTION_FILE_SUFFIX))
+}
+
 /// The error for an instruction file S3 does not have: missing, if the
 /// object's metadata named one; else the object is a plaintext object,
 /// which is never passed through.

@@ -308,3 +308,34 @@ async fn futures_are_send() {
     assert!(dir_is_empty(&dir));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The .NET V1 instruction-file name is a fallback of the default suffix
+/// (see the blocking test of the same name).
+#[tokio::test]
+async fn dotnet_v1_instruction_file_name_is_a_fallback_of_the_default_suffix() {
+    let s3 = FakeS3::new();
+    let c = client(&s3);
+    c.put_object_with(
+        "b",
+        "k",
+        &b"from .NET"[..],
+        None,
+        &PutOptions::default().instruction_file(true),
+    )
+    .await
+    .unwrap();
+    let file = s3.object("k.instruction").unwrap();
+    s3.insert("kINSTRUCTION_SUFFIX", file.metadata, file.body);
+    s3.state()
+        .objects
+        .remove(&("b".into(), "k.instruction".into()));
+    let (got, _) = c.get_object_to_vec("b", "k", None).await.unwrap();
+    assert_eq!(got, b"from .NET");
+    s3.state()
+        .objects
+        .remove(&("b".into(), "kINSTRUCTION_SUFFIX".into()));
+    assert!(matches!(
+        get_err(&c, "k").await,
+        ClientError::InstructionFileMissing { .. }
+    ));
+}

@@ -458,6 +458,64 @@ fn custom_instruction_file_suffix_on_get() {
     ));
 }
 
+/// The .NET V1 client named instruction files `<key>INSTRUCTION_SUFFIX`; with
+/// the default suffix a get falls back to that name when
+/// `<key>.instruction` is missing (as .NET's V2 client does), and with a
+/// custom suffix it does not.
+#[test]
+fn dotnet_v1_instruction_file_name_is_a_fallback_of_the_default_suffix() {
+    let s3 = FakeS3::new();
+    let c = client(&s3);
+    c.put_object_with(
+        "b",
+        "k",
+        &b"from .NET"[..],
+        None,
+        &PutOptions::default().instruction_file(true),
+    )
+    .unwrap();
+    let file = s3.object("k.instruction").unwrap();
+    s3.insert("kINSTRUCTION_SUFFIX", file.metadata, file.body);
+    s3.state()
+        .objects
+        .remove(&("b".into(), "k.instruction".into()));
+    assert_eq!(c.get_object_to_vec("b", "k", None).unwrap().0, b"from .NET");
+    assert_eq!(
+        c.inspect_object("b", "k").unwrap().placement,
+        Placement::InstructionFile
+    );
+    // `.instruction` wins when both exist.
+    c.put_object_with(
+        "b",
+        "k",
+        &b"newer"[..],
+        None,
+        &PutOptions::default().instruction_file(true),
+    )
+    .unwrap();
+    assert_eq!(c.get_object_to_vec("b", "k", None).unwrap().0, b"newer");
+    // A custom suffix is exact: no fallback.
+    s3.state()
+        .objects
+        .remove(&("b".into(), "k.instruction".into()));
+    let custom = Client::builder(s3.clone(), ring())
+        .instruction_file_suffix(".other")
+        .build()
+        .unwrap();
+    assert!(matches!(
+        get_err(&custom, "k"),
+        ClientError::InstructionFileMissing { .. }
+    ));
+    // With neither file, the error names the default one.
+    s3.state()
+        .objects
+        .remove(&("b".into(), "kINSTRUCTION_SUFFIX".into()));
+    match get_err(&c, "k") {
+        ClientError::InstructionFileMissing { key } => assert_eq!(key, "k.instruction"),
+        e => panic!("{e:?}"),
+    }
+}
+
 /// A metadata-mode put over an object that had an instruction file leaves
 /// the old file (see `put.rs`), and the new object reads correctly: the
 /// envelope in the object metadata wins over the stale file.
