@@ -56,6 +56,12 @@ fn main() -> ExitCode {
             for (k, v) in &m.notes {
                 line.push_str(&format!(" {k}={v}"));
             }
+            if s.mode == Mode::Encrypted {
+                // The content cipher's backend, e.g. `AwsLc`.
+                let backend = std::any::type_name::<s3ec_client::Backend>();
+                let short = backend.rsplit("::").next().unwrap_or(backend);
+                line.push_str(&format!(" backend={short}"));
+            }
             if let Some(kib) = peak_rss_kib() {
                 line.push_str(&format!(" vmhwm_kib={kib}"));
             }
