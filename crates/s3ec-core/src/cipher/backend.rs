@@ -130,6 +130,11 @@ pub trait GcmBackend {
     /// keystream if the tag is wrong); the plaintext then exists only inside
     /// this call. The caller ([`super::gcm::open_in_place_with`]) has
     /// already checked the IV, the AAD and the length limit.
+    ///
+    /// Spec `client.md` §Delayed Authentication: with delayed
+    /// authentication off (the default) the client MUST NOT release
+    /// plaintext from a stream that has not been authenticated; this
+    /// contract is how a one-pass backend keeps that rule.
     fn open_in_place(
         key: &Self::Key,
         iv: &[u8; 12],
