@@ -115,6 +115,9 @@ pub enum ErrorKind {
     InvalidResponse,
     /// Anything else (4xx other than the above, local configuration).
     Other,
+    /// The transport does not implement this operation (the default body
+    /// of trait methods added after a transport was written).
+    Unsupported,
 }
 
 /// A transport failure.
@@ -142,6 +145,14 @@ impl TransportError {
             message: message.into(),
             source: None,
         }
+    }
+
+    /// The error of an operation this transport does not implement.
+    pub fn unsupported(operation: &str) -> TransportError {
+        TransportError::new(
+            ErrorKind::Unsupported,
+            format!("{operation} is not supported by this transport"),
+        )
     }
 }
 
