@@ -34,6 +34,10 @@
 //! # Ok(()) }
 //! ```
 
+/// The AWS SDK for S3, re-exported: build the `aws_sdk_s3::Client` this
+/// transport wraps without a dependency of your own.
+pub use aws_sdk_s3;
+
 use std::collections::HashMap;
 use std::error::Error as StdError;
 
@@ -42,9 +46,118 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkCompletedPart};
 use bytes::Bytes;
 use s3ec_client::transport::{
-    AsyncBody, AsyncGetResponse, AsyncTransport, CompletedPart, ErrorKind, GetRequest, Metadata,
-    ObjectHead, PutRequest, TransportError,
+    Access, AsyncBody, AsyncGetResponse, AsyncTransport, ChecksumAlgorithm, CompleteRequest,
+    ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest, PutRequest,
+    ServerSideEncryption, TransportError,
 };
+
+/// The SDK's `RequestPayer` for an [`Access`].
+fn payer(access: Access<'_>) -> Option<aws_sdk_s3::types::RequestPayer> {
+    access
+        .request_payer
+        .then_some(aws_sdk_s3::types::RequestPayer::Requester)
+}
+
+/// The SDK's checksum algorithm.
+fn sdk_checksum(a: ChecksumAlgorithm) -> aws_sdk_s3::types::ChecksumAlgorithm {
+    use aws_sdk_s3::types::ChecksumAlgorithm as A;
+    match a {
+        ChecksumAlgorithm::Crc32 => A::Crc32,
+        ChecksumAlgorithm::Crc32c => A::Crc32C,
+        _ => A::Sha256,
+    }
+}
+
+/// A date as the SDK takes it (HTTP date for `Expires`, ISO 8601 for the
+/// object lock date); an unparsable one is sent as nothing and reported.
+fn sdk_date(
+    v: &Option<String>,
+    format: aws_smithy_types::date_time::Format,
+) -> Option<aws_smithy_types::DateTime> {
+    v.as_deref()
+        .and_then(|s| aws_smithy_types::DateTime::from_str(s, format).ok())
+}
+
+/// Set the ordinary put fields on a PutObject or CreateMultipartUpload
+/// builder (the two have the same setters).
+macro_rules! put_fields {
+    ($call:expr, $f:expr) => {{
+        use aws_smithy_types::date_time::Format;
+        let f = $f;
+        let mut call = $call
+            .set_content_type(f.content_type.clone())
+            .set_content_encoding(f.content_encoding.clone())
+            .set_content_disposition(f.content_disposition.clone())
+            .set_content_language(f.content_language.clone())
+            .set_cache_control(f.cache_control.clone())
+            .set_expires(sdk_date(&f.expires, Format::HttpDate))
+            .set_storage_class(f.storage_class.as_deref().map(aws_sdk_s3::types::StorageClass::from))
+            .set_tagging(f.tagging_header())
+            .set_acl(f.acl.as_deref().map(aws_sdk_s3::types::ObjectCannedAcl::from))
+            .set_object_lock_mode(
+                f.object_lock_mode
+                    .as_deref()
+                    .map(aws_sdk_s3::types::ObjectLockMode::from),
+            )
+            .set_object_lock_retain_until_date(sdk_date(&f.object_lock_retain_until, Format::DateTime))
+            .set_object_lock_legal_hold_status(f.object_lock_legal_hold.map(|on| {
+                if on {
+                    aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
+                } else {
+                    aws_sdk_s3::types::ObjectLockLegalHoldStatus::Off
+                }
+            }))
+            .set_expected_bucket_owner(f.expected_bucket_owner.clone())
+            .set_request_payer(payer(f.access()));
+        if let Some(sse) = &f.server_side_encryption {
+            call = call.server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::from(
+                sse.as_header(),
+            ));
+            if let ServerSideEncryption::Kms { key_id, bucket_key } = sse {
+                call = call
+                    .set_ssekms_key_id(key_id.clone())
+                    .set_bucket_key_enabled(*bucket_key);
+            }
+        }
+        call
+    }};
+}
+
+/// The object's headers from a HeadObject or GetObject output (the two
+/// have the same getters).
+macro_rules! head_fields {
+    ($out:expr, $len:expr, $tags:expr) => {{
+        let out = &$out;
+        ObjectHead {
+            content_length: $len,
+            etag: out.e_tag().map(str::to_string),
+            metadata: metadata_of(out.metadata()),
+            version_id: out.version_id().filter(|v| *v != "null").map(str::to_string),
+            last_modified: out
+                .last_modified()
+                .and_then(|d| std::time::SystemTime::try_from(*d).ok()),
+            content_type: out.content_type().map(str::to_string),
+            content_encoding: out.content_encoding().map(str::to_string),
+            content_disposition: out.content_disposition().map(str::to_string),
+            content_language: out.content_language().map(str::to_string),
+            cache_control: out.cache_control().map(str::to_string),
+            expires: out.expires_string().map(str::to_string),
+            storage_class: out.storage_class().map(|s| s.as_str().to_string()),
+            server_side_encryption: out.server_side_encryption().map(|s| s.as_str().to_string()),
+            sse_kms_key_id: out.ssekms_key_id().map(str::to_string),
+            bucket_key_enabled: out.bucket_key_enabled(),
+            object_lock_mode: out.object_lock_mode().map(|s| s.as_str().to_string()),
+            object_lock_retain_until: out
+                .object_lock_retain_until_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+            object_lock_legal_hold: out
+                .object_lock_legal_hold_status()
+                .map(|s| *s == aws_sdk_s3::types::ObjectLockLegalHoldStatus::On),
+            tag_count: $tags,
+        }
+    }};
+}
+
 use s3ec_keyring::BoxFuture;
 
 /// An [`AsyncTransport`] over an [`aws_sdk_s3::Client`]. Cheap to clone.
@@ -197,23 +310,25 @@ fn body_stream(body: ByteStream) -> AsyncBody {
 impl AsyncTransport for AwsSdkTransport {
     fn head_object<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
+        req: &'a ObjectRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectHead, TransportError>> {
         Box::pin(async move {
             let out = self
                 .client
                 .head_object()
-                .bucket(bucket)
-                .key(key)
+                .bucket(req.bucket)
+                .key(req.key)
+                .set_version_id(req.version_id.map(str::to_string))
+                .set_expected_bucket_owner(req.access.expected_bucket_owner.map(str::to_string))
+                .set_request_payer(payer(req.access))
                 .send()
                 .await
                 .map_err(|e| map_err("HeadObject", e))?;
-            Ok(ObjectHead {
-                content_length: length(out.content_length(), "HeadObject")?,
-                etag: out.e_tag().map(str::to_string),
-                metadata: metadata_of(out.metadata()),
-            })
+            Ok(head_fields!(
+                out,
+                length(out.content_length(), "HeadObject")?,
+                None
+            ))
         })
     }
 
@@ -222,7 +337,14 @@ impl AsyncTransport for AwsSdkTransport {
         req: &'a GetRequest<'a>,
     ) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> {
         Box::pin(async move {
-            let mut call = self.client.get_object().bucket(req.bucket).key(req.key);
+            let mut call = self
+                .client
+                .get_object()
+                .bucket(req.bucket)
+                .key(req.key)
+                .set_version_id(req.version_id.map(str::to_string))
+                .set_expected_bucket_owner(req.access.expected_bucket_owner.map(str::to_string))
+                .set_request_payer(payer(req.access));
             if let Some(r) = req.range {
                 call = call.range(match r.last {
                     Some(last) => format!("bytes={}-{last}", r.first),
@@ -246,11 +368,11 @@ impl AsyncTransport for AwsSdkTransport {
                 Some((_, _, total)) => total,
                 None => length(out.content_length(), "GetObject")?,
             };
-            let head = ObjectHead {
+            let head = head_fields!(
+                out,
                 content_length,
-                etag: out.e_tag().map(str::to_string),
-                metadata: metadata_of(out.metadata()),
-            };
+                out.tag_count().and_then(|n| u32::try_from(n).ok())
+            );
             Ok(AsyncGetResponse {
                 head,
                 content_range,
@@ -266,13 +388,27 @@ impl AsyncTransport for AwsSdkTransport {
     ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
         Box::pin(async move {
             let len = i64::try_from(body.len()).unwrap_or(i64::MAX);
-            let out = self
-                .client
-                .put_object()
-                .bucket(req.bucket)
-                .key(req.key)
-                .set_metadata(metadata_map(req.metadata))
-                .content_length(len)
+            let f = req.fields;
+            let mut call = put_fields!(
+                self.client
+                    .put_object()
+                    .bucket(req.bucket)
+                    .key(req.key)
+                    .set_metadata(metadata_map(req.metadata))
+                    .content_length(len),
+                f
+            )
+            .set_if_none_match(f.if_none_match.clone())
+            .set_if_match(f.if_match.clone());
+            if let Some(c) = req.checksum {
+                call = call.checksum_algorithm(sdk_checksum(c.algorithm));
+                call = match c.algorithm {
+                    ChecksumAlgorithm::Crc32 => call.checksum_crc32(&c.value),
+                    ChecksumAlgorithm::Crc32c => call.checksum_crc32_c(&c.value),
+                    _ => call.checksum_sha256(&c.value),
+                };
+            }
+            let out = call
                 .body(ByteStream::from(body))
                 .send()
                 .await
@@ -283,15 +419,17 @@ impl AsyncTransport for AwsSdkTransport {
 
     fn delete_object<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
+        req: &'a ObjectRequest<'a>,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move {
             match self
                 .client
                 .delete_object()
-                .bucket(bucket)
-                .key(key)
+                .bucket(req.bucket)
+                .key(req.key)
+                .set_version_id(req.version_id.map(str::to_string))
+                .set_expected_bucket_owner(req.access.expected_bucket_owner.map(str::to_string))
+                .set_request_payer(payer(req.access))
                 .send()
                 .await
             {
@@ -315,13 +453,17 @@ impl AsyncTransport for AwsSdkTransport {
         req: &'a PutRequest<'a>,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
         Box::pin(async move {
-            let out = self
-                .client
-                .create_multipart_upload()
-                .bucket(req.bucket)
-                .key(req.key)
-                .set_metadata(metadata_map(req.metadata))
-                .send()
+            let f = req.fields;
+            let out = put_fields!(
+                self.client
+                    .create_multipart_upload()
+                    .bucket(req.bucket)
+                    .key(req.key)
+                    .set_metadata(metadata_map(req.metadata)),
+                f
+            )
+            .set_checksum_algorithm(f.checksum_algorithm.map(sdk_checksum))
+            .send()
                 .await
                 .map_err(|e| map_err("CreateMultipartUpload", e))?;
             out.upload_id().map(str::to_string).ok_or_else(|| {
@@ -335,25 +477,33 @@ impl AsyncTransport for AwsSdkTransport {
 
     fn upload_part<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
-        upload_id: &'a str,
-        part_number: u32,
+        req: &'a PartRequest<'a>,
         body: Bytes,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
         Box::pin(async move {
-            let number = i32::try_from(part_number).map_err(|_| {
+            let number = i32::try_from(req.part_number).map_err(|_| {
                 TransportError::new(ErrorKind::Other, "UploadPart: part number out of range")
             })?;
             let len = i64::try_from(body.len()).unwrap_or(i64::MAX);
-            let out = self
+            let mut call = self
                 .client
                 .upload_part()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(upload_id)
+                .bucket(req.bucket)
+                .key(req.key)
+                .upload_id(req.upload_id)
                 .part_number(number)
                 .content_length(len)
+                .set_expected_bucket_owner(req.fields.expected_bucket_owner.clone())
+                .set_request_payer(payer(req.fields.access()));
+            if let Some(c) = req.checksum {
+                call = call.checksum_algorithm(sdk_checksum(c.algorithm));
+                call = match c.algorithm {
+                    ChecksumAlgorithm::Crc32 => call.checksum_crc32(&c.value),
+                    ChecksumAlgorithm::Crc32c => call.checksum_crc32_c(&c.value),
+                    _ => call.checksum_sha256(&c.value),
+                };
+            }
+            let out = call
                 .body(ByteStream::from(body))
                 .send()
                 .await
@@ -366,33 +516,37 @@ impl AsyncTransport for AwsSdkTransport {
 
     fn complete_multipart_upload<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
-        upload_id: &'a str,
-        parts: &'a [CompletedPart],
+        req: &'a CompleteRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
         Box::pin(async move {
-            let mut list = Vec::with_capacity(parts.len());
-            for p in parts {
+            let mut list = Vec::with_capacity(req.parts.len());
+            for p in req.parts {
                 let number = i32::try_from(p.part_number).map_err(|_| {
                     TransportError::new(
                         ErrorKind::Other,
                         "CompleteMultipartUpload: part number out of range",
                     )
                 })?;
-                list.push(
-                    SdkCompletedPart::builder()
-                        .part_number(number)
-                        .e_tag(&p.etag)
-                        .build(),
-                );
+                let mut part = SdkCompletedPart::builder().part_number(number).e_tag(&p.etag);
+                if let Some(c) = &p.checksum {
+                    part = match c.algorithm {
+                        ChecksumAlgorithm::Crc32 => part.checksum_crc32(&c.value),
+                        ChecksumAlgorithm::Crc32c => part.checksum_crc32_c(&c.value),
+                        _ => part.checksum_sha256(&c.value),
+                    };
+                }
+                list.push(part.build());
             }
             let out = self
                 .client
                 .complete_multipart_upload()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(upload_id)
+                .bucket(req.bucket)
+                .key(req.key)
+                .upload_id(req.upload_id)
+                .set_if_none_match(req.fields.if_none_match.clone())
+                .set_if_match(req.fields.if_match.clone())
+                .set_expected_bucket_owner(req.fields.expected_bucket_owner.clone())
+                .set_request_payer(payer(req.fields.access()))
                 .multipart_upload(
                     CompletedMultipartUpload::builder()
                         .set_parts(Some(list))

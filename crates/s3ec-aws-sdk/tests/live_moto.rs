@@ -335,7 +335,7 @@ async fn every_keyring_and_storage_mode_round_trips() {
                 let mut out = Vec::new();
                 let e = c.get_object(&b, &key, &mut out, Some(&wrong)).await;
                 assert!(
-                    matches!(e, Err(ClientError::Keyring(KeyringError::ContextMismatch))),
+                    matches!(e, Err(ClientError::Keyring(KeyringError::ContextMismatch { .. }))),
                     "{e:?}"
                 );
                 assert!(out.is_empty());

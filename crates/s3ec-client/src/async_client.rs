@@ -19,16 +19,18 @@ use crate::config::{AsyncClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
+    GetTarget, Plan, PlaintextRange, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
 use crate::transport::{
-    AsyncBody, AsyncGetResponse, AsyncTransport, CompletedPart, ErrorKind, GetRequest, Metadata,
-    ObjectHead, PutRequest, TransportError,
+    AsyncBody, AsyncGetResponse, AsyncTransport, CompleteRequest, CompletedPart, ErrorKind,
+    GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest,
+    TransportError,
+
 };
-use crate::Backend;
+use crate::backend::Backend;
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
 /// authenticates on get, over any [`AsyncTransport`] (e.g.
@@ -148,7 +150,7 @@ impl AsyncClient {
     ) -> Result<PutOutput, ClientError> {
         let opts = PutOptions {
             context: context.clone(),
-            instruction_file: None,
+            ..PutOptions::default()
         };
         self.put_object_with(bucket, key, body, len, &opts).await
     }
@@ -163,6 +165,7 @@ impl AsyncClient {
         opts: &PutOptions,
     ) -> Result<PutOutput, ClientError> {
         let placement = put::placement(opts, &self.config);
+        put::object_metadata(&Vec::new(), &opts.metadata)?;
         let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
         check_declared_length(len, part_size)?;
         let mut cursor = PartCursor::new(part_size, len);
@@ -179,13 +182,21 @@ impl AsyncClient {
         .await?;
         let format = self.config.policy.commitment.encrypt_suite().format();
         let mut encryptor = Some(sealed.encryptor);
+        let object_metadata = put::object_metadata(&sealed.object_metadata, &opts.metadata)?;
         let req = PutRequest {
             bucket,
             key,
-            metadata: &sealed.object_metadata,
+            metadata: &object_metadata,
+            fields: &opts.fields,
+            checksum: None,
         };
         let (etag, parts) = if last {
             encrypt_part(&mut encryptor, &mut buf, true)?;
+            let checksum = put::checksum_of(&opts.fields, &buf);
+            let req = PutRequest {
+                checksum: checksum.as_ref(),
+                ..req
+            };
             (
                 self.transport.put_object(&req, Bytes::from(buf)).await?,
                 None,
@@ -214,7 +225,7 @@ impl AsyncClient {
             }
         };
         if let Some(json) = &sealed.instruction_file {
-            self.put_instruction_file(bucket, key, json).await?;
+            self.put_instruction_file(bucket, key, json, &opts.fields).await?;
         }
         Ok(PutOutput {
             etag,
@@ -244,14 +255,21 @@ impl AsyncClient {
             // The finished part goes to the transport (which may resend it);
             // its buffer comes back for the next part when the transport has
             // let go of it (else a fresh one: about two parts in memory).
+            let checksum = put::checksum_of(req.fields, &buf);
             let part = Bytes::from(std::mem::take(&mut buf));
-            let etag = self
-                .transport
-                .upload_part(req.bucket, req.key, upload_id, number, part.clone())
-                .await?;
+            let preq = PartRequest {
+                bucket: req.bucket,
+                key: req.key,
+                upload_id,
+                part_number: number,
+                checksum: checksum.as_ref(),
+                fields: req.fields,
+            };
+            let etag = self.transport.upload_part(&preq, part.clone()).await?;
             parts.push(CompletedPart {
                 part_number: number,
                 etag,
+                checksum,
             });
             if last {
                 break;
@@ -264,7 +282,13 @@ impl AsyncClient {
         }
         let etag = self
             .transport
-            .complete_multipart_upload(req.bucket, req.key, upload_id, &parts)
+            .complete_multipart_upload(&CompleteRequest {
+                bucket: req.bucket,
+                key: req.key,
+                upload_id,
+                parts: &parts,
+                fields: req.fields,
+            })
             .await?;
         Ok((etag, number))
     }
@@ -274,12 +298,16 @@ impl AsyncClient {
         bucket: &str,
         key: &str,
         json: &str,
+        fields: &PutFields,
     ) -> Result<(), ClientError> {
         let (ikey, metadata) = put::instruction_file_put(key);
+        let ifields = put::instruction_file_fields(fields);
         let req = PutRequest {
             bucket,
             key: &ikey,
             metadata: &metadata,
+            fields: &ifields,
+            checksum: None,
         };
         match self
             .transport
@@ -288,7 +316,9 @@ impl AsyncClient {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let delete = self.transport.delete_object(bucket, key).await;
+                let delete = self
+                    .transport
+                    .delete_object(&ObjectRequest::new(bucket, key)).await;
                 Err(put::after_instruction_file_failure(e, delete, key))
             }
         }
@@ -296,22 +326,17 @@ impl AsyncClient {
 
     async fn instruction_file(
         &self,
-        bucket: &str,
-        key: &str,
+        target: &GetTarget<'_>,
         metadata: &Metadata,
         suffix: &str,
     ) -> Result<Option<String>, ClientError> {
-        let Some((ikey, required)) = get::instruction_file_lookup(metadata, key, suffix)? else {
+        let Some((ikey, required)) = get::instruction_file_lookup(metadata, target.key, suffix)?
+        else {
             return Ok(None);
         };
-        let fallback = get::fallback_instruction_file_key(key, suffix);
+        let fallback = get::fallback_instruction_file_key(target.key, suffix);
         for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
-            let req = GetRequest {
-                bucket,
-                key: k,
-                range: None,
-                if_match: None,
-            };
+            let req = target.get_other(k);
             match self.transport.get_object(&req).await {
                 Ok(resp) => return read_instruction_file(resp).await.map(Some),
                 Err(e) if e.kind == ErrorKind::NotFound => continue,
@@ -323,14 +348,13 @@ impl AsyncClient {
 
     async fn open(
         &self,
-        bucket: &str,
-        key: &str,
+        target: &GetTarget<'_>,
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
         let suffix = get::suffix(opts, &self.config);
         let instruction = self
-            .instruction_file(bucket, key, &head.metadata, suffix)
+            .instruction_file(target, &head.metadata, suffix)
             .await?;
         codec::open_envelope_async(
             self.keyring.as_ref(),
@@ -362,7 +386,7 @@ impl AsyncClient {
     ) -> Result<GetOutput, ClientError> {
         let opts = GetOptions {
             expected_context: expected_context.cloned(),
-            instruction_file_suffix: None,
+            ..GetOptions::default()
         };
         self.get_object_with(bucket, key, out, &opts).await
     }
@@ -389,24 +413,62 @@ impl AsyncClient {
         out: &mut (dyn AsyncWrite + Unpin + Send),
         opts: &GetOptions,
     ) -> Result<GetOutput, ClientError> {
-        let resp = self
-            .transport
-            .get_object(&GetRequest {
-                bucket,
-                key,
-                range: None,
-                if_match: None,
-            })
-            .await?;
+        self.get_into(&GetTarget::new(bucket, key, opts), out, opts, false)
+            .await
+    }
+
+    /// Download, authenticate and decrypt `bucket`/`key` into the file
+    /// `path` in one pass; see [`crate::Client::get_object_to_path`]:
+    /// nothing appears at `path` before the object is authenticated, and a
+    /// failure leaves nothing behind.
+    ///
+    /// ```no_run
+    /// # async fn f(client: s3ec_client::AsyncClient) -> Result<(), s3ec_client::ClientError> {
+    /// use s3ec_client::GetOptions;
+    /// client.get_object_to_path("bucket", "big.bin", "/data/big.bin", &GetOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_object_to_path(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: impl AsRef<std::path::Path>,
+        opts: &GetOptions,
+    ) -> Result<GetOutput, ClientError> {
+        let path = path.as_ref();
+        let tmp = get::temp_file_beside(path)?;
+        let file = tokio::fs::File::from_std(tmp.as_file().try_clone()?);
+        let mut w = tokio::io::BufWriter::with_capacity(CHUNK, file);
+        let got = self
+            .get_into(&GetTarget::new(bucket, key, opts), &mut w, opts, true)
+            .await
+            .map_err(get::unreleased)?;
+        w.flush().await?;
+        drop(w);
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || get::persist(tmp, &path))
+            .await
+            .map_err(|e| ClientError::Io(std::io::Error::other(e)))??;
+        Ok(got)
+    }
+
+    async fn get_into(
+        &self,
+        target: &GetTarget<'_>,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        opts: &GetOptions,
+        one_pass: bool,
+    ) -> Result<GetOutput, ClientError> {
+        let resp = self.transport.get_object(&target.get()).await?;
         // Spec decryption.md §Ranged Gets: MUST throw.
         if resp.content_range.is_some() {
             return Err(ClientError::UnexpectedRange);
         }
         let AsyncGetResponse { head, body, .. } = resp;
-        let opened = self.open(bucket, key, &head, opts).await?;
+        let opened = self.open(target, &head, opts).await?;
         let body_len = head.content_length;
         check_body_length(&opened.info, body_len)?;
-        let plan = get::plan(&self.config, opened.info.suite, body_len)?;
+        let plan = get::plan(&self.config, opened.info.suite, body_len, one_pass)?;
         let mut spool = match &plan {
             // Batched: every tokio::fs write is a trip to the blocking pool.
             Plan::Spool(dir) => Some(tokio::io::BufWriter::with_capacity(
@@ -428,15 +490,15 @@ impl AsyncClient {
                     if dec.received() >= dec.expected() {
                         break;
                     }
-                    let Some(etag) = head.etag.as_deref() else {
-                        return Err(e.into());
-                    };
                     if resumes >= MAX_RESUMES {
                         return Err(e.into());
                     }
+                    let Ok(req) = get::resume_request(target, &head, dec.received()) else {
+                        return Err(e.into());
+                    };
                     resumes += 1;
                     body = self
-                        .resume(bucket, key, etag, dec.received(), dec.expected())
+                        .pinned_body(&req, dec.received(), dec.expected() - 1, &head)
                         .await?;
                     continue;
                 }
@@ -491,22 +553,23 @@ impl AsyncClient {
         Ok(GetOutput {
             info: opened.info,
             plaintext_len: written,
-            etag: head.etag,
+            etag: head.etag.clone(),
             mode: plan.mode(),
+            object: get::user_view(head),
         })
     }
 
-    async fn resume(
+    /// A pinned ranged GET whose answer must cover `first..=last` of the
+    /// version `head` describes.
+    async fn pinned_body(
         &self,
-        bucket: &str,
-        key: &str,
-        etag: &str,
-        from: u64,
-        total: u64,
+        req: &GetRequest<'_>,
+        first: u64,
+        last: u64,
+        head: &ObjectHead,
     ) -> Result<AsyncBody, ClientError> {
-        let req = get::resume_request(bucket, key, etag, from);
-        let resp = self.transport.get_object(&req).await.map_err(get::pinned)?;
-        get::check_content_range(resp.content_range, from, total - 1, total)?;
+        let resp = self.transport.get_object(req).await.map_err(get::pinned)?;
+        get::check_content_range(resp.content_range, first, last, head.content_length)?;
         Ok(resp.body)
     }
 
@@ -534,14 +597,38 @@ impl AsyncClient {
         out: &mut (dyn AsyncWrite + Unpin + Send),
         opts: &GetOptions,
     ) -> Result<RangeOutput, ClientError> {
+        let range = if last == u64::MAX {
+            PlaintextRange::From(first)
+        } else {
+            PlaintextRange::Bounded { first, last }
+        };
+        self.get_range(bucket, key, range, out, opts).await
+    }
+
+    /// Decrypt a plaintext range in any of the three HTTP forms;
+    /// **unauthenticated**, gated and pinned like
+    /// [`crate::Client::get_range`].
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: PlaintextRange,
+        out: &mut (dyn AsyncWrite + Unpin + Send),
+        opts: &GetOptions,
+    ) -> Result<RangeOutput, ClientError> {
         get::check_ranged_gets_enabled(&self.config)?;
-        let head = self.transport.head_object(bucket, key).await?;
-        let opened = self.open(bucket, key, &head, opts).await?;
-        let (rplan, object_plaintext_len) =
-            get::range_plan(&opened.info, head.content_length, first, last)?;
+        let target = GetTarget::new(bucket, key, opts);
+        let head = self.transport.head_object(&target.head()).await?;
+        let opened = self.open(&target, &head, opts).await?;
+        let resolved = get::resolve_range(&opened.info, head.content_length, range)?;
+        let Some((rplan, object_plaintext_len)) = resolved.plan else {
+            out.flush().await?;
+            return Ok(get::range_output(opened.info, resolved.first, 0, resolved.len, head));
+        };
         let mut dec = RangeDecoder::new(opened.key, &rplan);
+        let req = get::range_request(&target, &head, dec.offset(), rplan.fetch_last)?;
         let mut body = self
-            .ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)
+            .pinned_body(&req, dec.offset(), rplan.fetch_last, &head)
             .await?;
         let mut scratch = Vec::with_capacity(CHUNK);
         let mut written = 0u64;
@@ -556,12 +643,13 @@ impl AsyncClient {
                 }
                 Some(Ok(c)) => c,
                 Some(Err(e)) => {
-                    if resumes >= MAX_RESUMES || head.etag.is_none() {
+                    if resumes >= MAX_RESUMES {
                         return Err(e.into());
                     }
                     resumes += 1;
+                    let req = get::range_request(&target, &head, dec.offset(), rplan.fetch_last)?;
                     body = self
-                        .ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)
+                        .pinned_body(&req, dec.offset(), rplan.fetch_last, &head)
                         .await?;
                     continue;
                 }
@@ -573,27 +661,13 @@ impl AsyncClient {
             }
         }
         out.flush().await?;
-        Ok(RangeOutput {
-            info: opened.info,
-            first,
-            len: written,
+        Ok(get::range_output(
+            opened.info,
+            resolved.first,
+            written,
             object_plaintext_len,
-            etag: head.etag,
-        })
-    }
-
-    async fn ranged_body(
-        &self,
-        bucket: &str,
-        key: &str,
-        head: &ObjectHead,
-        first: u64,
-        last: u64,
-    ) -> Result<AsyncBody, ClientError> {
-        let req = get::range_request(bucket, key, head, first, last);
-        let resp = self.transport.get_object(&req).await.map_err(get::pinned)?;
-        get::check_content_range(resp.content_range, first, last, head.content_length)?;
-        Ok(resp.body)
+            head,
+        ))
     }
 
     /// Read the envelope without decrypting; see
@@ -603,11 +677,12 @@ impl AsyncClient {
         bucket: &str,
         key: &str,
     ) -> Result<EnvelopeInfo, ClientError> {
-        let head = self.transport.head_object(bucket, key).await?;
+        let opts = GetOptions::default();
+        let target = GetTarget::new(bucket, key, &opts);
+        let head = self.transport.head_object(&target.head()).await?;
         let instruction = self
             .instruction_file(
-                bucket,
-                key,
+                &target,
                 &head.metadata,
                 &self.config.instruction_file_suffix,
             )
@@ -618,9 +693,9 @@ impl AsyncClient {
     /// Delete the object and its instruction file; see
     /// [`crate::Client::delete_object`].
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport.delete_object(bucket, key).await?;
+        self.transport.delete_object(&ObjectRequest::new(bucket, key)).await?;
         let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport.delete_object(bucket, &ikey).await?;
+        self.transport.delete_object(&ObjectRequest::new(bucket, &ikey)).await?;
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! The blocking client.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
@@ -11,14 +12,16 @@ use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
+    GetTarget, Plan, PlaintextRange, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE,
+    MAX_RESUMES,
 };
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
 };
 use crate::transport::{
-    Bytes, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead, PutRequest,
+    Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead,
+    ObjectRequest, PartRequest, PutFields, PutRequest,
     Transport,
 };
 
@@ -201,7 +204,7 @@ impl Client {
     ) -> Result<PutOutput, ClientError> {
         let opts = PutOptions {
             context: context.clone(),
-            instruction_file: None,
+            ..PutOptions::default()
         };
         self.put_object_with(bucket, key, body, len, &opts)
     }
@@ -217,6 +220,7 @@ impl Client {
         opts: &PutOptions,
     ) -> Result<PutOutput, ClientError> {
         let placement = put::placement(opts, &self.config);
+        put::object_metadata(&Vec::new(), &opts.metadata)?;
         // validate() checked that the part size fits usize.
         let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
         check_declared_length(len, part_size)?;
@@ -238,13 +242,21 @@ impl Client {
         )?;
         let format = self.config.policy.commitment.encrypt_suite().format();
         let mut encryptor = Some(sealed.encryptor);
+        let object_metadata = put::object_metadata(&sealed.object_metadata, &opts.metadata)?;
         let req = PutRequest {
             bucket,
             key,
-            metadata: &sealed.object_metadata,
+            metadata: &object_metadata,
+            fields: &opts.fields,
+            checksum: None,
         };
         let (etag, parts) = if last {
             encrypt_part(&mut encryptor, &mut buf, true)?;
+            let checksum = put::checksum_of(&opts.fields, &buf);
+            let req = PutRequest {
+                checksum: checksum.as_ref(),
+                ..req
+            };
             (self.transport.put_object(&req, Bytes::from(buf))?, None)
         } else {
             let upload_id = self.transport.create_multipart_upload(&req)?;
@@ -267,7 +279,7 @@ impl Client {
             }
         };
         if let Some(json) = &sealed.instruction_file {
-            self.put_instruction_file(bucket, key, json)?;
+            self.put_instruction_file(bucket, key, json, &opts.fields)?;
         }
         Ok(PutOutput {
             etag,
@@ -287,7 +299,7 @@ impl Client {
         body: &mut impl Read,
         cursor: &mut PartCursor,
         buf: &mut Vec<u8>,
-        encryptor: &mut Option<s3ec_core::cipher::GcmEncryptor<crate::Backend>>,
+        encryptor: &mut Option<s3ec_core::cipher::GcmEncryptor<crate::backend::Backend>>,
     ) -> Result<(Option<String>, u32), ClientError> {
         let mut parts = Vec::new();
         let mut number = 0u32;
@@ -296,10 +308,17 @@ impl Client {
         loop {
             number = next_part_number(number, cursor.part_size)?;
             encrypt_part(encryptor, buf, last)?;
+            let checksum = put::checksum_of(req.fields, buf);
             let part = Bytes::from(std::mem::take(buf));
-            let etag =
-                self.transport
-                    .upload_part(req.bucket, req.key, upload_id, number, part.clone())?;
+            let preq = PartRequest {
+                bucket: req.bucket,
+                key: req.key,
+                upload_id,
+                part_number: number,
+                checksum: checksum.as_ref(),
+                fields: req.fields,
+            };
+            let etag = self.transport.upload_part(&preq, part.clone())?;
             // Take the buffer back for the next part: without this, every
             // part would cost a fresh part-sized allocation (and the
             // allocator's peak grows with them).
@@ -307,26 +326,36 @@ impl Client {
             parts.push(CompletedPart {
                 part_number: number,
                 etag,
+                checksum,
             });
             if last {
                 break;
             }
             last = read_part(body, cursor, buf)?;
         }
-        let etag = self
-            .transport
-            .complete_multipart_upload(req.bucket, req.key, upload_id, &parts)?;
+        let etag = self.transport.complete_multipart_upload(&CompleteRequest {
+            bucket: req.bucket,
+            key: req.key,
+            upload_id,
+            parts: &parts,
+            fields: req.fields,
+        })?;
         Ok((etag, number))
     }
 
     /// PUT the instruction file of `key`; if that fails, delete the object
     /// (undecryptable without it).
-    fn put_instruction_file(&self, bucket: &str, key: &str, json: &str) -> Result<(), ClientError> {
+    fn put_instruction_file(&self, bucket: &str, key: &str, json: &str,
+        fields: &PutFields,
+    ) -> Result<(), ClientError> {
         let (ikey, metadata) = put::instruction_file_put(key);
+        let ifields = put::instruction_file_fields(fields);
         let req = PutRequest {
             bucket,
             key: &ikey,
             metadata: &metadata,
+            fields: &ifields,
+            checksum: None,
         };
         match self
             .transport
@@ -334,7 +363,9 @@ impl Client {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let delete = self.transport.delete_object(bucket, key);
+                let delete = self
+                    .transport
+                    .delete_object(&ObjectRequest::new(bucket, key));
                 Err(put::after_instruction_file_failure(e, delete, key))
             }
         }
@@ -344,23 +375,17 @@ impl Client {
     /// there.
     fn instruction_file(
         &self,
-        bucket: &str,
-        key: &str,
+        target: &GetTarget<'_>,
         metadata: &Metadata,
         suffix: &str,
     ) -> Result<Option<String>, ClientError> {
-        let Some((ikey, required)) = get::instruction_file_lookup(metadata, key, suffix)? else {
+        let Some((ikey, required)) = get::instruction_file_lookup(metadata, target.key, suffix)?
+        else {
             return Ok(None);
         };
-        let fallback = get::fallback_instruction_file_key(key, suffix);
+        let fallback = get::fallback_instruction_file_key(target.key, suffix);
         for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
-            let req = GetRequest {
-                bucket,
-                key: k,
-                range: None,
-                if_match: None,
-            };
-            match self.transport.get_object(&req) {
+            match self.transport.get_object(&target.get_other(k)) {
                 Ok(resp) => return read_instruction_file(resp).map(Some),
                 Err(e) if e.kind == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e.into()),
@@ -371,13 +396,12 @@ impl Client {
 
     fn open(
         &self,
-        bucket: &str,
-        key: &str,
+        target: &GetTarget<'_>,
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
         let suffix = get::suffix(opts, &self.config);
-        let instruction = self.instruction_file(bucket, key, &head.metadata, suffix)?;
+        let instruction = self.instruction_file(target, &head.metadata, suffix)?;
         codec::open_envelope(
             self.keyring.as_ref(),
             &head.metadata,
@@ -458,7 +482,7 @@ impl Client {
     ) -> Result<GetOutput, ClientError> {
         let opts = GetOptions {
             expected_context: expected_context.cloned(),
-            instruction_file_suffix: None,
+            ..GetOptions::default()
         };
         self.get_object_with(bucket, key, out, &opts)
     }
@@ -477,7 +501,8 @@ impl Client {
     }
 
     /// [`get_object`](Self::get_object) with per-get options (expected
-    /// context, instruction-file suffix).
+    /// context, instruction-file suffix, version id, expected owner,
+    /// request payer).
     pub fn get_object_with(
         &self,
         bucket: &str,
@@ -485,22 +510,68 @@ impl Client {
         out: &mut dyn Write,
         opts: &GetOptions,
     ) -> Result<GetOutput, ClientError> {
-        let resp = self.transport.get_object(&GetRequest {
-            bucket,
-            key,
-            range: None,
-            if_match: None,
-        })?;
+        self.get_into(&GetTarget::new(bucket, key, opts), out, opts, false)
+    }
+
+    /// Download, authenticate and decrypt `bucket`/`key` into the file
+    /// `path`, in one pass and without a spool file.
+    ///
+    /// The plaintext goes into a temporary file in `path`'s folder (created
+    /// readable by the owner only) as the body arrives; once the whole
+    /// body is in and its tag verified, the file is synced and renamed to
+    /// `path`. **Nothing appears at `path` before the object is
+    /// authenticated**, and on any failure the temporary file is removed and
+    /// an existing `path` is left as it was. The file keeps owner-only
+    /// permissions. Memory: one 64 KiB chunk whatever the object's size.
+    ///
+    /// ```no_run
+    /// # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
+    /// use s3ec_client::GetOptions;
+    /// let got = client.get_object_to_path("bucket", "big.bin", "/data/big.bin", &GetOptions::default())?;
+    /// println!("{} bytes", got.plaintext_len);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_object_to_path(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: impl AsRef<Path>,
+        opts: &GetOptions,
+    ) -> Result<GetOutput, ClientError> {
+        let path = path.as_ref();
+        let mut tmp = get::temp_file_beside(path)?;
+        let got = {
+            let mut w = io::BufWriter::with_capacity(CHUNK, tmp.as_file_mut());
+            let got = self
+                .get_into(&GetTarget::new(bucket, key, opts), &mut w, opts, true)
+                .map_err(get::unreleased)?;
+            w.flush()?;
+            got
+        };
+        get::persist(tmp, path)?;
+        Ok(got)
+    }
+
+    /// The get loop: `one_pass` decrypts GCM bodies as they arrive (for a
+    /// private temporary file that is published only after the tag).
+    fn get_into(
+        &self,
+        target: &GetTarget<'_>,
+        out: &mut dyn Write,
+        opts: &GetOptions,
+        one_pass: bool,
+    ) -> Result<GetOutput, ClientError> {
+        let resp = self.transport.get_object(&target.get())?;
         // Spec decryption.md §Ranged Gets: a ranged response to a request
         // without a range MUST be refused.
         if resp.content_range.is_some() {
             return Err(ClientError::UnexpectedRange);
         }
         let GetResponse { head, body, .. } = resp;
-        let opened = self.open(bucket, key, &head, opts)?;
+        let opened = self.open(target, &head, opts)?;
         let body_len = head.content_length;
         check_body_length(&opened.info, body_len)?;
-        let plan = get::plan(&self.config, opened.info.suite, body_len)?;
+        let plan = get::plan(&self.config, opened.info.suite, body_len, one_pass)?;
         let mut spool = match &plan {
             // Unnamed where the OS allows it; removed on drop either way.
             Plan::Spool(dir) => Some(tempfile::tempfile_in(dir)?),
@@ -526,14 +597,14 @@ impl Client {
                     if dec.received() >= dec.expected() {
                         break;
                     }
-                    let Some(etag) = head.etag.as_deref() else {
-                        return Err(ClientError::Io(e));
-                    };
                     if resumes >= MAX_RESUMES {
                         return Err(ClientError::Io(e));
                     }
+                    let Ok(req) = get::resume_request(target, &head, dec.received()) else {
+                        return Err(ClientError::Io(e));
+                    };
                     resumes += 1;
-                    body = self.resume(bucket, key, etag, dec.received(), dec.expected())?;
+                    body = self.pinned_body(&req, dec.received(), dec.expected() - 1, &head)?;
                     continue;
                 }
             };
@@ -573,25 +644,23 @@ impl Client {
         Ok(GetOutput {
             info: opened.info,
             plaintext_len: written,
-            etag: head.etag,
+            etag: head.etag.clone(),
             mode: plan.mode(),
+            object: get::user_view(head),
         })
     }
 
-    /// Continue a body that broke off at byte `from`, pinned to `etag`.
-    fn resume(
+    /// A pinned ranged GET whose answer must cover `first..=last` of the
+    /// version `head` describes.
+    fn pinned_body(
         &self,
-        bucket: &str,
-        key: &str,
-        etag: &str,
-        from: u64,
-        total: u64,
+        req: &GetRequest<'_>,
+        first: u64,
+        last: u64,
+        head: &ObjectHead,
     ) -> Result<Box<dyn Read + Send>, ClientError> {
-        let resp = self
-            .transport
-            .get_object(&get::resume_request(bucket, key, etag, from))
-            .map_err(get::pinned)?;
-        get::check_content_range(resp.content_range, from, total - 1, total)?;
+        let resp = self.transport.get_object(req).map_err(get::pinned)?;
+        get::check_content_range(resp.content_range, first, last, head.content_length)?;
         Ok(resp.body)
     }
 
@@ -628,13 +697,51 @@ impl Client {
         out: &mut dyn Write,
         opts: &GetOptions,
     ) -> Result<RangeOutput, ClientError> {
+        let range = if last == u64::MAX {
+            PlaintextRange::From(first)
+        } else {
+            PlaintextRange::Bounded { first, last }
+        };
+        self.get_range(bucket, key, range, out, opts)
+    }
+
+    /// Decrypt a plaintext range of `bucket`/`key` into `out`: any of the
+    /// three forms of an HTTP range (`bytes=a-b`, `bytes=a-`, `bytes=-n`;
+    /// see [`PlaintextRange`]). **Unauthenticated**, with the same gate
+    /// and checks as [`get_object_range`](Self::get_object_range). Every
+    /// GET after the HEAD is pinned to the version the HEAD described (its
+    /// version id where the bucket is versioned, and `If-Match` with its
+    /// entity tag); a store that gives neither is refused with
+    /// [`ClientError::CannotPinVersion`], and an object replaced meanwhile
+    /// with [`ClientError::ObjectChanged`].
+    ///
+    /// ```no_run
+    /// # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
+    /// use s3ec_client::{GetOptions, PlaintextRange};
+    /// let mut tail = Vec::new();
+    /// client.get_range("bucket", "log.txt", "bytes=-1024".parse()?, &mut tail, &GetOptions::default())?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: PlaintextRange,
+        out: &mut dyn Write,
+        opts: &GetOptions,
+    ) -> Result<RangeOutput, ClientError> {
         get::check_ranged_gets_enabled(&self.config)?;
-        let head = self.transport.head_object(bucket, key)?;
-        let opened = self.open(bucket, key, &head, opts)?;
-        let (rplan, object_plaintext_len) =
-            get::range_plan(&opened.info, head.content_length, first, last)?;
+        let target = GetTarget::new(bucket, key, opts);
+        let head = self.transport.head_object(&target.head())?;
+        let opened = self.open(&target, &head, opts)?;
+        let resolved = get::resolve_range(&opened.info, head.content_length, range)?;
+        let Some((rplan, object_plaintext_len)) = resolved.plan else {
+            out.flush()?;
+            return Ok(get::range_output(opened.info, resolved.first, 0, resolved.len, head));
+        };
         let mut dec = RangeDecoder::new(opened.key, &rplan);
-        let mut body = self.ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)?;
+        let req = get::range_request(&target, &head, dec.offset(), rplan.fetch_last)?;
+        let mut body = self.pinned_body(&req, dec.offset(), rplan.fetch_last, &head)?;
         let mut chunk = vec![0u8; CHUNK];
         let mut scratch = Vec::with_capacity(CHUNK);
         let mut written = 0u64;
@@ -650,11 +757,12 @@ impl Client {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    if resumes >= MAX_RESUMES || head.etag.is_none() {
+                    if resumes >= MAX_RESUMES {
                         return Err(ClientError::Io(e));
                     }
                     resumes += 1;
-                    body = self.ranged_body(bucket, key, &head, dec.offset(), rplan.fetch_last)?;
+                    let req = get::range_request(&target, &head, dec.offset(), rplan.fetch_last)?;
+                    body = self.pinned_body(&req, dec.offset(), rplan.fetch_last, &head)?;
                     continue;
                 }
             };
@@ -663,41 +771,23 @@ impl Client {
             written += scratch.len() as u64;
         }
         out.flush()?;
-        Ok(RangeOutput {
-            info: opened.info,
-            first,
-            len: written,
+        Ok(get::range_output(
+            opened.info,
+            resolved.first,
+            written,
             object_plaintext_len,
-            etag: head.etag,
-        })
-    }
-
-    fn ranged_body(
-        &self,
-        bucket: &str,
-        key: &str,
-        head: &ObjectHead,
-        first: u64,
-        last: u64,
-    ) -> Result<Box<dyn Read + Send>, ClientError> {
-        let resp = self
-            .transport
-            .get_object(&get::range_request(bucket, key, head, first, last))
-            .map_err(get::pinned)?;
-        get::check_content_range(resp.content_range, first, last, head.content_length)?;
-        Ok(resp.body)
+            head,
+        ))
     }
 
     /// Read the envelope of `bucket`/`key` (object metadata, or the
     /// instruction file) without decrypting anything or asking the keyring.
     pub fn inspect_object(&self, bucket: &str, key: &str) -> Result<EnvelopeInfo, ClientError> {
-        let head = self.transport.head_object(bucket, key)?;
-        let instruction = self.instruction_file(
-            bucket,
-            key,
-            &head.metadata,
-            &self.config.instruction_file_suffix,
-        )?;
+        let opts = GetOptions::default();
+        let target = GetTarget::new(bucket, key, &opts);
+        let head = self.transport.head_object(&target.head())?;
+        let instruction =
+            self.instruction_file(&target, &head.metadata, &self.config.instruction_file_suffix)?;
         codec::inspect(&head.metadata, instruction.as_deref())
     }
 
@@ -707,9 +797,9 @@ impl Client {
     /// first: if that fails the instruction file is kept, so the object
     /// stays readable. Missing objects are not an error.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport.delete_object(bucket, key)?;
+        self.transport.delete_object(&ObjectRequest::new(bucket, key))?;
         let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport.delete_object(bucket, &ikey)?;
+        self.transport.delete_object(&ObjectRequest::new(bucket, &ikey))?;
         Ok(())
     }
 

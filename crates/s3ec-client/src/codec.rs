@@ -15,7 +15,7 @@ use s3ec_keyring::{
 };
 
 use crate::error::ClientError;
-use crate::Backend;
+use crate::backend::Backend;
 
 /// How objects are decrypted: the commitment policy and the legacy switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -218,6 +218,7 @@ impl PendingOpen {
         let data_key = data_key.ok_or(ClientError::Keyring(
             s3ec_keyring::KeyringError::NoMatchingKeyring {
                 wrap: self.info.wrap,
+                material_description: self.info.context.clone(),
             },
         ))?;
         let key = ContentKey::for_decrypt(

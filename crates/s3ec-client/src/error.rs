@@ -126,6 +126,25 @@ pub enum ClientError {
     /// Some objects of a `delete_objects` call could not be deleted: each
     /// key with its error (the other keys were deleted).
     DeleteFailed(Vec<(String, ClientError)>),
+    /// A user metadata key of a put is one of the envelope's own
+    /// (`x-amz-key-v2`, `x-amz-3`, ...): a reader would take it for the
+    /// envelope.
+    ReservedMetadataKey {
+        /// The key.
+        key: String,
+    },
+    /// A ranged or instruction-file read must be pinned to the version
+    /// read first, and the store gave neither an entity tag nor a version
+    /// id to pin it to.
+    CannotPinVersion,
+    /// A range that cannot be read: malformed, or starting past the end of
+    /// the object.
+    InvalidRange {
+        /// What was asked for.
+        range: String,
+        /// The object's plaintext length.
+        len: u64,
+    },
 }
 
 /// A failed operation whose cleanup failed too
@@ -321,6 +340,18 @@ impl fmt::Display for ClientError {
                 }
                 Ok(())
             }
+            ClientError::ReservedMetadataKey { key } => write!(
+                f,
+                "user metadata key {key:?} is reserved for the encryption envelope"
+            ),
+            ClientError::CannotPinVersion => f.write_str(
+                "the store gave neither an entity tag nor a version id, so the read cannot be \
+                 pinned to one version of the object",
+            ),
+            ClientError::InvalidRange { range, len } => write!(
+                f,
+                "the range {range:?} cannot be read from an object of {len} plaintext bytes"
+            ),
             ClientError::CleanupFailed(c) => write!(
                 f,
                 "{}; cleaning up failed too ({}), left behind: {:?}",
@@ -332,12 +363,16 @@ impl fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The wrapped errors' own messages are part of this one's
+        // Display, so `source` continues with *their* sources (as
+        // `#[error(transparent)]` does): a reporter that walks the chain
+        // prints each message once.
         match self {
-            ClientError::Format(e) => Some(e),
-            ClientError::Keyring(e) => Some(e),
-            ClientError::Transport(e) => Some(e),
-            ClientError::Io(e) => Some(e),
-            ClientError::Config(e) => Some(e),
+            ClientError::Format(e) => e.source(),
+            ClientError::Keyring(e) => e.source(),
+            ClientError::Transport(e) => e.source(),
+            ClientError::Io(e) => e.source(),
+            ClientError::Config(e) => e.source(),
             ClientError::CleanupFailed(c) => Some(&c.error),
             _ => None,
         }

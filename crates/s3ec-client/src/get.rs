@@ -7,7 +7,7 @@
 //! write to the spool file, or nothing (buffered). That keeps the
 //! "no plaintext before the tag" rule in one place for both clients.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use s3ec_core::cipher::{ContentKey, GcmVerifier, Verified};
 use s3ec_core::danger::{self, RangePlan, UnverifiedDecryptor};
@@ -19,8 +19,10 @@ use s3ec_keyring::Context;
 use crate::codec::{EnvelopeInfo, EnvelopeLocation};
 use crate::config::{ClientConfig, GetStrategy};
 use crate::error::ClientError;
-use crate::transport::{ByteRange, ErrorKind, GetRequest, Metadata, ObjectHead, TransportError};
-use crate::Backend;
+use crate::transport::{
+    Access, ByteRange, ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, TransportError,
+};
+use crate::backend::Backend;
 
 /// Where the instruction file of `key` is, if the object metadata says the
 /// envelope is in one: its key and whether it is required (S3EC metadata
@@ -82,41 +84,114 @@ pub(crate) fn suffix<'a>(opts: &'a GetOptions, config: &'a ClientConfig) -> &'a 
         .unwrap_or(&config.instruction_file_suffix)
 }
 
-/// The ranged GET that continues a body from byte `from`, pinned to `etag`.
+/// The ranged GET that continues a body from byte `from`, pinned to the
+/// version `head` describes.
 pub(crate) fn resume_request<'a>(
-    bucket: &'a str,
-    key: &'a str,
-    etag: &'a str,
+    target: &GetTarget<'a>,
+    head: &'a ObjectHead,
     from: u64,
-) -> GetRequest<'a> {
-    GetRequest {
-        bucket,
-        key,
-        range: Some(ByteRange {
+) -> Result<GetRequest<'a>, ClientError> {
+    pinned_request(
+        target,
+        head,
+        ByteRange {
             first: from,
             last: None,
-        }),
-        if_match: Some(etag),
-    }
+        },
+    )
 }
 
 /// The ranged GET of ciphertext bytes `first..=last`, pinned to the
 /// version `head` described.
 pub(crate) fn range_request<'a>(
-    bucket: &'a str,
-    key: &'a str,
+    target: &GetTarget<'a>,
     head: &'a ObjectHead,
     first: u64,
     last: u64,
-) -> GetRequest<'a> {
-    GetRequest {
-        bucket,
-        key,
-        range: Some(ByteRange {
+) -> Result<GetRequest<'a>, ClientError> {
+    pinned_request(
+        target,
+        head,
+        ByteRange {
             first,
             last: Some(last),
-        }),
+        },
+    )
+}
+
+/// A GET of `range` that reads the version `head` described and nothing
+/// else: by version id where the store has one, and `If-Match` with its
+/// entity tag. A store that gave neither cannot be read by range.
+fn pinned_request<'a>(
+    target: &GetTarget<'a>,
+    head: &'a ObjectHead,
+    range: ByteRange,
+) -> Result<GetRequest<'a>, ClientError> {
+    let version_id = target.version_id.or(head.version_id.as_deref());
+    if version_id.is_none() && head.etag.is_none() {
+        return Err(ClientError::CannotPinVersion);
+    }
+    Ok(GetRequest {
+        bucket: target.bucket,
+        key: target.key,
+        range: Some(range),
         if_match: head.etag.as_deref(),
+        version_id,
+        access: target.access,
+    })
+}
+
+/// What a get reads: the object (a version of it) and how to ask.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GetTarget<'a> {
+    pub(crate) bucket: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) version_id: Option<&'a str>,
+    pub(crate) access: Access<'a>,
+}
+
+impl<'a> GetTarget<'a> {
+    pub(crate) fn new(bucket: &'a str, key: &'a str, opts: &'a GetOptions) -> GetTarget<'a> {
+        GetTarget {
+            bucket,
+            key,
+            version_id: opts.version_id.as_deref(),
+            access: Access {
+                expected_bucket_owner: opts.expected_bucket_owner.as_deref(),
+                request_payer: opts.request_payer,
+            },
+        }
+    }
+
+    /// The plain GET of the whole object.
+    pub(crate) fn get(&self) -> GetRequest<'a> {
+        GetRequest {
+            bucket: self.bucket,
+            key: self.key,
+            version_id: self.version_id,
+            access: self.access,
+            ..GetRequest::default()
+        }
+    }
+
+    /// The HEAD of the object.
+    pub(crate) fn head(&self) -> ObjectRequest<'a> {
+        ObjectRequest {
+            bucket: self.bucket,
+            key: self.key,
+            version_id: self.version_id,
+            access: self.access,
+        }
+    }
+
+    /// The GET of another key (an instruction file) with the same access.
+    pub(crate) fn get_other(&self, key: &'a str) -> GetRequest<'a> {
+        GetRequest {
+            bucket: self.bucket,
+            key,
+            access: self.access,
+            ..GetRequest::default()
+        }
     }
 }
 
@@ -153,20 +228,212 @@ pub(crate) fn check_ranged_gets_enabled(config: &ClientConfig) -> Result<(), Cli
     }
 }
 
-/// The object may be read by range: GCM only, and a sane length. Returns
-/// the plan and the object's plaintext length.
-pub(crate) fn range_plan(
+/// A range resolved against the object: where it starts, the object's
+/// plaintext length, and what to fetch (`None`: nothing, the range is
+/// empty).
+pub(crate) struct ResolvedRange {
+    pub(crate) first: u64,
+    pub(crate) len: u64,
+    pub(crate) plan: Option<(RangePlan, u64)>,
+}
+
+/// The object may be read by range: GCM only, and a sane length. Resolves
+/// `range` against the plaintext length and plans the ciphertext to fetch
+/// (spec `decryption.md` §Ranged Gets: widened to whole blocks).
+pub(crate) fn resolve_range(
     info: &EnvelopeInfo,
     body_len: u64,
-    first: u64,
-    last: u64,
-) -> Result<(RangePlan, u64), ClientError> {
+    range: PlaintextRange,
+) -> Result<ResolvedRange, ClientError> {
     if info.suite == Suite::AesCbc {
         return Err(ClientError::RangedGetUnsupported { suite: info.suite });
     }
     check_body_length(info, body_len)?;
-    let plan = danger::plan_range(first, Some(last), body_len)?;
-    Ok((plan, body_len - TAG_LEN as u64))
+    let len = body_len - TAG_LEN as u64;
+    match range.resolve(len)? {
+        None => Ok(ResolvedRange {
+            first: 0,
+            len,
+            plan: None,
+        }),
+        Some((first, last)) => {
+            let plan = danger::plan_range(first, Some(last), body_len)?;
+            Ok(ResolvedRange {
+                first,
+                len,
+                plan: Some((plan, len)),
+            })
+        }
+    }
+}
+
+/// The output of a ranged get.
+pub(crate) fn range_output(
+    info: EnvelopeInfo,
+    first: u64,
+    len: u64,
+    object_plaintext_len: u64,
+    head: ObjectHead,
+) -> RangeOutput {
+    RangeOutput {
+        info,
+        first,
+        len,
+        object_plaintext_len,
+        etag: head.etag.clone(),
+        object: user_view(head),
+    }
+}
+
+/// A temporary file in `path`'s folder (owner-only permissions), for a get
+/// to a path.
+pub(crate) fn temp_file_beside(path: &Path) -> Result<tempfile::NamedTempFile, ClientError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Ok(tempfile::Builder::new()
+        .prefix(".s3ec-get-")
+        .suffix(".part")
+        .tempfile_in(dir)?)
+}
+
+/// Publish a verified download: sync the file, rename it to `path`, sync
+/// the folder (so the rename survives a crash).
+pub(crate) fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), ClientError> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| ClientError::Io(e.error))?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// A one-pass get into a private temporary file that failed its tag: the
+/// file is removed, so nothing was released.
+pub(crate) fn unreleased(e: ClientError) -> ClientError {
+    match e {
+        ClientError::AuthenticationAfterRelease => ClientError::Authentication,
+        e => e,
+    }
+}
+
+/// A plaintext byte range, in the three forms of an HTTP `Range` header.
+///
+/// ```
+/// use s3ec_client::PlaintextRange;
+/// let r: PlaintextRange = "bytes=-100".parse()?;
+/// assert_eq!(r, PlaintextRange::Suffix(100));
+/// assert_eq!(r.resolve(1000)?, Some((900, 999)));
+/// assert_eq!("bytes=10-".parse::<PlaintextRange>()?.resolve(20)?, Some((10, 19)));
+/// assert_eq!(PlaintextRange::Bounded { first: 5, last: 500 }.resolve(20)?, Some((5, 19)));
+/// # Ok::<(), s3ec_client::ClientError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaintextRange {
+    /// `bytes=first-last` (inclusive; `last` past the end is clamped).
+    Bounded {
+        /// First byte.
+        first: u64,
+        /// Last byte, inclusive.
+        last: u64,
+    },
+    /// `bytes=first-`: from `first` to the end.
+    From(u64),
+    /// `bytes=-n`: the last `n` bytes (all of them if the object is
+    /// shorter).
+    Suffix(u64),
+}
+
+impl PlaintextRange {
+    /// The inclusive byte positions this range covers in an object of
+    /// `len` plaintext bytes; `None` when it covers nothing that exists
+    /// (a suffix or open range of an empty object). A range that starts
+    /// past the end, or a zero-length suffix, is
+    /// [`ClientError::InvalidRange`] (as S3 answers 416).
+    pub fn resolve(self, len: u64) -> Result<Option<(u64, u64)>, ClientError> {
+        let invalid = || ClientError::InvalidRange {
+            range: self.to_string(),
+            len,
+        };
+        match self {
+            PlaintextRange::Bounded { first, last } => {
+                if last < first || first >= len {
+                    return Err(invalid());
+                }
+                Ok(Some((first, last.min(len - 1))))
+            }
+            PlaintextRange::From(first) => {
+                if first == 0 && len == 0 {
+                    Ok(None)
+                } else if first >= len {
+                    Err(invalid())
+                } else {
+                    Ok(Some((first, len - 1)))
+                }
+            }
+            PlaintextRange::Suffix(0) => Err(invalid()),
+            PlaintextRange::Suffix(n) => {
+                Ok((len > 0).then(|| (len.saturating_sub(n), len - 1)))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PlaintextRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlaintextRange::Bounded { first, last } => write!(f, "bytes={first}-{last}"),
+            PlaintextRange::From(first) => write!(f, "bytes={first}-"),
+            PlaintextRange::Suffix(n) => write!(f, "bytes=-{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for PlaintextRange {
+    type Err = ClientError;
+
+    /// Parse `bytes=a-b`, `bytes=a-` or `bytes=-n` (one range; no lists).
+    fn from_str(s: &str) -> Result<Self, ClientError> {
+        let invalid = || ClientError::InvalidRange {
+            range: s.to_string(),
+            len: 0,
+        };
+        let spec = s.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
+        let (a, b) = spec.split_once('-').ok_or_else(invalid)?;
+        let num = |t: &str| -> Result<u64, ClientError> {
+            if t.is_empty() || !t.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(invalid());
+            }
+            t.parse().map_err(|_| invalid())
+        };
+        match (a.is_empty(), b.is_empty()) {
+            (true, true) => Err(invalid()),
+            (true, false) => Ok(PlaintextRange::Suffix(num(b)?)),
+            (false, true) => Ok(PlaintextRange::From(num(a)?)),
+            (false, false) => {
+                let (first, last) = (num(a)?, num(b)?);
+                if last < first {
+                    return Err(invalid());
+                }
+                Ok(PlaintextRange::Bounded { first, last })
+            }
+        }
+    }
+}
+
+/// The user's view of an object's headers: the envelope's metadata keys
+/// taken out of the user metadata.
+pub(crate) fn user_view(mut head: ObjectHead) -> ObjectHead {
+    head.metadata
+        .retain(|(k, _)| s3ec_core::keys::MetaKey::parse(k).is_none());
+    head
 }
 
 /// Delete results of several keys: `Ok` when none failed.
@@ -214,6 +481,10 @@ pub struct GetOutput {
     pub etag: Option<String>,
     /// How it was decrypted.
     pub mode: DecryptMode,
+    /// What S3 said of the object: version id, content type, user
+    /// metadata (the envelope's keys taken out), last modified, storage
+    /// class, ... (`content_length` is the stored, encrypted length).
+    pub object: ObjectHead,
 }
 
 /// What a ranged get returns besides the plaintext written to the output.
@@ -229,6 +500,8 @@ pub struct RangeOutput {
     pub object_plaintext_len: u64,
     /// The object's entity tag (the version that was read).
     pub etag: Option<String>,
+    /// What S3 said of the object (see [`GetOutput::object`]).
+    pub object: ObjectHead,
 }
 
 /// Per-get settings.
@@ -242,6 +515,12 @@ pub struct GetOptions {
     /// instruction-file suffix (spec `metadata-strategy.md`: a custom suffix
     /// SHOULD be supported on GetObject). Dot included.
     pub instruction_file_suffix: Option<String>,
+    /// Read this version of the object (versioned buckets).
+    pub version_id: Option<String>,
+    /// The account id the bucket must belong to.
+    pub expected_bucket_owner: Option<String>,
+    /// Requester pays.
+    pub request_payer: bool,
 }
 
 impl GetOptions {
@@ -254,6 +533,24 @@ impl GetOptions {
     /// Set the instruction-file suffix for this get.
     pub fn instruction_file_suffix(mut self, suffix: impl Into<String>) -> Self {
         self.instruction_file_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Read a version of the object instead of the current one.
+    pub fn version_id(mut self, version_id: impl Into<String>) -> Self {
+        self.version_id = Some(version_id.into());
+        self
+    }
+
+    /// Require the bucket to belong to this account.
+    pub fn expected_bucket_owner(mut self, account_id: impl Into<String>) -> Self {
+        self.expected_bucket_owner = Some(account_id.into());
+        self
+    }
+
+    /// Requester pays.
+    pub fn request_payer(mut self, on: bool) -> Self {
+        self.request_payer = on;
         self
     }
 }
@@ -339,13 +636,18 @@ pub(crate) fn plan(
     config: &ClientConfig,
     suite: Suite,
     body_len: u64,
+    one_pass: bool,
 ) -> Result<Plan, ClientError> {
     if suite == Suite::AesCbc {
         // Gated by the legacy switch in codec::PendingOpen (spec
         // decryption.md §CBC Decryption).
         return Ok(Plan::Cbc);
     }
-    if config.delayed_authentication {
+    // One pass into a private temporary file that is published only once
+    // the tag verified (get to a path): decrypting as the body arrives
+    // releases nothing, since nobody else can read that file and it is
+    // removed on failure.
+    if config.delayed_authentication || one_pass {
         return Ok(Plan::Delayed);
     }
     let temp = |dir: &Option<PathBuf>| dir.clone().unwrap_or_else(std::env::temp_dir);

@@ -15,6 +15,7 @@
 
 #[cfg(feature = "async")]
 pub mod async_client;
+pub mod backend;
 pub mod client;
 pub mod codec;
 pub mod config;
@@ -30,19 +31,21 @@ pub use codec::{DecryptPolicy, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope, S
 pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
 pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
 pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
+pub use backend::Backend;
+pub use get::PlaintextRange;
 pub use put::{PutOptions, PutOutput};
+pub use transport::{
+    ChecksumAlgorithm, ObjectHead, PutFields, ServerSideEncryption, Transport, TransportError,
+};
+#[cfg(feature = "async")]
+pub use transport::AsyncTransport;
 
-/// The AES-256-GCM backend the client runs every content cipher on, chosen
-/// here and nowhere else: AWS-LC ([`s3ec_aws_lc::DefaultBackend`]) with the
-/// `aws-lc` feature (on by default), else s3ec-core's pure-Rust
-/// [`RustCrypto`](s3ec_core::cipher::RustCrypto). Both give the same bytes
-/// for every input; the equivalence is tested in `s3ec-aws-lc`.
-#[cfg(feature = "aws-lc")]
-pub type Backend = s3ec_aws_lc::DefaultBackend;
+// The types an ordinary program needs, so that it depends on this crate,
+// one transport and one keyring crate only.
+pub use s3ec_core::envelope::Placement;
+pub use s3ec_core::{CommitmentPolicy, FormatVersion, Suite, WrapAlg};
+pub use s3ec_keyring::{
+    AsyncKeyring, AsyncKeyrings, Context, Keyring, KeyringError, Keyrings, LegacyOptions, Local,
+};
 
-/// The AES-256-GCM backend the client runs every content cipher on, chosen
-/// here and nowhere else: s3ec-core's pure-Rust
-/// [`RustCrypto`](s3ec_core::cipher::RustCrypto), because the `aws-lc`
-/// feature is off.
-#[cfg(not(feature = "aws-lc"))]
-pub type Backend = s3ec_core::cipher::RustCrypto;
+

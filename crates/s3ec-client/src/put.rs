@@ -59,8 +59,8 @@ use s3ec_keyring::Context;
 
 use crate::config::ClientConfig;
 use crate::error::{ClientError, LeftBehind};
-use crate::transport::{Metadata, TransportError};
-use crate::Backend;
+use crate::transport::{Checksum, Metadata, PutFields, TransportError};
+use crate::backend::Backend;
 
 /// Per-put settings.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +73,12 @@ pub struct PutOptions {
     /// object metadata (`Some(false)`); `None` follows the client's
     /// [`instruction_file_puts`](crate::config::Builder::instruction_file_puts).
     pub instruction_file: Option<bool>,
+    /// User metadata stored with the object (keys without `x-amz-meta-`;
+    /// the envelope's own keys are refused with
+    /// [`ClientError::ReservedMetadataKey`]).
+    pub metadata: Metadata,
+    /// Content type, storage class, SSE, tags, conditions, checksums, ...
+    pub fields: PutFields,
 }
 
 impl PutOptions {
@@ -86,6 +92,41 @@ impl PutOptions {
     pub fn instruction_file(mut self, on: bool) -> Self {
         self.instruction_file = Some(on);
         self
+    }
+}
+
+/// The object's metadata on a put: the envelope's keys (when it goes in
+/// the object metadata) and the caller's, which must not collide with any
+/// S3EC key (the reader would take them for the envelope).
+pub(crate) fn object_metadata(
+    envelope: &Metadata,
+    user: &Metadata,
+) -> Result<Metadata, ClientError> {
+    let mut out = Vec::with_capacity(envelope.len() + user.len());
+    out.extend(envelope.iter().cloned());
+    for (k, v) in user {
+        if s3ec_core::keys::MetaKey::parse(k).is_some() {
+            return Err(ClientError::ReservedMetadataKey { key: k.clone() });
+        }
+        out.push((k.clone(), v.clone()));
+    }
+    Ok(out)
+}
+
+/// The checksum of a finished body or part, when the put asks for one.
+pub(crate) fn checksum_of(fields: &PutFields, body: &[u8]) -> Option<Checksum> {
+    fields.checksum_algorithm.map(|a| a.checksum(body))
+}
+
+/// The fields of the instruction-file PUT: only those that say where and
+/// by whom (expected owner, request payer); the content headers, storage
+/// class and tags belong to the object.
+pub(crate) fn instruction_file_fields(fields: &PutFields) -> PutFields {
+    PutFields {
+        expected_bucket_owner: fields.expected_bucket_owner.clone(),
+        request_payer: fields.request_payer,
+        server_side_encryption: fields.server_side_encryption.clone(),
+        ..PutFields::default()
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::time::SystemTime;
 
 use s3ec_keyring::BoxFuture;
 
@@ -22,6 +23,10 @@ pub use bytes::Bytes;
 pub type Metadata = Vec<(String, String)>;
 
 /// What a HEAD (or the headers of a GET) tells about an object.
+///
+/// Transports fill in what the response carried; build one with
+/// `ObjectHead { content_length, etag, metadata, ..Default::default() }` so
+/// that fields added later need no change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectHead {
     /// Length of the whole object in bytes (for a ranged GET: the total
@@ -31,6 +36,241 @@ pub struct ObjectHead {
     pub etag: Option<String>,
     /// User metadata.
     pub metadata: Metadata,
+    /// The version id (`x-amz-version-id`), in a versioned bucket.
+    pub version_id: Option<String>,
+    /// `Last-Modified`.
+    pub last_modified: Option<SystemTime>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires`, as sent (an HTTP date).
+    pub expires: Option<String>,
+    /// The storage class (`x-amz-storage-class`; S3 omits it for
+    /// `STANDARD`).
+    pub storage_class: Option<String>,
+    /// Server-side encryption (`x-amz-server-side-encryption`: `AES256`,
+    /// `aws:kms`, ...).
+    pub server_side_encryption: Option<String>,
+    /// The KMS key of SSE-KMS.
+    pub sse_kms_key_id: Option<String>,
+    /// Whether SSE-KMS uses an S3 Bucket Key.
+    pub bucket_key_enabled: Option<bool>,
+    /// Object lock mode (`GOVERNANCE`, `COMPLIANCE`).
+    pub object_lock_mode: Option<String>,
+    /// Object lock retention date (ISO 8601).
+    pub object_lock_retain_until: Option<String>,
+    /// Object lock legal hold.
+    pub object_lock_legal_hold: Option<bool>,
+    /// How many tags the object has (`x-amz-tagging-count`).
+    pub tag_count: Option<u32>,
+}
+
+/// Who pays and whose bucket it must be: `x-amz-expected-bucket-owner`
+/// and `x-amz-request-payer`, sent on every request of an operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access<'a> {
+    /// The account id the bucket must belong to (else 403).
+    pub expected_bucket_owner: Option<&'a str>,
+    /// Requester pays (`x-amz-request-payer: requester`).
+    pub request_payer: bool,
+}
+
+/// A HEAD or DELETE of one object (a version of it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectRequest<'a> {
+    /// Bucket.
+    pub bucket: &'a str,
+    /// Object key.
+    pub key: &'a str,
+    /// A version of the object instead of the current one.
+    pub version_id: Option<&'a str>,
+    /// Expected owner, request payer.
+    pub access: Access<'a>,
+}
+
+impl<'a> ObjectRequest<'a> {
+    /// The current version of `bucket`/`key`.
+    pub fn new(bucket: &'a str, key: &'a str) -> ObjectRequest<'a> {
+        ObjectRequest {
+            bucket,
+            key,
+            ..Default::default()
+        }
+    }
+}
+
+/// Server-side encryption asked for on a put (on top of the client-side
+/// encryption).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerSideEncryption {
+    /// SSE-S3 (`AES256`).
+    S3,
+    /// SSE-KMS (`aws:kms`), with the bucket's default key or `key_id`.
+    Kms {
+        /// The KMS key; `None` for the AWS managed key.
+        key_id: Option<String>,
+        /// Use an S3 Bucket Key.
+        bucket_key: Option<bool>,
+    },
+}
+
+impl ServerSideEncryption {
+    /// The `x-amz-server-side-encryption` value.
+    pub fn as_header(&self) -> &'static str {
+        match self {
+            ServerSideEncryption::S3 => "AES256",
+            ServerSideEncryption::Kms { .. } => "aws:kms",
+        }
+    }
+}
+
+/// An additional checksum of what is sent (of the ciphertext: S3 checks
+/// it on arrival and keeps it).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChecksumAlgorithm {
+    /// CRC-32 (IEEE).
+    Crc32,
+    /// CRC-32C (Castagnoli).
+    Crc32c,
+    /// SHA-256.
+    Sha256,
+}
+
+impl ChecksumAlgorithm {
+    /// The name S3 uses (`CRC32`, `CRC32C`, `SHA256`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecksumAlgorithm::Crc32 => "CRC32",
+            ChecksumAlgorithm::Crc32c => "CRC32C",
+            ChecksumAlgorithm::Sha256 => "SHA256",
+        }
+    }
+
+    /// The header that carries it (`x-amz-checksum-crc32`, ...).
+    pub fn header_name(self) -> &'static str {
+        match self {
+            ChecksumAlgorithm::Crc32 => "x-amz-checksum-crc32",
+            ChecksumAlgorithm::Crc32c => "x-amz-checksum-crc32c",
+            ChecksumAlgorithm::Sha256 => "x-amz-checksum-sha256",
+        }
+    }
+
+    /// The checksum of `data`, base64 as S3 takes it.
+    pub fn checksum(self, data: &[u8]) -> Checksum {
+        use base64ct::{Base64, Encoding};
+        use sha2::Digest;
+        let value = match self {
+            ChecksumAlgorithm::Crc32 => Base64::encode_string(&crc32fast::hash(data).to_be_bytes()),
+            ChecksumAlgorithm::Crc32c => Base64::encode_string(&crc32c::crc32c(data).to_be_bytes()),
+            ChecksumAlgorithm::Sha256 => Base64::encode_string(&sha2::Sha256::digest(data)),
+        };
+        Checksum {
+            algorithm: self,
+            value,
+        }
+    }
+}
+
+/// A checksum value of a body or part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    /// The algorithm.
+    pub algorithm: ChecksumAlgorithm,
+    /// The value, base64.
+    pub value: String,
+}
+
+/// The fields of a put besides its body and metadata: the S3 request
+/// headers an application sets. All optional; the default sends none.
+///
+/// Set them through the client's put builder
+/// ([`Client::put`](crate::Client::put)); transports read them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PutFields {
+    /// `Content-Type` (of the plaintext: what a reader gets back).
+    pub content_type: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Expires` (an HTTP date, e.g. `Wed, 21 Oct 2026 07:28:00 GMT`).
+    pub expires: Option<String>,
+    /// Storage class (`STANDARD_IA`, `GLACIER_IR`, ...).
+    pub storage_class: Option<String>,
+    /// SSE-S3 or SSE-KMS.
+    pub server_side_encryption: Option<ServerSideEncryption>,
+    /// Tags (`x-amz-tagging`, sent URL-encoded).
+    pub tagging: Vec<(String, String)>,
+    /// A canned ACL (`private`, `bucket-owner-full-control`, ...).
+    pub acl: Option<String>,
+    /// Object lock mode (`GOVERNANCE` or `COMPLIANCE`).
+    pub object_lock_mode: Option<String>,
+    /// Object lock retention date (ISO 8601, e.g. `2030-01-01T00:00:00Z`).
+    pub object_lock_retain_until: Option<String>,
+    /// Object lock legal hold.
+    pub object_lock_legal_hold: Option<bool>,
+    /// A checksum of the ciphertext on the PUT and on every part.
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// Write only if no object has the key (`If-None-Match: *`).
+    pub if_none_match: Option<String>,
+    /// Write only if the current object has this entity tag (`If-Match`).
+    pub if_match: Option<String>,
+    /// The account id the bucket must belong to.
+    pub expected_bucket_owner: Option<String>,
+    /// Requester pays.
+    pub request_payer: bool,
+}
+
+impl PutFields {
+    /// The `x-amz-tagging` value (`k1=v1&k2=v2`, URL-encoded), if any tags.
+    pub fn tagging_header(&self) -> Option<String> {
+        if self.tagging.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        for (i, (k, v)) in self.tagging.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            url_encode_into(&mut out, k);
+            out.push('=');
+            url_encode_into(&mut out, v);
+        }
+        Some(out)
+    }
+
+    /// Expected owner and request payer as an [`Access`].
+    pub fn access(&self) -> Access<'_> {
+        Access {
+            expected_bucket_owner: self.expected_bucket_owner.as_deref(),
+            request_payer: self.request_payer,
+        }
+    }
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters.
+fn url_encode_into(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
 }
 
 /// An inclusive byte range, as in `Range: bytes=first-last`.
@@ -42,8 +282,9 @@ pub struct ByteRange {
     pub last: Option<u64>,
 }
 
-/// A GET request.
-#[derive(Debug, Clone, Copy)]
+/// A GET request. Build it with `..Default::default()` for the fields you
+/// do not set.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct GetRequest<'a> {
     /// Bucket.
     pub bucket: &'a str,
@@ -54,6 +295,10 @@ pub struct GetRequest<'a> {
     /// Only return the object if its entity tag is this one
     /// (`If-Match`); a mismatch is [`ErrorKind::PreconditionFailed`].
     pub if_match: Option<&'a str>,
+    /// A version of the object instead of the current one.
+    pub version_id: Option<&'a str>,
+    /// Expected owner, request payer.
+    pub access: Access<'a>,
 }
 
 /// A GET response: headers and a streaming body.
@@ -75,7 +320,7 @@ impl fmt::Debug for GetResponse {
     }
 }
 
-/// A PUT (or multipart upload) request.
+/// A PUT (or CreateMultipartUpload) request.
 #[derive(Debug, Clone, Copy)]
 pub struct PutRequest<'a> {
     /// Bucket.
@@ -84,6 +329,45 @@ pub struct PutRequest<'a> {
     pub key: &'a str,
     /// User metadata to set (keys without `x-amz-meta-`).
     pub metadata: &'a [(String, String)],
+    /// Content headers, storage class, SSE, tags, conditions, ...
+    pub fields: &'a PutFields,
+    /// The checksum of this body (a single PUT only; set by the client
+    /// when `fields.checksum_algorithm` asks for one).
+    pub checksum: Option<&'a Checksum>,
+}
+
+/// An UploadPart request.
+#[derive(Debug, Clone, Copy)]
+pub struct PartRequest<'a> {
+    /// Bucket.
+    pub bucket: &'a str,
+    /// Object key.
+    pub key: &'a str,
+    /// The upload.
+    pub upload_id: &'a str,
+    /// Part number, 1..=10000.
+    pub part_number: u32,
+    /// The part's checksum, when the upload asked for one.
+    pub checksum: Option<&'a Checksum>,
+    /// The upload's fields (expected owner, request payer, checksum
+    /// algorithm).
+    pub fields: &'a PutFields,
+}
+
+/// A CompleteMultipartUpload request.
+#[derive(Debug, Clone, Copy)]
+pub struct CompleteRequest<'a> {
+    /// Bucket.
+    pub bucket: &'a str,
+    /// Object key.
+    pub key: &'a str,
+    /// The upload.
+    pub upload_id: &'a str,
+    /// Every part, in order.
+    pub parts: &'a [CompletedPart],
+    /// The upload's fields (conditions `If-None-Match` / `If-Match`,
+    /// expected owner, request payer).
+    pub fields: &'a PutFields,
 }
 
 /// One finished part of a multipart upload.
@@ -93,6 +377,8 @@ pub struct CompletedPart {
     pub part_number: u32,
     /// The part's entity tag.
     pub etag: String,
+    /// The part's checksum, when the upload has one.
+    pub checksum: Option<Checksum>,
 }
 
 /// What kind of failure a transport hit.
@@ -181,7 +467,7 @@ impl std::error::Error for TransportError {
 /// The S3 operations the client uses (blocking).
 pub trait Transport: Send + Sync + fmt::Debug {
     /// HEAD an object.
-    fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectHead, TransportError>;
+    fn head_object(&self, req: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError>;
     /// GET an object or a range of it.
     fn get_object(&self, req: &GetRequest<'_>) -> Result<GetResponse, TransportError>;
     /// PUT a whole object. Returns its entity tag.
@@ -195,25 +481,15 @@ pub trait Transport: Send + Sync + fmt::Debug {
         body: Bytes,
     ) -> Result<Option<String>, TransportError>;
     /// DELETE an object (a missing object is not an error).
-    fn delete_object(&self, bucket: &str, key: &str) -> Result<(), TransportError>;
+    fn delete_object(&self, req: &ObjectRequest<'_>) -> Result<(), TransportError>;
     /// Start a multipart upload with the object's metadata. Returns the upload id.
     fn create_multipart_upload(&self, req: &PutRequest<'_>) -> Result<String, TransportError>;
     /// Upload one part. Returns its entity tag.
-    fn upload_part(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        part_number: u32,
-        body: Bytes,
-    ) -> Result<String, TransportError>;
+    fn upload_part(&self, req: &PartRequest<'_>, body: Bytes) -> Result<String, TransportError>;
     /// Complete a multipart upload. Returns the object's entity tag.
     fn complete_multipart_upload(
         &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        parts: &[CompletedPart],
+        req: &CompleteRequest<'_>,
     ) -> Result<Option<String>, TransportError>;
     /// Abort a multipart upload.
     fn abort_multipart_upload(
@@ -253,8 +529,7 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
     /// HEAD an object.
     fn head_object<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
+        req: &'a ObjectRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectHead, TransportError>>;
     /// GET an object or a range of it.
     fn get_object<'a>(
@@ -267,11 +542,10 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
         req: &'a PutRequest<'a>,
         body: Bytes,
     ) -> BoxFuture<'a, Result<Option<String>, TransportError>>;
-    /// DELETE an object.
+    /// DELETE an object (a missing object is not an error).
     fn delete_object<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
+        req: &'a ObjectRequest<'a>,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
     /// Start a multipart upload. Returns the upload id.
     fn create_multipart_upload<'a>(
@@ -281,19 +555,13 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
     /// Upload one part. Returns its entity tag.
     fn upload_part<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
-        upload_id: &'a str,
-        part_number: u32,
+        req: &'a PartRequest<'a>,
         body: Bytes,
     ) -> BoxFuture<'a, Result<String, TransportError>>;
     /// Complete a multipart upload.
     fn complete_multipart_upload<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
-        upload_id: &'a str,
-        parts: &'a [CompletedPart],
+        req: &'a CompleteRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<String>, TransportError>>;
     /// Abort a multipart upload.
     fn abort_multipart_upload<'a>(
@@ -302,4 +570,129 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
         key: &'a str,
         upload_id: &'a str,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
+}
+
+/// A shared transport is a transport (so one `ReqwestTransport` can serve
+/// several clients: `Client::builder(Arc::clone(&s3), keyring)`).
+impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
+    fn head_object(&self, req: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
+        (**self).head_object(req)
+    }
+    fn get_object(&self, req: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
+        (**self).get_object(req)
+    }
+    fn put_object(
+        &self,
+        req: &PutRequest<'_>,
+        body: Bytes,
+    ) -> Result<Option<String>, TransportError> {
+        (**self).put_object(req, body)
+    }
+    fn delete_object(&self, req: &ObjectRequest<'_>) -> Result<(), TransportError> {
+        (**self).delete_object(req)
+    }
+    fn create_multipart_upload(&self, req: &PutRequest<'_>) -> Result<String, TransportError> {
+        (**self).create_multipart_upload(req)
+    }
+    fn upload_part(&self, req: &PartRequest<'_>, body: Bytes) -> Result<String, TransportError> {
+        (**self).upload_part(req, body)
+    }
+    fn complete_multipart_upload(
+        &self,
+        req: &CompleteRequest<'_>,
+    ) -> Result<Option<String>, TransportError> {
+        (**self).complete_multipart_upload(req)
+    }
+    fn abort_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), TransportError> {
+        (**self).abort_multipart_upload(bucket, key, upload_id)
+    }
+}
+
+/// A shared async transport is an async transport.
+impl<T: AsyncTransport + ?Sized> AsyncTransport for std::sync::Arc<T> {
+    fn head_object<'a>(
+        &'a self,
+        req: &'a ObjectRequest<'a>,
+    ) -> BoxFuture<'a, Result<ObjectHead, TransportError>> {
+        (**self).head_object(req)
+    }
+    fn get_object<'a>(
+        &'a self,
+        req: &'a GetRequest<'a>,
+    ) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> {
+        (**self).get_object(req)
+    }
+    fn put_object<'a>(
+        &'a self,
+        req: &'a PutRequest<'a>,
+        body: Bytes,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        (**self).put_object(req, body)
+    }
+    fn delete_object<'a>(
+        &'a self,
+        req: &'a ObjectRequest<'a>,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        (**self).delete_object(req)
+    }
+    fn create_multipart_upload<'a>(
+        &'a self,
+        req: &'a PutRequest<'a>,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        (**self).create_multipart_upload(req)
+    }
+    fn upload_part<'a>(
+        &'a self,
+        req: &'a PartRequest<'a>,
+        body: Bytes,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        (**self).upload_part(req, body)
+    }
+    fn complete_multipart_upload<'a>(
+        &'a self,
+        req: &'a CompleteRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        (**self).complete_multipart_upload(req)
+    }
+    fn abort_multipart_upload<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), TransportError>> {
+        (**self).abort_multipart_upload(bucket, key, upload_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagging_is_url_encoded() {
+        let mut f = PutFields::default();
+        assert_eq!(f.tagging_header(), None);
+        f.tagging = vec![("a b".into(), "x&y=z".into()), ("k".into(), "é".into())];
+        assert_eq!(
+            f.tagging_header().as_deref(),
+            Some("a%20b=x%26y%3Dz&k=%C3%A9")
+        );
+    }
+
+    #[test]
+    fn checksums_match_known_values() {
+        // "123456789": CRC-32 0xCBF43926, CRC-32C 0xE3069283.
+        let d = b"123456789";
+        assert_eq!(ChecksumAlgorithm::Crc32.checksum(d).value, "y/Q5Jg==");
+        assert_eq!(ChecksumAlgorithm::Crc32c.checksum(d).value, "4waSgw==");
+        assert_eq!(
+            ChecksumAlgorithm::Sha256.checksum(b"").value,
+            "47DEQpj8HBSa+/TImW+5JxeuQeRbZJZ1gXhhVZRHmLg="
+        );
+    }
 }

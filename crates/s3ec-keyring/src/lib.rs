@@ -134,7 +134,17 @@ pub enum KeyringError {
     },
     /// The stored encryption context does not match the one the caller
     /// expects.
-    ContextMismatch,
+    ContextMismatch {
+        /// Expected keys the stored context lacks.
+        missing: Vec<String>,
+        /// Stored keys that were not expected.
+        unexpected: Vec<String>,
+        /// Keys in both with other values.
+        differing: Vec<String>,
+        /// Whether the caller gave an expected context at all (none means
+        /// "expect the empty context" for `kms+context` objects).
+        expected_given: bool,
+    },
     /// The content cipher bound into the wrap (KMS context
     /// `aws:x-amz-cek-alg`, AES/GCM AAD, RSA pseudo key) does not match the
     /// stored content cipher: the metadata was tampered with.
@@ -165,6 +175,11 @@ pub enum KeyringError {
     NoMatchingKeyring {
         /// The wrapping algorithm of the object.
         wrap: WrapAlg,
+        /// The material description stored with the object (raw-key
+        /// keyrings: a keyring whose own description differs takes a
+        /// failed unwrap for "not my key"; an equal one reports
+        /// [`KeyringError::UnwrapFailed`]).
+        material_description: Context,
     },
     /// An error from the core (format, randomness, ...).
     Core(s3ec_core::Error),
@@ -189,9 +204,34 @@ impl fmt::Display for KeyringError {
             KeyringError::ReservedContextKey { key } => {
                 write!(f, "encryption context key {key:?} is reserved")
             }
-            KeyringError::ContextMismatch => f.write_str(
-                "the stored encryption context does not match the expected encryption context",
-            ),
+            KeyringError::ContextMismatch {
+                missing,
+                unexpected,
+                differing,
+                expected_given,
+            } => {
+                f.write_str(
+                    "the stored encryption context does not match the expected encryption context",
+                )?;
+                let mut sep = ":";
+                for (what, keys) in [
+                    ("missing keys", missing),
+                    ("unexpected keys", unexpected),
+                    ("keys with other values", differing),
+                ] {
+                    if !keys.is_empty() {
+                        write!(f, "{sep} {what} {keys:?}")?;
+                        sep = ";";
+                    }
+                }
+                if !expected_given {
+                    f.write_str(
+                        " (no expected context was given, which means the empty context: \
+                         pass the context the object was written with)",
+                    )?;
+                }
+                Ok(())
+            }
             KeyringError::CekAlgMismatch => f.write_str(
                 "the content cipher bound into the wrapped key does not match the stored one",
             ),
@@ -208,11 +248,24 @@ impl fmt::Display for KeyringError {
             KeyringError::Service { operation, source } => {
                 write!(f, "key service {operation} failed: {source}")
             }
-            KeyringError::NoMatchingKeyring { wrap } => write!(
-                f,
-                "no configured keyring can unwrap this {:?}-wrapped data key",
-                wrap.name()
-            ),
+            KeyringError::NoMatchingKeyring {
+                wrap,
+                material_description,
+            } => {
+                write!(
+                    f,
+                    "no configured keyring can unwrap this {:?}-wrapped data key",
+                    wrap.name()
+                )?;
+                if !matches!(wrap, WrapAlg::Kms | WrapAlg::KmsContext) {
+                    write!(
+                        f,
+                        " (stored material description {material_description:?}: a wrong key, \
+                         or a keyring whose material description differs)"
+                    )?;
+                }
+                Ok(())
+            }
             KeyringError::Core(e) => write!(f, "{e}"),
         }
     }
@@ -306,6 +359,134 @@ impl<K: Keyring + ?Sized> Keyring for Box<K> {
     }
 }
 
+impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Arc<K> {
+    fn on_encrypt<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials, KeyringError>> {
+        (**self).on_encrypt(req)
+    }
+    fn on_decrypt<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
+        (**self).on_decrypt(req)
+    }
+}
+
+impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Box<K> {
+    fn on_encrypt<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials, KeyringError>> {
+        (**self).on_encrypt(req)
+    }
+    fn on_decrypt<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
+        (**self).on_decrypt(req)
+    }
+}
+
+/// The first error wins; no error and no key is "not ours".
+fn first_match(
+    results: impl IntoIterator<Item = Result<Option<DataKey>, KeyringError>>,
+) -> Result<Option<DataKey>, KeyringError> {
+    let mut first_error = None;
+    for r in results {
+        match r {
+            Ok(Some(key)) => return Ok(Some(key)),
+            Ok(None) => {}
+            Err(e) => {
+                if first_error.is_none() {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
+
+/// The async twin of [`Keyrings`]: the first encrypts; on decrypt each is
+/// tried in turn (for example a KMS key and, during a migration, a local
+/// AES key).
+///
+/// ```
+/// use s3ec_keyring::{AsyncKeyrings, Local};
+/// # #[derive(Debug)] struct K;
+/// # impl s3ec_keyring::Keyring for K {
+/// #   fn on_encrypt(&self, _: &s3ec_keyring::EncryptRequest<'_>) -> Result<s3ec_keyring::EncryptionMaterials, s3ec_keyring::KeyringError> { unimplemented!() }
+/// #   fn on_decrypt(&self, _: &s3ec_keyring::DecryptRequest<'_>) -> Result<Option<s3ec_keyring::DataKey>, s3ec_keyring::KeyringError> { Ok(None) }
+/// # }
+/// let rings = AsyncKeyrings::new().with(Local(K)).with(Local(K));
+/// assert_eq!(rings.len(), 2);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct AsyncKeyrings {
+    rings: Vec<Arc<dyn AsyncKeyring>>,
+}
+
+impl AsyncKeyrings {
+    /// An empty set; add keyrings with [`AsyncKeyrings::with`].
+    pub fn new() -> AsyncKeyrings {
+        AsyncKeyrings::default()
+    }
+
+    /// Add a keyring (the first one added is the one that encrypts).
+    pub fn with(mut self, ring: impl AsyncKeyring + 'static) -> AsyncKeyrings {
+        self.rings.push(Arc::new(ring));
+        self
+    }
+
+    /// How many keyrings.
+    pub fn len(&self) -> usize {
+        self.rings.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.rings.is_empty()
+    }
+}
+
+impl AsyncKeyring for AsyncKeyrings {
+    fn on_encrypt<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<EncryptionMaterials, KeyringError>> {
+        Box::pin(async move {
+            match self.rings.first() {
+                Some(r) => r.on_encrypt(req).await,
+                None => Err(KeyringError::InvalidKey {
+                    reason: "no keyring configured".into(),
+                }),
+            }
+        })
+    }
+
+    fn on_decrypt<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
+        Box::pin(async move {
+            let mut results = Vec::new();
+            for ring in &self.rings {
+                let r = ring.on_decrypt(req).await;
+                let found = matches!(r, Ok(Some(_)));
+                results.push(r);
+                if found {
+                    break;
+                }
+            }
+            first_match(results)
+        })
+    }
+}
+
 /// Several keyrings: the first encrypts; on decrypt each is tried in turn
 /// (an old and a new master key during a rotation).
 #[derive(Debug, Default, Clone)]
@@ -337,22 +518,8 @@ impl Keyring for Keyrings {
     }
 
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
-        let mut first_error = None;
-        for ring in &self.rings {
-            match ring.on_decrypt(req) {
-                Ok(Some(key)) => return Ok(Some(key)),
-                Ok(None) => {}
-                Err(e) => {
-                    if first_error.is_none() {
-                        first_error = Some(e);
-                    }
-                }
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(None),
-        }
+        // Lazily: stop at the first keyring that unwraps the key.
+        first_match(self.rings.iter().map(|ring| ring.on_decrypt(req)))
     }
 }
 
@@ -407,9 +574,12 @@ pub fn check_kms_decrypt_context(req: &DecryptRequest<'_>) -> Result<(), Keyring
             }
             let empty = Context::new();
             let expected = req.expected_context.unwrap_or(&empty);
-            if !maps_equal_ignoring(req.stored_map, expected, &[RESERVED_CEK_ALG, KMS_CMK_ID]) {
-                return Err(KeyringError::ContextMismatch);
-            }
+            context_matches(
+                req.stored_map,
+                expected,
+                &[RESERVED_CEK_ALG, KMS_CMK_ID],
+                req.expected_context.is_some(),
+            )?;
             Ok(())
         }
         WrapAlg::Kms => {
@@ -418,9 +588,7 @@ pub fn check_kms_decrypt_context(req: &DecryptRequest<'_>) -> Result<(), Keyring
                 return Err(KeyringError::RelabelledKmsContext);
             }
             if let Some(expected) = req.expected_context {
-                if !maps_equal_ignoring(req.stored_map, expected, &[KMS_CMK_ID]) {
-                    return Err(KeyringError::ContextMismatch);
-                }
+                context_matches(req.stored_map, expected, &[KMS_CMK_ID], true)?;
             }
             Ok(())
         }
@@ -428,15 +596,42 @@ pub fn check_kms_decrypt_context(req: &DecryptRequest<'_>) -> Result<(), Keyring
     }
 }
 
-/// Whether two maps are equal once the `ignored` keys are dropped from the
-/// stored side. Keys in `ignored` on the expected side make them unequal
-/// (they were refused at encrypt time and cannot be expected).
-fn maps_equal_ignoring(stored: &Context, expected: &Context, ignored: &[&str]) -> bool {
-    let stored_kept = stored
+/// Check that two maps are equal once the `ignored` keys are dropped from
+/// the stored side, else say which keys differ. Keys in `ignored` on the
+/// expected side make them unequal (they were refused at encrypt time and
+/// cannot be expected).
+fn context_matches(
+    stored: &Context,
+    expected: &Context,
+    ignored: &[&str],
+    expected_given: bool,
+) -> Result<(), KeyringError> {
+    let kept = |k: &String| !ignored.contains(&k.as_str());
+    let missing: Vec<String> = expected
+        .keys()
+        .filter(|k| !kept(k) || !stored.contains_key(*k))
+        .cloned()
+        .collect();
+    let unexpected: Vec<String> = stored
+        .keys()
+        .filter(|k| kept(k) && !expected.contains_key(*k))
+        .cloned()
+        .collect();
+    let differing: Vec<String> = expected
         .iter()
-        .filter(|(k, _)| !ignored.contains(&k.as_str()));
-    stored_kept.clone().count() == expected.len()
-        && stored_kept.zip(expected.iter()).all(|(a, b)| a == b)
+        .filter(|(k, v)| kept(k) && stored.get(*k).is_some_and(|s| s != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if missing.is_empty() && unexpected.is_empty() && differing.is_empty() {
+        Ok(())
+    } else {
+        Err(KeyringError::ContextMismatch {
+            missing,
+            unexpected,
+            differing,
+            expected_given,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -482,12 +677,12 @@ mod tests {
         // No expected context = the empty one: mismatch.
         assert!(matches!(
             check_kms_decrypt_context(&req(WrapAlg::KmsContext, &stored, None, false)),
-            Err(KeyringError::ContextMismatch)
+            Err(KeyringError::ContextMismatch { .. })
         ));
         let other = ctx(&[("a", "2")]);
         assert!(matches!(
             check_kms_decrypt_context(&req(WrapAlg::KmsContext, &stored, Some(&other), false)),
-            Err(KeyringError::ContextMismatch)
+            Err(KeyringError::ContextMismatch { .. })
         ));
         let wrong_alg = ctx(&[("a", "1"), (RESERVED_CEK_ALG, "AES/CBC/PKCS5Padding")]);
         assert!(matches!(
@@ -514,7 +709,7 @@ mod tests {
         let bad = ctx(&[("dept", "y")]);
         assert!(matches!(
             check_kms_decrypt_context(&req(WrapAlg::Kms, &stored, Some(&bad), true)),
-            Err(KeyringError::ContextMismatch)
+            Err(KeyringError::ContextMismatch { .. })
         ));
         let relabelled = ctx(&[(RESERVED_CEK_ALG, "AES/GCM/NoPadding")]);
         assert!(matches!(

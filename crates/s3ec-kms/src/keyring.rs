@@ -494,12 +494,12 @@ mod tests {
         // No expected context for an object with one: mismatch.
         assert!(matches!(
             Keyring::on_decrypt(&ring, &dreq(s, &m.encrypted, None)),
-            Err(KeyringError::ContextMismatch)
+            Err(KeyringError::ContextMismatch { .. })
         ));
         let wrong = ctx(&[("dept", "y")]);
         assert!(matches!(
             Keyring::on_decrypt(&ring, &dreq(s, &m.encrypted, Some(&wrong))),
-            Err(KeyringError::ContextMismatch)
+            Err(KeyringError::ContextMismatch { .. })
         ));
         // Stored context tampered, and the caller expecting the tampered one:
         // KMS refuses (the blob is bound to the original).

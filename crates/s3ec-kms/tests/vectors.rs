@@ -236,7 +236,7 @@ fn strict_fake_refuses_the_callers_context() {
                 got,
                 Err(KeyringError::CekAlgMismatch
                     | KeyringError::UnwrapFailed
-                    | KeyringError::ContextMismatch)
+                    | KeyringError::ContextMismatch { .. })
             ),
             "{}: {got:?}",
             case["id"]

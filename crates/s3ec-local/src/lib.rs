@@ -105,3 +105,33 @@ fn unwrap_outcome(
         Err(e) => Err(KeyringError::Core(e)),
     }
 }
+
+/// Local keyrings do no I/O, so each is an [`AsyncKeyring`] as it is (no
+/// `Local(..)` wrapper needed on the async client).
+macro_rules! async_by_blocking {
+    ($t:ty) => {
+        impl s3ec_keyring::AsyncKeyring for $t {
+            fn on_encrypt<'a>(
+                &'a self,
+                req: &'a s3ec_keyring::EncryptRequest<'a>,
+            ) -> s3ec_keyring::BoxFuture<
+                'a,
+                Result<s3ec_keyring::EncryptionMaterials, KeyringError>,
+            > {
+                Box::pin(std::future::ready(s3ec_keyring::Keyring::on_encrypt(
+                    self, req,
+                )))
+            }
+            fn on_decrypt<'a>(
+                &'a self,
+                req: &'a s3ec_keyring::DecryptRequest<'a>,
+            ) -> s3ec_keyring::BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
+                Box::pin(std::future::ready(s3ec_keyring::Keyring::on_decrypt(
+                    self, req,
+                )))
+            }
+        }
+    };
+}
+async_by_blocking!(AesKeyring);
+async_by_blocking!(RsaKeyring);

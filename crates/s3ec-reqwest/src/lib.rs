@@ -78,8 +78,8 @@ use reqwest::blocking::Response;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use s3ec_client::transport::{
-    ByteRange, CompletedPart, ErrorKind, GetRequest, GetResponse, ObjectHead, PutRequest,
-    Transport, TransportError,
+    Access, ByteRange, Checksum, CompleteRequest, ErrorKind, GetRequest, GetResponse, ObjectHead,
+    ObjectRequest, PartRequest, PutRequest, ServerSideEncryption, Transport, TransportError,
 };
 use sha2::{Digest, Sha256};
 
@@ -113,8 +113,9 @@ pub enum PayloadSigning {
 
 /// A blocking S3 [`Transport`] over reqwest with SigV4 and retries.
 ///
-/// Cheap to share: wrap it in an `Arc` (it is `Send + Sync`); the HTTP
-/// connection pool is shared by all callers.
+/// Cheap to clone: clones share the HTTP connection pool and the
+/// credentials cache.
+#[derive(Clone)]
 pub struct ReqwestTransport {
     http: reqwest::blocking::Client,
     endpoint: Endpoint,
@@ -124,7 +125,7 @@ pub struct ReqwestTransport {
     read_timeout: Duration,
     min_upload_rate: u64,
     payload: PayloadSigning,
-    credentials: CredentialSource,
+    credentials: std::sync::Arc<CredentialSource>,
 }
 
 impl std::fmt::Debug for ReqwestTransport {
@@ -222,6 +223,30 @@ impl Builder {
         self.credentials = Some(CredentialChoice::Provider(SharedCredentialsProvider::new(
             provider,
         )));
+        self
+    }
+
+    /// Take region, endpoint and credentials from an AWS SDK configuration
+    /// the program already loaded (`aws_config::load_defaults(..)`), as
+    /// `aws_sdk_s3::Client::new(&conf)` would. Settings made afterwards on
+    /// this builder win.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    /// let s3 = s3ec_reqwest::ReqwestTransport::builder().sdk_config(&conf).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn sdk_config(mut self, conf: &aws_types::SdkConfig) -> Builder {
+        if let Some(r) = conf.region() {
+            self.region = Some(r.to_string());
+        }
+        if let Some(e) = conf.endpoint_url() {
+            self.endpoint = Some(e.to_string());
+        }
+        if let Some(p) = conf.credentials_provider() {
+            self.credentials = Some(CredentialChoice::Provider(p));
+        }
         self
     }
 
@@ -382,7 +407,7 @@ impl Builder {
             read_timeout: self.read_timeout,
             min_upload_rate: self.min_upload_rate,
             payload: self.payload,
-            credentials,
+            credentials: std::sync::Arc::new(credentials),
         })
     }
 }
@@ -901,15 +926,130 @@ fn range_header(range: &ByteRange) -> Result<String, TransportError> {
     }
 }
 
+/// `x-amz-expected-bucket-owner` and `x-amz-request-payer`.
+fn access_headers(access: Access<'_>, out: &mut Vec<(String, String)>) {
+    if let Some(owner) = access.expected_bucket_owner {
+        out.push(("x-amz-expected-bucket-owner".into(), owner.to_string()));
+    }
+    if access.request_payer {
+        out.push(("x-amz-request-payer".into(), "requester".into()));
+    }
+}
+
+/// The `versionId` query of a request for one version.
+fn version_query(version_id: Option<&str>) -> String {
+    version_id
+        .map(|v| format!("versionId={}", addressing::encode_query(v)))
+        .unwrap_or_default()
+}
+
+/// The headers of a PutObject (`create == false`) or a
+/// CreateMultipartUpload (`create == true`: the checksum algorithm is
+/// announced, conditions go on the completion instead).
+fn put_headers(req: &PutRequest<'_>, create: bool) -> Result<Vec<(String, String)>, TransportError> {
+    let f = req.fields;
+    let mut h = metadata_headers(req.metadata)?;
+    let mut add = |name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            h.push((name.to_string(), v.clone()));
+        }
+    };
+    add("content-type", &f.content_type);
+    add("content-encoding", &f.content_encoding);
+    add("content-disposition", &f.content_disposition);
+    add("content-language", &f.content_language);
+    add("cache-control", &f.cache_control);
+    add("expires", &f.expires);
+    add("x-amz-storage-class", &f.storage_class);
+    add("x-amz-acl", &f.acl);
+    add("x-amz-object-lock-mode", &f.object_lock_mode);
+    add("x-amz-object-lock-retain-until-date", &f.object_lock_retain_until);
+    add("x-amz-tagging", &f.tagging_header());
+    if !create {
+        add("if-none-match", &f.if_none_match);
+        add("if-match", &f.if_match);
+    }
+    if let Some(hold) = f.object_lock_legal_hold {
+        h.push((
+            "x-amz-object-lock-legal-hold".into(),
+            if hold { "ON" } else { "OFF" }.into(),
+        ));
+    }
+    if let Some(sse) = &f.server_side_encryption {
+        h.push(("x-amz-server-side-encryption".into(), sse.as_header().into()));
+        if let ServerSideEncryption::Kms { key_id, bucket_key } = sse {
+            if let Some(k) = key_id {
+                h.push(("x-amz-server-side-encryption-aws-kms-key-id".into(), k.clone()));
+            }
+            if let Some(b) = bucket_key {
+                h.push((
+                    "x-amz-server-side-encryption-bucket-key-enabled".into(),
+                    b.to_string(),
+                ));
+            }
+        }
+    }
+    if create {
+        if let Some(a) = f.checksum_algorithm {
+            h.push(("x-amz-checksum-algorithm".into(), a.as_str().into()));
+        }
+    } else {
+        checksum_headers(req.checksum, &mut h);
+    }
+    access_headers(f.access(), &mut h);
+    Ok(h)
+}
+
+/// The checksum of a body: `x-amz-checksum-<alg>` and the SDK's
+/// `x-amz-sdk-checksum-algorithm`.
+fn checksum_headers(checksum: Option<&Checksum>, out: &mut Vec<(String, String)>) {
+    if let Some(c) = checksum {
+        out.push((c.algorithm.header_name().into(), c.value.clone()));
+        out.push((
+            "x-amz-sdk-checksum-algorithm".into(),
+            c.algorithm.as_str().into(),
+        ));
+    }
+}
+
+/// What the headers of a HEAD or GET say of the object.
+fn head_of(h: &HeaderMap, content_length: u64) -> ObjectHead {
+    let s = |n: &str| header_str(h, n).filter(|v| !v.is_empty());
+    let b = |n: &str| s(n).map(|v| v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("on"));
+    ObjectHead {
+        content_length,
+        etag: etag_of(h),
+        metadata: metadata_of(h),
+        version_id: s("x-amz-version-id").filter(|v| v != "null"),
+        last_modified: s("last-modified").and_then(|v| httpdate::parse_http_date(&v).ok()),
+        content_type: s("content-type"),
+        content_encoding: s("content-encoding"),
+        content_disposition: s("content-disposition"),
+        content_language: s("content-language"),
+        cache_control: s("cache-control"),
+        expires: s("expires"),
+        storage_class: s("x-amz-storage-class"),
+        server_side_encryption: s("x-amz-server-side-encryption"),
+        sse_kms_key_id: s("x-amz-server-side-encryption-aws-kms-key-id"),
+        bucket_key_enabled: b("x-amz-server-side-encryption-bucket-key-enabled"),
+        object_lock_mode: s("x-amz-object-lock-mode"),
+        object_lock_retain_until: s("x-amz-object-lock-retain-until-date"),
+        object_lock_legal_hold: b("x-amz-object-lock-legal-hold"),
+        tag_count: s("x-amz-tagging-count").and_then(|v| v.trim().parse().ok()),
+    }
+}
+
 impl Transport for ReqwestTransport {
-    fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectHead, TransportError> {
+    fn head_object(&self, req: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
+        let mut headers = Vec::new();
+        access_headers(req.access, &mut headers);
         let call = Call {
             op: "HeadObject",
             method: Method::HEAD,
-            bucket,
-            key,
-            query: String::new(),
-            headers: Vec::new(),
+            bucket: req.bucket,
+            key: req.key,
+            query: version_query(req.version_id),
+            headers,
             body: Bytes::new(),
         };
         self.run(&call, |resp| {
@@ -917,11 +1057,7 @@ impl Transport for ReqwestTransport {
             let content_length = header_u64(h, "content-length")
                 .map_err(|m| invalid_response(format!("{}: {m}", call.what())))?
                 .ok_or_else(|| invalid_response(format!("{}: no Content-Length", call.what())))?;
-            Ok(ObjectHead {
-                content_length,
-                etag: etag_of(h),
-                metadata: metadata_of(h),
-            })
+            Ok(head_of(h, content_length))
         })
     }
 
@@ -933,12 +1069,13 @@ impl Transport for ReqwestTransport {
         if let Some(m) = req.if_match {
             headers.push(("if-match".to_string(), m.to_string()));
         }
+        access_headers(req.access, &mut headers);
         let call = Call {
             op: "GetObject",
             method: Method::GET,
             bucket: req.bucket,
             key: req.key,
-            query: String::new(),
+            query: version_query(req.version_id),
             headers,
             body: Bytes::new(),
         };
@@ -976,11 +1113,7 @@ impl Transport for ReqwestTransport {
                 (None, Some(len)) => len,
                 (None, None) => return Err(bad("no Content-Length".into())),
             };
-            let head = ObjectHead {
-                content_length,
-                etag: etag_of(h),
-                metadata: metadata_of(h),
-            };
+            let head = head_of(h, content_length);
             slot = Some((head, content_range, length));
             Ok(resp)
         })
@@ -1007,20 +1140,22 @@ impl Transport for ReqwestTransport {
             bucket: req.bucket,
             key: req.key,
             query: String::new(),
-            headers: metadata_headers(req.metadata)?,
+            headers: put_headers(req, false)?,
             body,
         };
         self.run(&call, |resp| Ok(etag_of(resp.headers())))
     }
 
-    fn delete_object(&self, bucket: &str, key: &str) -> Result<(), TransportError> {
+    fn delete_object(&self, req: &ObjectRequest<'_>) -> Result<(), TransportError> {
+        let mut headers = Vec::new();
+        access_headers(req.access, &mut headers);
         let call = Call {
             op: "DeleteObject",
             method: Method::DELETE,
-            bucket,
-            key,
-            query: String::new(),
-            headers: Vec::new(),
+            bucket: req.bucket,
+            key: req.key,
+            query: version_query(req.version_id),
+            headers,
             body: Bytes::new(),
         };
         match self.run(&call, |_| Ok(())) {
@@ -1041,7 +1176,7 @@ impl Transport for ReqwestTransport {
             bucket: req.bucket,
             key: req.key,
             query: "uploads".to_string(),
-            headers: metadata_headers(req.metadata)?,
+            headers: put_headers(req, true)?,
             body: Bytes::new(),
         };
         self.run(&call, |resp| {
@@ -1049,14 +1184,11 @@ impl Transport for ReqwestTransport {
         })
     }
 
-    fn upload_part(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        part_number: u32,
-        body: Bytes,
-    ) -> Result<String, TransportError> {
+    fn upload_part(&self, req: &PartRequest<'_>, body: Bytes) -> Result<String, TransportError> {
+        let part_number = req.part_number;
+        let mut headers = Vec::new();
+        checksum_headers(req.checksum, &mut headers);
+        access_headers(req.fields.access(), &mut headers);
         if !(1..=10_000).contains(&part_number) {
             return Err(TransportError::new(
                 ErrorKind::Other,
@@ -1066,13 +1198,13 @@ impl Transport for ReqwestTransport {
         let call = Call {
             op: "UploadPart",
             method: Method::PUT,
-            bucket,
-            key,
+            bucket: req.bucket,
+            key: req.key,
             query: format!(
                 "partNumber={part_number}&uploadId={}",
-                addressing::encode_query(upload_id)
+                addressing::encode_query(req.upload_id)
             ),
-            headers: Vec::new(),
+            headers,
             body,
         };
         self.run(&call, |resp| {
@@ -1084,12 +1216,18 @@ impl Transport for ReqwestTransport {
 
     fn complete_multipart_upload(
         &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        parts: &[CompletedPart],
+        req: &CompleteRequest<'_>,
     ) -> Result<Option<String>, TransportError> {
-        if parts.is_empty() {
+        let f = req.fields;
+        let mut headers = vec![("content-type".to_string(), "application/xml".to_string())];
+        if let Some(v) = &f.if_none_match {
+            headers.push(("if-none-match".into(), v.clone()));
+        }
+        if let Some(v) = &f.if_match {
+            headers.push(("if-match".into(), v.clone()));
+        }
+        access_headers(f.access(), &mut headers);
+        if req.parts.is_empty() {
             return Err(TransportError::new(
                 ErrorKind::Other,
                 "a multipart upload needs at least one part",
@@ -1098,11 +1236,11 @@ impl Transport for ReqwestTransport {
         let call = Call {
             op: "CompleteMultipartUpload",
             method: Method::POST,
-            bucket,
-            key,
-            query: format!("uploadId={}", addressing::encode_query(upload_id)),
-            headers: vec![("content-type".to_string(), "application/xml".to_string())],
-            body: Bytes::from(xml::complete_body(parts)),
+            bucket: req.bucket,
+            key: req.key,
+            query: format!("uploadId={}", addressing::encode_query(req.upload_id)),
+            headers,
+            body: Bytes::from(xml::complete_body(req.parts)),
         };
         self.run(&call, |resp| {
             self.read_result(&call, resp, "CompleteMultipartUploadResult", "ETag")

@@ -87,7 +87,14 @@ pub(crate) fn complete_body(parts: &[CompletedPart]) -> String {
         out.push_str(&p.part_number.to_string());
         out.push_str("</PartNumber><ETag>");
         escape_into(&mut out, &p.etag);
-        out.push_str("</ETag></Part>");
+        out.push_str("</ETag>");
+        if let Some(c) = &p.checksum {
+            let tag = format!("Checksum{}", c.algorithm.as_str());
+            out.push_str(&format!("<{tag}>"));
+            escape_into(&mut out, &c.value);
+            out.push_str(&format!("</{tag}>"));
+        }
+        out.push_str("</Part>");
     }
     out.push_str("</CompleteMultipartUpload>");
     out
