@@ -91,15 +91,26 @@ macro_rules! put_fields {
             .set_content_language(f.content_language.clone())
             .set_cache_control(f.cache_control.clone())
             .set_expires(sdk_date(&f.expires, Format::HttpDate))
-            .set_storage_class(f.storage_class.as_deref().map(aws_sdk_s3::types::StorageClass::from))
+            .set_storage_class(
+                f.storage_class
+                    .as_deref()
+                    .map(aws_sdk_s3::types::StorageClass::from),
+            )
             .set_tagging(f.tagging_header())
-            .set_acl(f.acl.as_deref().map(aws_sdk_s3::types::ObjectCannedAcl::from))
+            .set_acl(
+                f.acl
+                    .as_deref()
+                    .map(aws_sdk_s3::types::ObjectCannedAcl::from),
+            )
             .set_object_lock_mode(
                 f.object_lock_mode
                     .as_deref()
                     .map(aws_sdk_s3::types::ObjectLockMode::from),
             )
-            .set_object_lock_retain_until_date(sdk_date(&f.object_lock_retain_until, Format::DateTime))
+            .set_object_lock_retain_until_date(sdk_date(
+                &f.object_lock_retain_until,
+                Format::DateTime,
+            ))
             .set_object_lock_legal_hold_status(f.object_lock_legal_hold.map(|on| {
                 if on {
                     aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
@@ -132,7 +143,10 @@ macro_rules! head_fields {
             content_length: $len,
             etag: out.e_tag().map(str::to_string),
             metadata: metadata_of(out.metadata()),
-            version_id: out.version_id().filter(|v| *v != "null").map(str::to_string),
+            version_id: out
+                .version_id()
+                .filter(|v| *v != "null")
+                .map(str::to_string),
             last_modified: out
                 .last_modified()
                 .and_then(|d| std::time::SystemTime::try_from(*d).ok()),
@@ -464,8 +478,8 @@ impl AsyncTransport for AwsSdkTransport {
             )
             .set_checksum_algorithm(f.checksum_algorithm.map(sdk_checksum))
             .send()
-                .await
-                .map_err(|e| map_err("CreateMultipartUpload", e))?;
+            .await
+            .map_err(|e| map_err("CreateMultipartUpload", e))?;
             out.upload_id().map(str::to_string).ok_or_else(|| {
                 TransportError::new(
                     ErrorKind::InvalidResponse,
@@ -527,7 +541,9 @@ impl AsyncTransport for AwsSdkTransport {
                         "CompleteMultipartUpload: part number out of range",
                     )
                 })?;
-                let mut part = SdkCompletedPart::builder().part_number(number).e_tag(&p.etag);
+                let mut part = SdkCompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(&p.etag);
                 if let Some(c) = &p.checksum {
                     part = match c.algorithm {
                         ChecksumAlgorithm::Crc32 => part.checksum_crc32(&c.value),

@@ -9,6 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use s3ec_client::transport::ObjectRequest;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -335,7 +336,10 @@ async fn every_keyring_and_storage_mode_round_trips() {
                 let mut out = Vec::new();
                 let e = c.get_object(&b, &key, &mut out, Some(&wrong)).await;
                 assert!(
-                    matches!(e, Err(ClientError::Keyring(KeyringError::ContextMismatch { .. }))),
+                    matches!(
+                        e,
+                        Err(ClientError::Keyring(KeyringError::ContextMismatch { .. }))
+                    ),
                     "{e:?}"
                 );
                 assert!(out.is_empty());
@@ -367,7 +371,7 @@ async fn seventy_mib_streamed_both_storage_modes() {
         // 8 MiB default parts: 9 parts, the tag on the last.
         assert_eq!(put.parts, Some(9));
         let head = AwsSdkTransport::new(s3_client(&moto))
-            .head_object(&b, &key)
+            .head_object(&ObjectRequest::new(&b, &key))
             .await
             .unwrap();
         assert_eq!(head.content_length, n + 16);
@@ -458,7 +462,9 @@ fn blocking_reqwest_client_and_cross_transport_interop() {
         blocking.delete_object(&b, &key).unwrap();
         let t = AwsSdkTransport::new(s3_client(&moto));
         for k in [key.clone(), format!("{key}.instruction")] {
-            let e = rt.block_on(t.head_object(&b, &k)).unwrap_err();
+            let e = rt
+                .block_on(t.head_object(&ObjectRequest::new(&b, &k)))
+                .unwrap_err();
             assert_eq!(e.kind, ErrorKind::NotFound);
         }
     }
@@ -575,6 +581,7 @@ async fn refusals_tampering_ranges_and_pinning() {
             key: "r",
             range: None,
             if_match: Some("\"0123456789abcdef0123456789abcdef\""),
+            ..GetRequest::default()
         })
         .await
         .unwrap_err();
@@ -587,7 +594,7 @@ async fn refusals_tampering_ranges_and_pinning() {
                 first: 1_000_000,
                 last: None,
             }),
-            if_match: None,
+            ..GetRequest::default()
         })
         .await
         .unwrap_err();

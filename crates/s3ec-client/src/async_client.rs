@@ -14,12 +14,13 @@ use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
 use s3ec_keyring::{AsyncKeyring, Context};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 
+use crate::backend::Backend;
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{AsyncClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, Plan, PlaintextRange, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
+    GetTarget, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
@@ -28,9 +29,7 @@ use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, CompleteRequest, CompletedPart, ErrorKind,
     GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest,
     TransportError,
-
 };
-use crate::backend::Backend;
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
 /// authenticates on get, over any [`AsyncTransport`] (e.g.
@@ -45,21 +44,20 @@ use crate::backend::Backend;
 ///
 /// ```
 /// use s3ec_client::AsyncClient;
-/// use s3ec_keyring::{Context, Local};
 /// # use s3ec_client::transport::*;
 /// # use s3ec_keyring::BoxFuture;
 /// # #[derive(Debug)] struct MyS3;
 /// # impl AsyncTransport for MyS3 {
-/// #   fn head_object<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<ObjectHead, TransportError>> { unimplemented!() }
+/// #   fn head_object<'a>(&'a self, _: &'a ObjectRequest<'a>) -> BoxFuture<'a, Result<ObjectHead, TransportError>> { unimplemented!() }
 /// #   fn get_object<'a>(&'a self, _: &'a GetRequest<'a>) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> { unimplemented!() }
 /// #   fn put_object<'a>(&'a self, _: &'a PutRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
-/// #   fn delete_object<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
+/// #   fn delete_object<'a>(&'a self, _: &'a ObjectRequest<'a>) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
 /// #   fn create_multipart_upload<'a>(&'a self, _: &'a PutRequest<'a>) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
-/// #   fn upload_part<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str, _: u32, _: bytes::Bytes) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
-/// #   fn complete_multipart_upload<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str, _: &'a [CompletedPart]) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
+/// #   fn upload_part<'a>(&'a self, _: &'a PartRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
+/// #   fn complete_multipart_upload<'a>(&'a self, _: &'a CompleteRequest<'a>) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
 /// #   fn abort_multipart_upload<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
 /// # }
-/// let keyring = Local(s3ec_local::AesKeyring::new(&[7u8; 32])?);
+/// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?; // no `Local(..)` needed
 /// let client = AsyncClient::builder(MyS3, keyring).part_size(16 << 20).build()?;
 /// # let _ = client;
 /// // client.put_object("bucket", "key", tokio::fs::File::open(path).await?, None, &Context::new()).await?;
@@ -225,7 +223,8 @@ impl AsyncClient {
             }
         };
         if let Some(json) = &sealed.instruction_file {
-            self.put_instruction_file(bucket, key, json, &opts.fields).await?;
+            self.put_instruction_file(bucket, key, json, &opts.fields)
+                .await?;
         }
         Ok(PutOutput {
             etag,
@@ -318,7 +317,8 @@ impl AsyncClient {
             Err(e) => {
                 let delete = self
                     .transport
-                    .delete_object(&ObjectRequest::new(bucket, key)).await;
+                    .delete_object(&ObjectRequest::new(bucket, key))
+                    .await;
                 Err(put::after_instruction_file_failure(e, delete, key))
             }
         }
@@ -623,7 +623,13 @@ impl AsyncClient {
         let resolved = get::resolve_range(&opened.info, head.content_length, range)?;
         let Some((rplan, object_plaintext_len)) = resolved.plan else {
             out.flush().await?;
-            return Ok(get::range_output(opened.info, resolved.first, 0, resolved.len, head));
+            return Ok(get::range_output(
+                opened.info,
+                resolved.first,
+                0,
+                resolved.len,
+                head,
+            ));
         };
         let mut dec = RangeDecoder::new(opened.key, &rplan);
         let req = get::range_request(&target, &head, dec.offset(), rplan.fetch_last)?;
@@ -693,9 +699,13 @@ impl AsyncClient {
     /// Delete the object and its instruction file; see
     /// [`crate::Client::delete_object`].
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport.delete_object(&ObjectRequest::new(bucket, key)).await?;
+        self.transport
+            .delete_object(&ObjectRequest::new(bucket, key))
+            .await?;
         let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport.delete_object(&ObjectRequest::new(bucket, &ikey)).await?;
+        self.transport
+            .delete_object(&ObjectRequest::new(bucket, &ikey))
+            .await?;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, Plan, PlaintextRange, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE,
+    GetTarget, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE,
     MAX_RESUMES,
 };
 use crate::put::{
@@ -20,9 +20,8 @@ use crate::put::{
     PutOutput,
 };
 use crate::transport::{
-    Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead,
-    ObjectRequest, PartRequest, PutFields, PutRequest,
-    Transport,
+    Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata,
+    ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest, Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -39,23 +38,24 @@ use crate::transport::{
 /// # #[derive(Debug, Default, Clone)]
 /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
 /// # impl Transport for MemS3 {
-/// #   fn head_object(&self, _: &str, k: &str) -> Result<ObjectHead, TransportError> {
+/// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
+/// #     let k = r.key;
 /// #     let m = self.0.lock().unwrap();
 /// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
-/// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone() })
+/// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
 /// #   }
 /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
-/// #     let head = self.head_object(r.bucket, r.key)?;
+/// #     let head = self.head_object(&ObjectRequest::new(r.bucket, r.key))?;
 /// #     let body = self.0.lock().unwrap()[r.key].1.clone();
 /// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
 /// #   }
 /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
 /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
 /// #   }
-/// #   fn delete_object(&self, _: &str, k: &str) -> Result<(), TransportError> { self.0.lock().unwrap().remove(k); Ok(()) }
+/// #   fn delete_object(&self, r: &ObjectRequest<'_>) -> Result<(), TransportError> { self.0.lock().unwrap().remove(r.key); Ok(()) }
 /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
+/// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
+/// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
 /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
 /// # }
 /// # let s3 = MemS3::default();
@@ -111,13 +111,13 @@ impl Client {
     /// # use s3ec_client::transport::*;
     /// # #[derive(Debug)] struct MyS3;
     /// # impl Transport for MyS3 {
-    /// #   fn head_object(&self, _: &str, _: &str) -> Result<ObjectHead, TransportError> { unimplemented!() }
+    /// #   fn head_object(&self, _: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> { unimplemented!() }
     /// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
     /// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn delete_object(&self, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
+    /// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
     /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
+    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
+    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// # }
     /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
@@ -174,15 +174,16 @@ impl Client {
     /// # #[derive(Debug, Default, Clone)]
     /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
     /// # impl Transport for MemS3 {
-    /// #   fn head_object(&self, _: &str, k: &str) -> Result<ObjectHead, TransportError> { unimplemented!() }
+    /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
+/// #     let k = r.key; unimplemented!() }
     /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
     /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
     /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
     /// #   }
-    /// #   fn delete_object(&self, _: &str, k: &str) -> Result<(), TransportError> { unimplemented!() }
+    /// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
     /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
+    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
+    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// # }
     /// # let s3 = MemS3::default();
@@ -345,7 +346,11 @@ impl Client {
 
     /// PUT the instruction file of `key`; if that fails, delete the object
     /// (undecryptable without it).
-    fn put_instruction_file(&self, bucket: &str, key: &str, json: &str,
+    fn put_instruction_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        json: &str,
         fields: &PutFields,
     ) -> Result<(), ClientError> {
         let (ikey, metadata) = put::instruction_file_put(key);
@@ -438,23 +443,24 @@ impl Client {
     /// # #[derive(Debug, Default, Clone)]
     /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
     /// # impl Transport for MemS3 {
-    /// #   fn head_object(&self, _: &str, k: &str) -> Result<ObjectHead, TransportError> {
+    /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
+/// #     let k = r.key;
     /// #     let m = self.0.lock().unwrap();
     /// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
-    /// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone() })
+    /// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
     /// #   }
     /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
-    /// #     let head = self.head_object(r.bucket, r.key)?;
+    /// #     let head = self.head_object(&ObjectRequest::new(r.bucket, r.key))?;
     /// #     let body = self.0.lock().unwrap()[r.key].1.clone();
     /// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
     /// #   }
     /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
     /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
     /// #   }
-    /// #   fn delete_object(&self, _: &str, k: &str) -> Result<(), TransportError> { self.0.lock().unwrap().remove(k); Ok(()) }
+    /// #   fn delete_object(&self, r: &ObjectRequest<'_>) -> Result<(), TransportError> { self.0.lock().unwrap().remove(r.key); Ok(()) }
     /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
+    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
+    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
     /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
     /// # }
     /// # let s3 = MemS3::default();
@@ -737,7 +743,13 @@ impl Client {
         let resolved = get::resolve_range(&opened.info, head.content_length, range)?;
         let Some((rplan, object_plaintext_len)) = resolved.plan else {
             out.flush()?;
-            return Ok(get::range_output(opened.info, resolved.first, 0, resolved.len, head));
+            return Ok(get::range_output(
+                opened.info,
+                resolved.first,
+                0,
+                resolved.len,
+                head,
+            ));
         };
         let mut dec = RangeDecoder::new(opened.key, &rplan);
         let req = get::range_request(&target, &head, dec.offset(), rplan.fetch_last)?;
@@ -786,8 +798,11 @@ impl Client {
         let opts = GetOptions::default();
         let target = GetTarget::new(bucket, key, &opts);
         let head = self.transport.head_object(&target.head())?;
-        let instruction =
-            self.instruction_file(&target, &head.metadata, &self.config.instruction_file_suffix)?;
+        let instruction = self.instruction_file(
+            &target,
+            &head.metadata,
+            &self.config.instruction_file_suffix,
+        )?;
         codec::inspect(&head.metadata, instruction.as_deref())
     }
 
@@ -797,9 +812,11 @@ impl Client {
     /// first: if that fails the instruction file is kept, so the object
     /// stays readable. Missing objects are not an error.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport.delete_object(&ObjectRequest::new(bucket, key))?;
+        self.transport
+            .delete_object(&ObjectRequest::new(bucket, key))?;
         let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport.delete_object(&ObjectRequest::new(bucket, &ikey))?;
+        self.transport
+            .delete_object(&ObjectRequest::new(bucket, &ikey))?;
         Ok(())
     }
 

@@ -14,8 +14,8 @@ use s3ec_keyring::{
     LegacyOptions,
 };
 
-use crate::error::ClientError;
 use crate::backend::Backend;
+use crate::error::ClientError;
 
 /// How objects are decrypted: the commitment policy and the legacy switches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

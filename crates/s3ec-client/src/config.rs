@@ -191,13 +191,13 @@ impl ClientConfig {
 /// # use s3ec_client::transport::*;
 /// # #[derive(Debug)] struct NoS3;
 /// # impl Transport for NoS3 {
-/// #   fn head_object(&self, _: &str, _: &str) -> Result<ObjectHead, TransportError> { unimplemented!() }
+/// #   fn head_object(&self, _: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> { unimplemented!() }
 /// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
 /// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn delete_object(&self, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
+/// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
 /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &str, _: &str, _: &str, _: u32, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn complete_multipart_upload(&self, _: &str, _: &str, _: &str, _: &[CompletedPart]) -> Result<Option<String>, TransportError> { unimplemented!() }
+/// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
+/// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
 /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
 /// # }
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;

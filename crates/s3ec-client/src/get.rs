@@ -16,13 +16,13 @@ use s3ec_core::suite::TAG_LEN;
 use s3ec_core::Suite;
 use s3ec_keyring::Context;
 
+use crate::backend::Backend;
 use crate::codec::{EnvelopeInfo, EnvelopeLocation};
 use crate::config::{ClientConfig, GetStrategy};
 use crate::error::ClientError;
 use crate::transport::{
     Access, ByteRange, ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, TransportError,
 };
-use crate::backend::Backend;
 
 /// Where the instruction file of `key` is, if the object metadata says the
 /// envelope is in one: its key and whether it is required (S3EC metadata
@@ -379,9 +379,7 @@ impl PlaintextRange {
                 }
             }
             PlaintextRange::Suffix(0) => Err(invalid()),
-            PlaintextRange::Suffix(n) => {
-                Ok((len > 0).then(|| (len.saturating_sub(n), len - 1)))
-            }
+            PlaintextRange::Suffix(n) => Ok((len > 0).then(|| (len.saturating_sub(n), len - 1))),
         }
     }
 }

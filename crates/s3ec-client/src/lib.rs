@@ -26,19 +26,19 @@ pub mod transport;
 
 #[cfg(feature = "async")]
 pub use async_client::AsyncClient;
+pub use backend::Backend;
 pub use client::Client;
 pub use codec::{DecryptPolicy, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope, Sealed};
 pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
 pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
-pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
-pub use backend::Backend;
 pub use get::PlaintextRange;
+pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
 pub use put::{PutOptions, PutOutput};
+#[cfg(feature = "async")]
+pub use transport::AsyncTransport;
 pub use transport::{
     ChecksumAlgorithm, ObjectHead, PutFields, ServerSideEncryption, Transport, TransportError,
 };
-#[cfg(feature = "async")]
-pub use transport::AsyncTransport;
 
 // The types an ordinary program needs, so that it depends on this crate,
 // one transport and one keyring crate only.
@@ -47,5 +47,3 @@ pub use s3ec_core::{CommitmentPolicy, FormatVersion, Suite, WrapAlg};
 pub use s3ec_keyring::{
     AsyncKeyring, AsyncKeyrings, Context, Keyring, KeyringError, Keyrings, LegacyOptions, Local,
 };
-
-

@@ -57,10 +57,10 @@ use s3ec_core::envelope::{Placement, INSTRUCTION_FILE_MARKER, INSTRUCTION_FILE_S
 use s3ec_core::FormatVersion;
 use s3ec_keyring::Context;
 
+use crate::backend::Backend;
 use crate::config::ClientConfig;
 use crate::error::{ClientError, LeftBehind};
 use crate::transport::{Checksum, Metadata, PutFields, TransportError};
-use crate::backend::Backend;
 
 /// Per-put settings.
 #[derive(Debug, Clone, Default)]

@@ -236,6 +236,29 @@ pub struct PutFields {
 }
 
 impl PutFields {
+    /// No fields at all (what [`PutFields::default`] gives), as a constant
+    /// a request can borrow.
+    pub const NONE: PutFields = PutFields {
+        content_type: None,
+        content_encoding: None,
+        content_disposition: None,
+        content_language: None,
+        cache_control: None,
+        expires: None,
+        storage_class: None,
+        server_side_encryption: None,
+        tagging: Vec::new(),
+        acl: None,
+        object_lock_mode: None,
+        object_lock_retain_until: None,
+        object_lock_legal_hold: None,
+        checksum_algorithm: None,
+        if_none_match: None,
+        if_match: None,
+        expected_bucket_owner: None,
+        request_payer: false,
+    };
+
     /// The `x-amz-tagging` value (`k1=v1&k2=v2`, URL-encoded), if any tags.
     pub fn tagging_header(&self) -> Option<String> {
         if self.tagging.is_empty() {
@@ -320,6 +343,17 @@ impl fmt::Debug for GetResponse {
     }
 }
 
+impl<'a> GetRequest<'a> {
+    /// A GET of the whole current object.
+    pub fn new(bucket: &'a str, key: &'a str) -> GetRequest<'a> {
+        GetRequest {
+            bucket,
+            key,
+            ..GetRequest::default()
+        }
+    }
+}
+
 /// A PUT (or CreateMultipartUpload) request.
 #[derive(Debug, Clone, Copy)]
 pub struct PutRequest<'a> {
@@ -334,6 +368,22 @@ pub struct PutRequest<'a> {
     /// The checksum of this body (a single PUT only; set by the client
     /// when `fields.checksum_algorithm` asks for one).
     pub checksum: Option<&'a Checksum>,
+}
+
+/// What requests built without fields borrow.
+static NO_FIELDS: PutFields = PutFields::NONE;
+
+impl<'a> PutRequest<'a> {
+    /// A request with metadata and no other field.
+    pub fn new(bucket: &'a str, key: &'a str, metadata: &'a [(String, String)]) -> PutRequest<'a> {
+        PutRequest {
+            bucket,
+            key,
+            metadata,
+            fields: &NO_FIELDS,
+            checksum: None,
+        }
+    }
 }
 
 /// An UploadPart request.
@@ -354,6 +404,25 @@ pub struct PartRequest<'a> {
     pub fields: &'a PutFields,
 }
 
+impl<'a> PartRequest<'a> {
+    /// Part `part_number` of `upload_id`, with no checksum or other field.
+    pub fn new(
+        bucket: &'a str,
+        key: &'a str,
+        upload_id: &'a str,
+        part_number: u32,
+    ) -> PartRequest<'a> {
+        PartRequest {
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            checksum: None,
+            fields: &NO_FIELDS,
+        }
+    }
+}
+
 /// A CompleteMultipartUpload request.
 #[derive(Debug, Clone, Copy)]
 pub struct CompleteRequest<'a> {
@@ -370,6 +439,24 @@ pub struct CompleteRequest<'a> {
     pub fields: &'a PutFields,
 }
 
+impl<'a> CompleteRequest<'a> {
+    /// Complete `upload_id` with `parts`, with no other field.
+    pub fn new(
+        bucket: &'a str,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: &'a [CompletedPart],
+    ) -> CompleteRequest<'a> {
+        CompleteRequest {
+            bucket,
+            key,
+            upload_id,
+            parts,
+            fields: &NO_FIELDS,
+        }
+    }
+}
+
 /// One finished part of a multipart upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedPart {
@@ -379,6 +466,17 @@ pub struct CompletedPart {
     pub etag: String,
     /// The part's checksum, when the upload has one.
     pub checksum: Option<Checksum>,
+}
+
+impl CompletedPart {
+    /// Part `part_number` with entity tag `etag` and no checksum.
+    pub fn new(part_number: u32, etag: impl Into<String>) -> CompletedPart {
+        CompletedPart {
+            part_number,
+            etag: etag.into(),
+            checksum: None,
+        }
+    }
 }
 
 /// What kind of failure a transport hit.

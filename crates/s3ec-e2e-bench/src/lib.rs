@@ -20,6 +20,7 @@
 //! * [`Settings`]: the command line;
 //! * [`put`] and [`get`]: one timed operation, encrypted or plain.
 
+use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -478,11 +479,7 @@ fn put_plain(
 ) -> Result<String, Box<dyn std::error::Error>> {
     let part = usize::try_from(s.part_size)?;
     let meta = Vec::new();
-    let req = PutRequest {
-        bucket: &s.bucket,
-        key: &s.key,
-        metadata: &meta,
-    };
+    let req = PutRequest::new(&s.bucket, &s.key, &meta);
     let mut buf = Vec::with_capacity(part);
     if s.size <= s.part_size {
         body.read_to_end(&mut buf)?;
@@ -501,16 +498,16 @@ fn put_plain(
             }
             number += 1;
             let sent = Bytes::from(std::mem::take(&mut buf));
-            let etag = t.upload_part(&s.bucket, &s.key, &upload_id, number, sent.clone())?;
+            let etag = t.upload_part(
+                &PartRequest::new(&s.bucket, &s.key, &upload_id, number),
+                sent.clone(),
+            )?;
             // Take the buffer back as the client does (waiting briefly for
             // reqwest's runtime thread to drop its clone).
             buf = take_back(sent, part);
-            parts.push(CompletedPart {
-                part_number: number,
-                etag,
-            });
+            parts.push(CompletedPart::new(number, etag));
         }
-        t.complete_multipart_upload(&s.bucket, &s.key, &upload_id, &parts)?;
+        t.complete_multipart_upload(&CompleteRequest::new(&s.bucket, &s.key, &upload_id, &parts))?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -562,6 +559,7 @@ pub fn get(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
                 key: &s.key,
                 range: None,
                 if_match: None,
+                ..GetRequest::default()
             })?;
             let mut body = resp.body;
             let mut chunk = vec![0u8; CHUNK];
@@ -588,7 +586,8 @@ pub fn get(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
 /// Delete `key` (plain DELETE; an encrypted object's instruction file is
 /// never written by this tool).
 pub fn delete(s: &Settings) -> Result<(), Box<dyn std::error::Error>> {
-    s.transport()?.delete_object(&s.bucket, &s.key)?;
+    s.transport()?
+        .delete_object(&ObjectRequest::new(&s.bucket, &s.key))?;
     Ok(())
 }
 

@@ -362,7 +362,10 @@ async fn legacy_kms_reads_only_when_enabled() {
         let wrong = ctx(&[("department", "other")]);
         r.expected_context = Some(&wrong);
         let got = decrypt(&ring, &r).await;
-        assert!(matches!(got, Err(KeyringError::ContextMismatch { .. })), "{got:?}");
+        assert!(
+            matches!(got, Err(KeyringError::ContextMismatch { .. })),
+            "{got:?}"
+        );
     }
     // kms+context relabelled kms: refused even with legacy wraps on (E1).
     let m = encrypt(&ring, Suite::AesGcm, &ctx(&[])).await;
@@ -474,7 +477,10 @@ fn blocking_round_trip_outside_any_runtime() {
             .unwrap();
         assert_eq!(got.as_bytes(), m.data_key.as_bytes());
         let r = Keyring::on_decrypt(&ring, &dreq(suite, &m.encrypted, None));
-        assert!(matches!(r, Err(KeyringError::ContextMismatch { .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(KeyringError::ContextMismatch { .. })),
+            "{r:?}"
+        );
     }
 }
 

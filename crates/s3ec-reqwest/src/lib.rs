@@ -946,7 +946,10 @@ fn version_query(version_id: Option<&str>) -> String {
 /// The headers of a PutObject (`create == false`) or a
 /// CreateMultipartUpload (`create == true`: the checksum algorithm is
 /// announced, conditions go on the completion instead).
-fn put_headers(req: &PutRequest<'_>, create: bool) -> Result<Vec<(String, String)>, TransportError> {
+fn put_headers(
+    req: &PutRequest<'_>,
+    create: bool,
+) -> Result<Vec<(String, String)>, TransportError> {
     let f = req.fields;
     let mut h = metadata_headers(req.metadata)?;
     let mut add = |name: &str, v: &Option<String>| {
@@ -963,7 +966,10 @@ fn put_headers(req: &PutRequest<'_>, create: bool) -> Result<Vec<(String, String
     add("x-amz-storage-class", &f.storage_class);
     add("x-amz-acl", &f.acl);
     add("x-amz-object-lock-mode", &f.object_lock_mode);
-    add("x-amz-object-lock-retain-until-date", &f.object_lock_retain_until);
+    add(
+        "x-amz-object-lock-retain-until-date",
+        &f.object_lock_retain_until,
+    );
     add("x-amz-tagging", &f.tagging_header());
     if !create {
         add("if-none-match", &f.if_none_match);
@@ -976,10 +982,16 @@ fn put_headers(req: &PutRequest<'_>, create: bool) -> Result<Vec<(String, String
         ));
     }
     if let Some(sse) = &f.server_side_encryption {
-        h.push(("x-amz-server-side-encryption".into(), sse.as_header().into()));
+        h.push((
+            "x-amz-server-side-encryption".into(),
+            sse.as_header().into(),
+        ));
         if let ServerSideEncryption::Kms { key_id, bucket_key } = sse {
             if let Some(k) = key_id {
-                h.push(("x-amz-server-side-encryption-aws-kms-key-id".into(), k.clone()));
+                h.push((
+                    "x-amz-server-side-encryption-aws-kms-key-id".into(),
+                    k.clone(),
+                ));
             }
             if let Some(b) = bucket_key {
                 h.push((

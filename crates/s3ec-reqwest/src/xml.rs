@@ -159,12 +159,10 @@ mod tests {
         let parts = [
             CompletedPart {
                 part_number: 1,
-                etag: "\"e1\"".into(),
-            },
+                etag: "\"e1\"".into(), checksum: None, },
             CompletedPart {
                 part_number: 2,
-                etag: "<&>".into(),
-            },
+                etag: "<&>".into(), checksum: None, },
         ];
         let body = complete_body(&parts);
         assert!(body.contains(

@@ -9,6 +9,7 @@
 
 mod common;
 
+use s3ec_client::transport::ObjectRequest;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
@@ -223,7 +224,7 @@ fn missing_region_or_credentials() {
     let e = t.current_credentials().unwrap_err();
     assert_eq!(e.kind, ErrorKind::Other);
     assert!(e.message.contains("credentials"), "{e}");
-    let e = t.head_object("b", "k").unwrap_err();
+    let e = t.head_object(&ObjectRequest::new("b", "k")).unwrap_err();
     assert!(e.message.contains("credentials"), "{e}");
 
     // Without with_env nothing is read from the environment.
@@ -283,11 +284,7 @@ fn from_env_against_moto() {
         .set("AWS_ENDPOINT_URL_S3", moto);
     let t = ReqwestTransport::from_env().unwrap();
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "k",
-            metadata: &[],
-        },
+        &PutRequest::new(&b, "k", &[]),
         Bytes::copy_from_slice(b"from env"),
     )
     .unwrap();

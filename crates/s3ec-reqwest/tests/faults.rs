@@ -5,6 +5,7 @@
 
 mod common;
 
+use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ fn put(t: &dyn Transport, b: &str, k: &str, body: &[u8]) -> Result<Option<String
             bucket: b,
             key: k,
             metadata: &[("m".to_string(), "v".to_string())],
+            fields: &Default::default(),
+            checksum: None,
         },
         Bytes::copy_from_slice(body),
     )
@@ -61,7 +64,10 @@ fn put_retries_through_errors_and_dropped_connections() {
     // The object in moto is byte-identical.
     let d = direct();
     assert_eq!(get_all(&d, &b, "obj").unwrap(), body);
-    assert_eq!(d.head_object(&b, "obj").unwrap().etag, etag);
+    assert_eq!(
+        d.head_object(&ObjectRequest::new(&b, "obj")).unwrap().etag,
+        etag
+    );
 }
 
 #[test]
@@ -69,11 +75,7 @@ fn upload_part_and_complete_retry() {
     let p = proxy();
     let t = through(&p);
     let b = bucket("part-retry");
-    let req = PutRequest {
-        bucket: &b,
-        key: "mpu",
-        metadata: &[],
-    };
+    let req = PutRequest::new(&b, "mpu", &[]);
     p.push("POST", Fault::Status(503));
     let upload_id = t.create_multipart_upload(&req).unwrap();
     let body = data((5 << 20) + 1234, 5);
@@ -82,30 +84,27 @@ fn upload_part_and_complete_retry() {
     p.push_for("PUT", "partNumber=1", Fault::Drop);
     p.push_for("PUT", "partNumber=2", Fault::Status(503));
     let e1 = t
-        .upload_part(&b, "mpu", &upload_id, 1, Bytes::copy_from_slice(first))
+        .upload_part(
+            &PartRequest::new(&b, "mpu", &upload_id, 1),
+            Bytes::copy_from_slice(first),
+        )
         .unwrap();
     let e2 = t
-        .upload_part(&b, "mpu", &upload_id, 2, Bytes::copy_from_slice(second))
+        .upload_part(
+            &PartRequest::new(&b, "mpu", &upload_id, 2),
+            Bytes::copy_from_slice(second),
+        )
         .unwrap();
     // CompleteMultipartUpload: S3 can answer 200 with an error inside.
     p.push("POST", Fault::ErrorIn200("InternalError".into()));
     p.push("POST", Fault::Status(500));
     let etag = t
-        .complete_multipart_upload(
+        .complete_multipart_upload(&CompleteRequest::new(
             &b,
             "mpu",
             &upload_id,
-            &[
-                CompletedPart {
-                    part_number: 1,
-                    etag: e1,
-                },
-                CompletedPart {
-                    part_number: 2,
-                    etag: e2,
-                },
-            ],
-        )
+            &[CompletedPart::new(1, e1), CompletedPart::new(2, e2)],
+        ))
         .unwrap();
     assert!(etag.is_some_and(|e| e.ends_with("-2\"")));
     assert_eq!(p.pending(), 0);
@@ -118,26 +117,26 @@ fn error_in_a_200_response_that_is_not_transient() {
     let t = through(&p);
     let b = bucket("err200");
     let upload_id = t
-        .create_multipart_upload(&PutRequest {
-            bucket: &b,
-            key: "k",
-            metadata: &[],
-        })
+        .create_multipart_upload(&PutRequest::new(&b, "k", &[]))
         .unwrap();
     let etag = t
-        .upload_part(&b, "k", &upload_id, 1, Bytes::copy_from_slice(b"part"))
+        .upload_part(
+            &PartRequest::new(&b, "k", &upload_id, 1),
+            Bytes::copy_from_slice(b"part"),
+        )
         .unwrap();
     p.push("POST", Fault::ErrorIn200("InvalidPart".into()));
     let e = t
-        .complete_multipart_upload(
+        .complete_multipart_upload(&CompleteRequest::new(
             &b,
             "k",
             &upload_id,
             &[CompletedPart {
                 part_number: 1,
                 etag,
+                checksum: None,
             }],
-        )
+        ))
         .unwrap_err();
     assert_eq!(e.status, Some(200));
     assert_eq!(e.code.as_deref(), Some("InvalidPart"));
@@ -209,7 +208,7 @@ fn connection_refused_is_a_connection_error() {
         .build()
         .unwrap();
     let start = Instant::now();
-    let e = t.head_object("b", "k").unwrap_err();
+    let e = t.head_object(&ObjectRequest::new("b", "k")).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Connection, "{e}");
     assert!(e.message.contains("4 attempts"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(10));
@@ -226,7 +225,12 @@ fn get_retries_before_the_body() {
     p.push("GET", Fault::Drop);
     p.push("HEAD", Fault::Status(503));
     assert_eq!(get_all(&t, &b, "k").unwrap(), body);
-    assert_eq!(t.head_object(&b, "k").unwrap().content_length, 200_000);
+    assert_eq!(
+        t.head_object(&ObjectRequest::new(&b, "k"))
+            .unwrap()
+            .content_length,
+        200_000
+    );
     assert_eq!(p.pending(), 0);
 }
 
@@ -245,6 +249,7 @@ fn truncated_get_body_is_an_error_never_a_short_read() {
                 key: "k",
                 range: None,
                 if_match: None,
+                ..GetRequest::default()
             })
             .unwrap();
         assert_eq!(resp.head.content_length, 300_000);
@@ -268,6 +273,7 @@ fn truncated_get_body_is_an_error_never_a_short_read() {
                 last: Some(1999),
             }),
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap();
     assert_eq!(resp.content_range, Some((1000, 1999, 300_000)));
@@ -276,11 +282,7 @@ fn truncated_get_body_is_an_error_never_a_short_read() {
     // A truncated XML result is retried.
     p.push("POST", Fault::Truncate(20));
     let id = t
-        .create_multipart_upload(&PutRequest {
-            bucket: &b,
-            key: "m",
-            metadata: &[],
-        })
+        .create_multipart_upload(&PutRequest::new(&b, "m", &[]))
         .unwrap();
     assert!(!id.is_empty());
     assert_eq!(p.pending(), 0);
@@ -322,7 +324,7 @@ fn stalls_hit_the_read_timeout_and_are_retried() {
         .unwrap();
     p.push("HEAD", Fault::Stall(Duration::from_secs(2)));
     p.push("HEAD", Fault::Stall(Duration::from_secs(2)));
-    let e = once.head_object(&b, "k").unwrap_err();
+    let e = once.head_object(&ObjectRequest::new(&b, "k")).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Connection, "{e}");
     assert_eq!(p.pending(), 0);
 
@@ -335,6 +337,7 @@ fn stalls_hit_the_read_timeout_and_are_retried() {
             key: "k",
             range: None,
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap();
     let start = Instant::now();

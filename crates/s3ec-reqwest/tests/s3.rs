@@ -4,6 +4,7 @@
 
 mod common;
 
+use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
 use std::io::Read;
 use std::time::Instant;
 
@@ -39,18 +40,16 @@ fn put_head_get_delete_with_metadata() {
         ("encoded", "=?UTF-8?B?w7xuw68=?="),
     ]);
     let body = b"hello, world";
-    let put = PutRequest {
-        bucket: &b,
-        key: "dir/obj.txt",
-        metadata: &metadata,
-    };
+    let put = PutRequest::new(&b, "dir/obj.txt", &metadata);
     let etag = t.put_object(&put, Bytes::copy_from_slice(body)).unwrap();
     assert!(
         etag.as_deref().is_some_and(|e| e.starts_with('"')),
         "{etag:?}"
     );
 
-    let head = t.head_object(&b, "dir/obj.txt").unwrap();
+    let head = t
+        .head_object(&ObjectRequest::new(&b, "dir/obj.txt"))
+        .unwrap();
     assert_eq!(head.content_length, body.len() as u64);
     assert_eq!(head.etag, etag);
     let want: Vec<(String, String)> = metadata
@@ -65,6 +64,7 @@ fn put_head_get_delete_with_metadata() {
             key: "dir/obj.txt",
             range: None,
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap();
     assert_eq!(resp.head.content_length, body.len() as u64);
@@ -77,25 +77,27 @@ fn put_head_get_delete_with_metadata() {
 
     // Overwrite with no metadata.
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "dir/obj.txt",
-            metadata: &[],
-        },
+        &PutRequest::new(&b, "dir/obj.txt", &[]),
         Bytes::copy_from_slice(b""),
     )
     .unwrap();
-    let head = t.head_object(&b, "dir/obj.txt").unwrap();
+    let head = t
+        .head_object(&ObjectRequest::new(&b, "dir/obj.txt"))
+        .unwrap();
     assert_eq!(head.content_length, 0);
     assert!(head.metadata.is_empty());
     assert_eq!(get_all(&t, &b, "dir/obj.txt").unwrap(), b"");
 
-    t.delete_object(&b, "dir/obj.txt").unwrap();
-    let e = t.head_object(&b, "dir/obj.txt").unwrap_err();
+    t.delete_object(&ObjectRequest::new(&b, "dir/obj.txt"))
+        .unwrap();
+    let e = t
+        .head_object(&ObjectRequest::new(&b, "dir/obj.txt"))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(e.status, Some(404));
     // Deleting a missing object is not an error.
-    t.delete_object(&b, "dir/obj.txt").unwrap();
+    t.delete_object(&ObjectRequest::new(&b, "dir/obj.txt"))
+        .unwrap();
 }
 
 #[test]
@@ -105,11 +107,7 @@ fn non_ascii_metadata_is_refused_before_sending() {
     let metadata = meta(&[("name", "ünïcødé")]);
     let e = t
         .put_object(
-            &PutRequest {
-                bucket: &b,
-                key: "k",
-                metadata: &metadata,
-            },
+            &PutRequest::new(&b, "k", &metadata),
             Bytes::copy_from_slice(b"x"),
         )
         .unwrap_err();
@@ -117,15 +115,13 @@ fn non_ascii_metadata_is_refused_before_sending() {
     assert!(e.message.contains("ASCII"), "{e}");
     assert_eq!(e.status, None);
     let e = t
-        .create_multipart_upload(&PutRequest {
-            bucket: &b,
-            key: "k",
-            metadata: &metadata,
-        })
+        .create_multipart_upload(&PutRequest::new(&b, "k", &metadata))
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Other);
     assert_eq!(
-        t.head_object(&b, "k").unwrap_err().kind,
+        t.head_object(&ObjectRequest::new(&b, "k"))
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound
     );
 }
@@ -153,6 +149,8 @@ fn keys_that_need_encoding() {
                 bucket: &b,
                 key,
                 metadata: &meta(&[("i", &i.to_string())]),
+                fields: &Default::default(),
+                checksum: None,
             },
             Bytes::copy_from_slice(body.as_bytes()),
         )
@@ -161,17 +159,13 @@ fn keys_that_need_encoding() {
     for (i, key) in keys.iter().enumerate() {
         let got = get_all(&t, &b, key).unwrap_or_else(|e| panic!("{key}: {e}"));
         assert_eq!(got, format!("body of {key}").as_bytes(), "{key}");
-        let head = t.head_object(&b, key).unwrap();
+        let head = t.head_object(&ObjectRequest::new(&b, key)).unwrap();
         assert_eq!(head.metadata, meta(&[("i", &i.to_string())]), "{key}");
     }
     // Keys the URL parser would rewrite are refused, not sent elsewhere.
     let e = t
         .put_object(
-            &PutRequest {
-                bucket: &b,
-                key: "a/../plain",
-                metadata: &[],
-            },
+            &PutRequest::new(&b, "a/../plain", &[]),
             Bytes::copy_from_slice(b"overwrite?"),
         )
         .unwrap_err();
@@ -189,6 +183,8 @@ fn ranged_gets() {
             bucket: &b,
             key: "r",
             metadata: &meta(&[("m", "1")]),
+            fields: &Default::default(),
+            checksum: None,
         },
         Bytes::copy_from_slice(&body),
     )
@@ -207,6 +203,7 @@ fn ranged_gets() {
                 key: "r",
                 range: Some(ByteRange { first, last }),
                 if_match: None,
+                ..GetRequest::default()
             })
             .unwrap();
         assert_eq!(resp.content_range, Some((f, l, 1000)), "{first}-{last:?}");
@@ -225,6 +222,7 @@ fn ranged_gets() {
                 last: None,
             }),
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidRange, "{e}");
@@ -240,6 +238,7 @@ fn ranged_gets() {
                 last: Some(5),
             }),
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidRange);
@@ -252,11 +251,7 @@ fn if_match() {
     let b = bucket("ifmatch");
     let etag = t
         .put_object(
-            &PutRequest {
-                bucket: &b,
-                key: "k",
-                metadata: &[],
-            },
+            &PutRequest::new(&b, "k", &[]),
             Bytes::copy_from_slice(b"version 1"),
         )
         .unwrap()
@@ -270,6 +265,7 @@ fn if_match() {
                 last: Some(6),
             }),
             if_match: Some(m),
+            ..GetRequest::default()
         })
     };
     let mut ok = get(&etag).unwrap();
@@ -277,11 +273,7 @@ fn if_match() {
     ok.body.read_to_end(&mut got).unwrap();
     assert_eq!(got, b"version");
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "k",
-            metadata: &[],
-        },
+        &PutRequest::new(&b, "k", &[]),
         Bytes::copy_from_slice(b"version 2"),
     )
     .unwrap();
@@ -301,6 +293,7 @@ fn not_found() {
             key: "nope",
             range: None,
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
@@ -308,7 +301,9 @@ fn not_found() {
     assert_eq!(e.code.as_deref(), Some("NoSuchKey"));
     assert!(e.to_string().contains("NoSuchKey"), "{e}");
     assert_eq!(
-        t.head_object(&b, "nope").unwrap_err().kind,
+        t.head_object(&ObjectRequest::new(&b, "nope"))
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound
     );
 
@@ -317,18 +312,14 @@ fn not_found() {
     assert_eq!(e.kind, ErrorKind::NotFound);
     let e = t
         .put_object(
-            &PutRequest {
-                bucket: &nb,
-                key: "k",
-                metadata: &[],
-            },
+            &PutRequest::new(&nb, "k", &[]),
             Bytes::copy_from_slice(b"x"),
         )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert_eq!(e.code.as_deref(), Some("NoSuchBucket"));
     // A missing bucket is an error even for DELETE.
-    let e = t.delete_object(&nb, "k").unwrap_err();
+    let e = t.delete_object(&ObjectRequest::new(&nb, "k")).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     let e = t
         .abort_multipart_upload(&b, "k", "no-such-upload")
@@ -344,11 +335,7 @@ fn large_put_and_streaming_get() {
     let body = data(24 << 20, 7);
     let start = Instant::now();
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "big",
-            metadata: &[],
-        },
+        &PutRequest::new(&b, "big", &[]),
         Bytes::copy_from_slice(&body),
     )
     .unwrap();
@@ -359,6 +346,7 @@ fn large_put_and_streaming_get() {
             key: "big",
             range: None,
             if_match: None,
+            ..GetRequest::default()
         })
         .unwrap();
     assert_eq!(resp.head.content_length, body.len() as u64);
@@ -384,11 +372,7 @@ fn multipart_upload() {
     let t = direct();
     let b = bucket("mpu");
     let metadata = meta(&[("x-amz-key-v2", "a2V5"), ("x-amz-iv", "aXY=")]);
-    let req = PutRequest {
-        bucket: &b,
-        key: "multi/part object",
-        metadata: &metadata,
-    };
+    let req = PutRequest::new(&b, "multi/part object", &metadata);
     let upload_id = t.create_multipart_upload(&req).unwrap();
     assert!(!upload_id.is_empty());
     let body = data(19 << 20, 3);
@@ -400,27 +384,25 @@ fn multipart_upload() {
         let n = u32::try_from(i + 1).unwrap();
         let etag = t
             .upload_part(
-                &b,
-                req.key,
-                &upload_id,
-                n,
+                &PartRequest::new(&b, req.key, &upload_id, n),
                 Bytes::copy_from_slice(chunks[i]),
             )
             .unwrap();
         parts.push(CompletedPart {
             part_number: n,
             etag,
+            checksum: None,
         });
     }
     parts.sort_by_key(|p| p.part_number);
     let etag = t
-        .complete_multipart_upload(&b, req.key, &upload_id, &parts)
+        .complete_multipart_upload(&CompleteRequest::new(&b, req.key, &upload_id, &parts))
         .unwrap();
     assert!(
         etag.as_deref().is_some_and(|e| e.ends_with("-3\"")),
         "{etag:?}"
     );
-    let head = t.head_object(&b, req.key).unwrap();
+    let head = t.head_object(&ObjectRequest::new(&b, req.key)).unwrap();
     assert_eq!(head.content_length, body.len() as u64);
     assert_eq!(sorted(head.metadata), sorted(metadata.clone()));
     assert_eq!(get_all(&t, &b, req.key).unwrap(), body);
@@ -428,19 +410,23 @@ fn multipart_upload() {
     // Aborted uploads cannot be completed.
     let upload_id = t.create_multipart_upload(&req).unwrap();
     let etag = t
-        .upload_part(&b, req.key, &upload_id, 1, Bytes::copy_from_slice(b"tiny"))
+        .upload_part(
+            &PartRequest::new(&b, req.key, &upload_id, 1),
+            Bytes::copy_from_slice(b"tiny"),
+        )
         .unwrap();
     t.abort_multipart_upload(&b, req.key, &upload_id).unwrap();
     let e = t
-        .complete_multipart_upload(
+        .complete_multipart_upload(&CompleteRequest::new(
             &b,
             req.key,
             &upload_id,
             &[CompletedPart {
                 part_number: 1,
                 etag,
+                checksum: None,
             }],
-        )
+        ))
         .unwrap_err();
     // S3 says NoSuchUpload (404); moto 5.2.5 fails with a 500 (a KeyError
     // on the server), which is retried and then reported as Unavailable.
@@ -450,19 +436,24 @@ fn multipart_upload() {
     );
     // The earlier object is untouched.
     assert_eq!(
-        t.head_object(&b, req.key).unwrap().content_length,
+        t.head_object(&ObjectRequest::new(&b, req.key))
+            .unwrap()
+            .content_length,
         body.len() as u64
     );
 
     // Local checks.
     assert_eq!(
-        t.upload_part(&b, req.key, "x", 0, Bytes::copy_from_slice(b"x"))
-            .unwrap_err()
-            .kind,
+        t.upload_part(
+            &PartRequest::new(&b, req.key, "x", 0),
+            Bytes::copy_from_slice(b"x")
+        )
+        .unwrap_err()
+        .kind,
         ErrorKind::Other
     );
     assert_eq!(
-        t.complete_multipart_upload(&b, req.key, "x", &[])
+        t.complete_multipart_upload(&CompleteRequest::new(&b, req.key, "x", &[]))
             .unwrap_err()
             .kind,
         ErrorKind::Other
@@ -473,24 +464,20 @@ fn multipart_upload() {
 fn wrong_part_etag_is_an_s3_error() {
     let t = direct();
     let b = bucket("badpart");
-    let req = PutRequest {
-        bucket: &b,
-        key: "k",
-        metadata: &[],
-    };
+    let req = PutRequest::new(&b, "k", &[]);
     let upload_id = t.create_multipart_upload(&req).unwrap();
-    t.upload_part(&b, "k", &upload_id, 1, Bytes::copy_from_slice(b"only part"))
-        .unwrap();
+    t.upload_part(
+        &PartRequest::new(&b, "k", &upload_id, 1),
+        Bytes::copy_from_slice(b"only part"),
+    )
+    .unwrap();
     let e = t
-        .complete_multipart_upload(
+        .complete_multipart_upload(&CompleteRequest::new(
             &b,
             "k",
             &upload_id,
-            &[CompletedPart {
-                part_number: 1,
-                etag: "\"0000\"".into(),
-            }],
-        )
+            &[CompletedPart::new(1, "\"0000\"")],
+        ))
         .unwrap_err();
     assert_eq!(e.code.as_deref(), Some("InvalidPart"), "{e}");
     assert_eq!(e.kind, ErrorKind::Other);
@@ -511,11 +498,7 @@ fn path_style_with_a_host_name() {
         format!("http://localhost:{port}/{b}/k")
     );
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "k",
-            metadata: &[],
-        },
+        &PutRequest::new(&b, "k", &[]),
         Bytes::copy_from_slice(b"path"),
     )
     .unwrap();
@@ -540,21 +523,25 @@ fn virtual_hosted_addressing() {
     );
     let metadata = meta(&[("style", "virtual")]);
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "v/k",
-            metadata: &metadata,
-        },
+        &PutRequest::new(&b, "v/k", &metadata),
         Bytes::copy_from_slice(b"virtual"),
     )
     .unwrap();
     assert_eq!(get_all(&t, &b, "v/k").unwrap(), b"virtual");
     // The same object, seen path-style.
     assert_eq!(get_all(&direct(), &b, "v/k").unwrap(), b"virtual");
-    assert_eq!(t.head_object(&b, "v/k").unwrap().metadata, metadata);
-    t.delete_object(&b, "v/k").unwrap();
     assert_eq!(
-        direct().head_object(&b, "v/k").unwrap_err().kind,
+        t.head_object(&ObjectRequest::new(&b, "v/k"))
+            .unwrap()
+            .metadata,
+        metadata
+    );
+    t.delete_object(&ObjectRequest::new(&b, "v/k")).unwrap();
+    assert_eq!(
+        direct()
+            .head_object(&ObjectRequest::new(&b, "v/k"))
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound
     );
 }
@@ -567,11 +554,7 @@ fn unsigned_payload() {
         .unwrap();
     let b = bucket("unsigned");
     t.put_object(
-        &PutRequest {
-            bucket: &b,
-            key: "k",
-            metadata: &[],
-        },
+        &PutRequest::new(&b, "k", &[]),
         Bytes::copy_from_slice(b"unsigned body"),
     )
     .unwrap();
@@ -590,11 +573,7 @@ fn transport_is_shareable_across_threads() {
                 let key = format!("t{i}");
                 let body = data(100_000 + i, i as u64);
                 t.put_object(
-                    &PutRequest {
-                        bucket: &b,
-                        key: &key,
-                        metadata: &[],
-                    },
+                    &PutRequest::new(&b, &key, &[]),
                     Bytes::copy_from_slice(&body),
                 )
                 .unwrap();

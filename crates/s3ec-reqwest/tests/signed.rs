@@ -6,6 +6,7 @@
 
 mod common;
 
+use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
 use std::io::Read;
 
 use s3ec_client::transport::{
@@ -111,12 +112,14 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
                 bucket: &b,
                 key,
                 metadata: &metadata,
+                fields: &Default::default(),
+                checksum: None,
             },
             Bytes::copy_from_slice(body.as_bytes()),
         )
         .unwrap_or_else(|e| panic!("PUT {key}: {e}"));
         let head = t
-            .head_object(&b, key)
+            .head_object(&ObjectRequest::new(&b, key))
             .unwrap_or_else(|e| panic!("HEAD {key}: {e}"));
         let mut resp = t
             .get_object(&GetRequest {
@@ -127,6 +130,7 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
                     last: Some(5),
                 }),
                 if_match: head.etag.as_deref(),
+                ..GetRequest::default()
             })
             .unwrap_or_else(|e| panic!("GET {key}: {e}"));
         let mut got = Vec::new();
@@ -135,43 +139,38 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
     }
 
     // Multipart, with the upload id in the query string.
-    let req = PutRequest {
-        bucket: &b,
-        key: "multi part/ü",
-        metadata: &metadata,
-    };
+    let req = PutRequest::new(&b, "multi part/ü", &metadata);
     let id = t.create_multipart_upload(&req).unwrap();
     let part = common::data(5 << 20, 1);
     let e1 = t
-        .upload_part(&b, req.key, &id, 1, Bytes::copy_from_slice(&part))
+        .upload_part(
+            &PartRequest::new(&b, req.key, &id, 1),
+            Bytes::copy_from_slice(&part),
+        )
         .unwrap();
     let e2 = t
-        .upload_part(&b, req.key, &id, 2, Bytes::copy_from_slice(b"tail"))
+        .upload_part(
+            &PartRequest::new(&b, req.key, &id, 2),
+            Bytes::copy_from_slice(b"tail"),
+        )
         .unwrap();
-    t.complete_multipart_upload(
+    t.complete_multipart_upload(&CompleteRequest::new(
         &b,
         req.key,
         &id,
-        &[
-            CompletedPart {
-                part_number: 1,
-                etag: e1,
-            },
-            CompletedPart {
-                part_number: 2,
-                etag: e2,
-            },
-        ],
-    )
+        &[CompletedPart::new(1, e1), CompletedPart::new(2, e2)],
+    ))
     .unwrap();
     assert_eq!(
-        t.head_object(&b, req.key).unwrap().content_length,
+        t.head_object(&ObjectRequest::new(&b, req.key))
+            .unwrap()
+            .content_length,
         (5 << 20) + 4
     );
     let id = t.create_multipart_upload(&req).unwrap();
     t.abort_multipart_upload(&b, req.key, &id).unwrap();
     for key in keys {
-        t.delete_object(&b, key).unwrap();
+        t.delete_object(&ObjectRequest::new(&b, key)).unwrap();
     }
 
     // Unsigned payloads are accepted too.
@@ -182,11 +181,7 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
         .unwrap();
     unsigned
         .put_object(
-            &PutRequest {
-                bucket: &b,
-                key: "unsigned",
-                metadata: &[],
-            },
+            &PutRequest::new(&b, "unsigned", &[]),
             Bytes::copy_from_slice(b"body"),
         )
         .unwrap();
@@ -205,14 +200,7 @@ fn moto_accepts_every_signed_request_and_refuses_a_bad_one() {
         .build()
         .unwrap();
     let e = wrong
-        .put_object(
-            &PutRequest {
-                bucket: &b,
-                key: "k",
-                metadata: &[],
-            },
-            Bytes::copy_from_slice(b"x"),
-        )
+        .put_object(&PutRequest::new(&b, "k", &[]), Bytes::copy_from_slice(b"x"))
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::AccessDenied, "{e}");
     assert_eq!(e.code.as_deref(), Some("SignatureDoesNotMatch"), "{e}");

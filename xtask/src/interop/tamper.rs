@@ -46,6 +46,7 @@ fn get_raw(env: &Env, key: &str) -> Result<Option<Stored>, String> {
         key,
         range: None,
         if_match: None,
+        ..GetRequest::default()
     };
     match env.s3.get_object(&req) {
         Ok(resp) => {
@@ -98,11 +99,7 @@ pub(crate) fn store(env: &Env, key: &str, raw: &Raw) -> Result<(), String> {
     let put = |k: &str, md: &[(String, String)], b: &[u8]| -> Result<(), String> {
         let md: Vec<(String, String)> =
             md.iter().map(|(k, v)| (k.clone(), ascii_safe(v))).collect();
-        let req = PutRequest {
-            bucket: &env.bucket,
-            key: k,
-            metadata: &md,
-        };
+        let req = PutRequest::new(&env.bucket, k, &md);
         env.s3
             .put_object(&req, Bytes::copy_from_slice(b))
             .map(|_| ())

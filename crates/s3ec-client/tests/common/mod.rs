@@ -159,8 +159,7 @@ impl FakeS3 {
         Ok(ObjectHead {
             content_length: o.body.len() as u64,
             etag: Some(o.etag.clone()),
-            metadata: o.metadata.clone(),
-        })
+            metadata: o.metadata.clone(), ..Default::default() })
     }
 
     /// (head, content_range, body bytes, break_after)
@@ -200,8 +199,7 @@ impl FakeS3 {
         let head = ObjectHead {
             content_length: total,
             etag: Some(o.etag.clone()),
-            metadata: o.metadata.clone(),
-        };
+            metadata: o.metadata.clone(), ..Default::default() };
         match req.range {
             Some(r) => {
                 if r.first >= total {
@@ -319,8 +317,8 @@ impl FakeS3 {
 }
 
 impl Transport for FakeS3 {
-    fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectHead, TransportError> {
-        self.do_head(bucket, key)
+    fn head_object(&self, req: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
+        self.do_head(req.bucket, req.key)
     }
     fn get_object(&self, req: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
         let (head, content_range, body, brk) = self.do_get(req)?;
@@ -345,30 +343,20 @@ impl Transport for FakeS3 {
     ) -> Result<Option<String>, TransportError> {
         self.do_put(req, &body)
     }
-    fn delete_object(&self, bucket: &str, key: &str) -> Result<(), TransportError> {
-        self.do_delete(bucket, key)
+    fn delete_object(&self, req: &ObjectRequest<'_>) -> Result<(), TransportError> {
+        self.do_delete(req.bucket, req.key)
     }
     fn create_multipart_upload(&self, req: &PutRequest<'_>) -> Result<String, TransportError> {
         self.do_create(req)
     }
-    fn upload_part(
-        &self,
-        _bucket: &str,
-        _key: &str,
-        upload_id: &str,
-        part_number: u32,
-        body: Bytes,
-    ) -> Result<String, TransportError> {
-        self.do_part(upload_id, part_number, &body)
+    fn upload_part(&self, req: &PartRequest<'_>, body: Bytes) -> Result<String, TransportError> {
+        self.do_part(req.upload_id, req.part_number, &body)
     }
     fn complete_multipart_upload(
         &self,
-        _bucket: &str,
-        _key: &str,
-        upload_id: &str,
-        parts: &[CompletedPart],
+        req: &CompleteRequest<'_>,
     ) -> Result<Option<String>, TransportError> {
-        self.do_complete(upload_id, parts)
+        self.do_complete(req.upload_id, req.parts)
     }
     fn abort_multipart_upload(
         &self,
@@ -414,10 +402,9 @@ impl futures_core::Stream for Iter {
 impl AsyncTransport for FakeS3 {
     fn head_object<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
+        req: &'a ObjectRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectHead, TransportError>> {
-        Box::pin(async move { self.do_head(bucket, key) })
+        Box::pin(async move { self.do_head(req.bucket, req.key) })
     }
     fn get_object<'a>(
         &'a self,
@@ -441,10 +428,9 @@ impl AsyncTransport for FakeS3 {
     }
     fn delete_object<'a>(
         &'a self,
-        bucket: &'a str,
-        key: &'a str,
+        req: &'a ObjectRequest<'a>,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
-        Box::pin(async move { self.do_delete(bucket, key) })
+        Box::pin(async move { self.do_delete(req.bucket, req.key) })
     }
     fn create_multipart_upload<'a>(
         &'a self,
@@ -454,22 +440,16 @@ impl AsyncTransport for FakeS3 {
     }
     fn upload_part<'a>(
         &'a self,
-        _bucket: &'a str,
-        _key: &'a str,
-        upload_id: &'a str,
-        part_number: u32,
+        req: &'a PartRequest<'a>,
         body: Bytes,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
-        Box::pin(async move { self.do_part(upload_id, part_number, &body) })
+        Box::pin(async move { self.do_part(req.upload_id, req.part_number, &body) })
     }
     fn complete_multipart_upload<'a>(
         &'a self,
-        _bucket: &'a str,
-        _key: &'a str,
-        upload_id: &'a str,
-        parts: &'a [CompletedPart],
+        req: &'a CompleteRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
-        Box::pin(async move { self.do_complete(upload_id, parts) })
+        Box::pin(async move { self.do_complete(req.upload_id, req.parts) })
     }
     fn abort_multipart_upload<'a>(
         &'a self,

@@ -66,6 +66,7 @@ pub fn get_all(t: &dyn Transport, bucket: &str, key: &str) -> Result<Vec<u8>, Tr
         key,
         range: None,
         if_match: None,
+        ..GetRequest::default()
     })?;
     let mut out = Vec::new();
     resp.body.read_to_end(&mut out).map_err(|e| {
