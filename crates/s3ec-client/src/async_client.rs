@@ -20,7 +20,8 @@ use crate::config::{AsyncClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
+    GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
+    MAX_RESUMES,
 };
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
@@ -674,6 +675,28 @@ impl AsyncClient {
             object_plaintext_len,
             head,
         ))
+    }
+
+    /// HEAD `bucket`/`key` (a version of it with
+    /// [`GetOptions::version_id`]) and read its envelope, without
+    /// decrypting anything or asking the keyring: the plaintext length,
+    /// content type, user metadata (the envelope's keys taken out), ETag,
+    /// version id, last modified, storage class, and how it is protected.
+    /// A plaintext object is [`ClientError::NotEncrypted`].
+    pub async fn head_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &GetOptions,
+    ) -> Result<HeadOutput, ClientError> {
+        let target = GetTarget::new(bucket, key, opts);
+        let head = self.transport.head_object(&target.head()).await?;
+        let suffix = get::suffix(opts, &self.config);
+        let instruction = self
+            .instruction_file(&target, &head.metadata, suffix)
+            .await?;
+        let info = codec::inspect(&head.metadata, instruction.as_deref())?;
+        Ok(get::head_output(info, head))
     }
 
     /// Read the envelope without decrypting; see

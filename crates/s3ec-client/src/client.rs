@@ -12,8 +12,8 @@ use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE,
-    MAX_RESUMES,
+    GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
+    MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
@@ -175,7 +175,7 @@ impl Client {
     /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
     /// # impl Transport for MemS3 {
     /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-/// #     let k = r.key; unimplemented!() }
+    /// #     let k = r.key; unimplemented!() }
     /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
     /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
     /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
@@ -444,7 +444,7 @@ impl Client {
     /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
     /// # impl Transport for MemS3 {
     /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-/// #     let k = r.key;
+    /// #     let k = r.key;
     /// #     let m = self.0.lock().unwrap();
     /// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
     /// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
@@ -790,6 +790,26 @@ impl Client {
             object_plaintext_len,
             head,
         ))
+    }
+
+    /// HEAD `bucket`/`key` (a version of it with
+    /// [`GetOptions::version_id`]) and read its envelope, without
+    /// decrypting anything or asking the keyring: the plaintext length,
+    /// content type, user metadata (the envelope's keys taken out), ETag,
+    /// version id, last modified, storage class, and how it is protected.
+    /// A plaintext object is [`ClientError::NotEncrypted`].
+    pub fn head_object_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &GetOptions,
+    ) -> Result<HeadOutput, ClientError> {
+        let target = GetTarget::new(bucket, key, opts);
+        let head = self.transport.head_object(&target.head())?;
+        let suffix = get::suffix(opts, &self.config);
+        let instruction = self.instruction_file(&target, &head.metadata, suffix)?;
+        let info = codec::inspect(&head.metadata, instruction.as_deref())?;
+        Ok(get::head_output(info, head))
     }
 
     /// Read the envelope of `bucket`/`key` (object metadata, or the

@@ -133,6 +133,12 @@ pub enum ClientError {
         /// The key.
         key: String,
     },
+    /// A request builder was sent without a required field (`bucket`,
+    /// `key`).
+    MissingRequestField {
+        /// The field.
+        field: &'static str,
+    },
     /// A ranged or instruction-file read must be pinned to the version
     /// read first, and the store gave neither an entity tag nor a version
     /// id to pin it to.
@@ -344,6 +350,9 @@ impl fmt::Display for ClientError {
                 f,
                 "user metadata key {key:?} is reserved for the encryption envelope"
             ),
+            ClientError::MissingRequestField { field } => {
+                write!(f, "the request has no {field}: set it before sending")
+            }
             ClientError::CannotPinVersion => f.write_str(
                 "the store gave neither an entity tag nor a version id, so the read cannot be \
                  pinned to one version of the object",

@@ -502,6 +502,35 @@ pub struct RangeOutput {
     pub object: ObjectHead,
 }
 
+/// What a head returns: the object's headers and how it is protected, with
+/// nothing decrypted and no keyring asked.
+#[derive(Debug, Clone)]
+pub struct HeadOutput {
+    /// The envelope's description (format, suite, wrap, material
+    /// description or context, commitment, where it is stored).
+    pub info: EnvelopeInfo,
+    /// The plaintext length: recorded by the writer, or (GCM) the stored
+    /// length less the tag; `None` for a CBC object that did not record it.
+    pub plaintext_len: Option<u64>,
+    /// What S3 said of the object (user metadata without the envelope's
+    /// keys; `content_length` is the stored, encrypted length).
+    pub object: ObjectHead,
+}
+
+/// The head's output from the object's headers and its envelope.
+pub(crate) fn head_output(info: EnvelopeInfo, head: ObjectHead) -> HeadOutput {
+    let plaintext_len = info.unencrypted_content_length.or_else(|| {
+        (info.suite != Suite::AesCbc)
+            .then(|| head.content_length.checked_sub(TAG_LEN as u64))
+            .flatten()
+    });
+    HeadOutput {
+        info,
+        plaintext_len,
+        object: user_view(head),
+    }
+}
+
 /// Per-get settings.
 #[derive(Debug, Clone, Default)]
 pub struct GetOptions {

@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod get;
 pub mod put;
+pub mod request;
 pub mod transport;
 
 #[cfg(feature = "async")]
@@ -32,8 +33,9 @@ pub use codec::{DecryptPolicy, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope, S
 pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
 pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
 pub use get::PlaintextRange;
-pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
+pub use get::{DecryptMode, GetOptions, GetOutput, HeadOutput, RangeOutput};
 pub use put::{PutOptions, PutOutput};
+pub use request::{ObjectOp, PutObject};
 #[cfg(feature = "async")]
 pub use transport::AsyncTransport;
 pub use transport::{

@@ -159,10 +159,14 @@ mod tests {
         let parts = [
             CompletedPart {
                 part_number: 1,
-                etag: "\"e1\"".into(), checksum: None, },
+                etag: "\"e1\"".into(),
+                checksum: None,
+            },
             CompletedPart {
                 part_number: 2,
-                etag: "<&>".into(), checksum: None, },
+                etag: "<&>".into(),
+                checksum: None,
+            },
         ];
         let body = complete_body(&parts);
         assert!(body.contains(

@@ -383,6 +383,38 @@ pub fn unique_bucket(prefix: &str) -> String {
 ///
 /// A plain, unsigned HTTP request: moto does not check signatures.
 pub fn create_bucket(endpoint: &str, bucket: &str) -> Result<(), String> {
+    let text = raw_put(endpoint, &format!("/{bucket}"), "")?;
+    if status_of(&text) == "200" || text.contains("BucketAlreadyOwnedByYou") {
+        Ok(())
+    } else {
+        Err(format!(
+            "CreateBucket {bucket} failed: {}",
+            tail(&text, 2000)
+        ))
+    }
+}
+
+/// Turn versioning on for `bucket` in the moto server at `endpoint`.
+pub fn enable_versioning(endpoint: &str, bucket: &str) -> Result<(), String> {
+    let body = "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+                <Status>Enabled</Status></VersioningConfiguration>";
+    let text = raw_put(endpoint, &format!("/{bucket}?versioning"), body)?;
+    if status_of(&text) == "200" {
+        Ok(())
+    } else {
+        Err(format!(
+            "PutBucketVersioning {bucket} failed: {}",
+            tail(&text, 2000)
+        ))
+    }
+}
+
+fn status_of(response: &str) -> &str {
+    response.split(' ').nth(1).unwrap_or("")
+}
+
+/// One unsigned PUT to moto; returns the whole response as text.
+fn raw_put(endpoint: &str, path: &str, body: &str) -> Result<String, String> {
     let host = endpoint
         .strip_prefix("http://")
         .unwrap_or(endpoint)
@@ -391,25 +423,17 @@ pub fn create_bucket(endpoint: &str, bucket: &str) -> Result<(), String> {
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
     let req = format!(
-        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\
          Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20200101/{REGION}/s3/aws4_request, \
-         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n"
+         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     s.write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send CreateBucket: {e}"))?;
+        .map_err(|e| format!("cannot send PUT {path}: {e}"))?;
     let mut out = Vec::new();
     s.read_to_end(&mut out)
-        .map_err(|e| format!("cannot read the CreateBucket response: {e}"))?;
-    let text = String::from_utf8_lossy(&out);
-    let status = text.split(' ').nth(1).unwrap_or("");
-    if status == "200" || text.contains("BucketAlreadyOwnedByYou") {
-        Ok(())
-    } else {
-        Err(format!(
-            "CreateBucket {bucket} failed: {}",
-            tail(&text, 2000)
-        ))
-    }
+        .map_err(|e| format!("cannot read the response to PUT {path}: {e}"))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]

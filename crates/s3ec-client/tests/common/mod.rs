@@ -159,7 +159,9 @@ impl FakeS3 {
         Ok(ObjectHead {
             content_length: o.body.len() as u64,
             etag: Some(o.etag.clone()),
-            metadata: o.metadata.clone(), ..Default::default() })
+            metadata: o.metadata.clone(),
+            ..Default::default()
+        })
     }
 
     /// (head, content_range, body bytes, break_after)
@@ -199,7 +201,9 @@ impl FakeS3 {
         let head = ObjectHead {
             content_length: total,
             etag: Some(o.etag.clone()),
-            metadata: o.metadata.clone(), ..Default::default() };
+            metadata: o.metadata.clone(),
+            ..Default::default()
+        };
         match req.range {
             Some(r) => {
                 if r.first >= total {
