@@ -4,10 +4,12 @@
 # encrypted vs. unencrypted over the same transport (s3ec-reqwest).
 # Results and how to read them: docs/measurements.md.
 #
-# usage: scripts/measure-e2e.sh [all|rss|throughput|server]
+# usage: scripts/measure-e2e.sh [all|rss|throughput|topath|server]
 #   all         rss, then throughput (default)
 #   rss         peak RSS (/usr/bin/time -v) of one put and one get per mode/strategy
 #   throughput  RUNS interleaved rounds of put/get, encrypted and plain; medians and ratios
+#   topath      RUNS interleaved gets into a file (get_object_to_path vs a plain
+#               download to a file, both synced and renamed), with peak RSS
 #   server      only start s3s-fs and wait (Ctrl-C stops it), for manual runs of e2e
 #
 # Environment (defaults in brackets):
@@ -47,7 +49,7 @@ TOOLS=$ROOT/target/tools
 S3S_FS=$TOOLS/bin/s3s-fs
 E2E=$CARGO_TARGET_DIR/release/e2e
 
-case $WHAT in all | rss | throughput | server) ;; *)
+case $WHAT in all | rss | throughput | topath | server) ;; *)
     sed -n '2,25p' "$0"
     exit 2
     ;;
@@ -179,4 +181,23 @@ if [[ $WHAT == all || $WHAT == throughput ]]; then
     done <"$RES.med"
     rm -f "$RES" "$RES.med"
     log "# load average at the end: $(loadavg)"
+fi
+
+if [[ $WHAT == topath ]]; then
+    DEST=$(mktemp -d "$DATA_PARENT/s3ec-e2e-dest.XXXXXX")
+    log "## get to a path ($RUNS interleaved rounds; files in $DEST)"
+    run put --mode enc
+    run put --mode plain
+    RES=$(mktemp)
+    for i in $(seq "$RUNS"); do
+        run get --mode enc --to-path "$DEST" | tee -a "$RES"
+        run get --mode plain --to-path "$DEST" | tee -a "$RES"
+    done
+    enc=$(awk '/mode=enc/ {for (i = 1; i <= NF; i++) if ($i ~ /^mib_per_s=/) {split($i, kv, "="); v = v (v == "" ? "" : ",") kv[2]}} END {print v}' "$RES")
+    plain=$(awk '/mode=plain/ {for (i = 1; i <= NF; i++) if ($i ~ /^mib_per_s=/) {split($i, kv, "="); v = v (v == "" ? "" : ",") kv[2]}} END {print v}' "$RES")
+    rss=$(awk '/mode=enc/ {for (i = 1; i <= NF; i++) if ($i ~ /^rss_kib=/) {split($i, kv, "="); v = v (v == "" ? "" : ",") kv[2]}} END {print v}' "$RES")
+    me=$(median "$enc")
+    mp=$(median "$plain")
+    log "median op=get-to-path enc_mib_per_s=$me plain_mib_per_s=$mp ratio=$(awk -v a="$me" -v b="$mp" 'BEGIN {printf "%.2f", a / b}') enc_runs=$enc plain_runs=$plain enc_rss_kib=$rss"
+    rm -rf "$RES" "$DEST"
 fi

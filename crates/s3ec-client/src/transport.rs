@@ -790,7 +790,7 @@ mod tests {
         assert_eq!(ChecksumAlgorithm::Crc32c.checksum(d).value, "4waSgw==");
         assert_eq!(
             ChecksumAlgorithm::Sha256.checksum(b"").value,
-            "47DEQpj8HBSa+/TImW+5JxeuQeRbZJZ1gXhhVZRHmLg="
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
     }
 }

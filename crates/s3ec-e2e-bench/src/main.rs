@@ -42,6 +42,7 @@ fn main() -> ExitCode {
     match measured {
         Ok(m) => {
             let strategy = match (s.command.as_str(), s.mode) {
+                ("get", _) if s.to_path.is_some() => "to-path",
                 ("get", Mode::Encrypted) => s.strategy.name(),
                 _ => "-",
             };
