@@ -5,10 +5,18 @@
 #   Ruby:   Debian ruby-aws-sdk-s3 + ruby-aws-sdk-kms (aws-sdk-s3 1.117.2)
 #   Go:     Debian golang-go + golang-github-aws-aws-sdk-go-dev (aws-sdk-go 1.44.133),
 #           built offline into <root>/target/interop/go-driver
+#   go-v4:  github.com/aws/amazon-s3-encryption-client-go/v4 (interop/go-v4/go.mod + go.sum),
+#           module mode, modules cached in <root>/.interop-cache/go-mod,
+#           built into <root>/target/interop/go-v4-driver
+#   java3, java4: amazon-s3-encryption-client-java 3.x / 4.x (interop/java/s3ec/pom.xml,
+#           profiles java3 / java4); java-v1: aws-java-sdk-s3 1.12.x (interop/java/v1/pom.xml);
+#           Maven's repository in <root>/.interop-cache/m2, classes and classpath in
+#           <root>/target/interop/java/<peer>/
 #   moto:   moto[server]==5.2.5 in <root>/.venv (the same venv s3ec-testkit uses)
 #
 # Environment:
-#   S3EC_INTEROP_PEERS  which peers to set up (default "python ruby go")
+#   S3EC_INTEROP_PEERS  which peers to set up (default "python ruby go go-v4 java3 java4 java-v1")
+#   S3EC_INTEROP_CACHE  Maven repository and Go module cache (default <root>/.interop-cache)
 #   S3EC_PEERS_VENV     the Python peer's venv (default <root>/.venv-peers)
 #   S3EC_VENV           moto's venv (default <root>/.venv)
 #   S3EC_PYTHON         the Python used to create venvs (default python3)
@@ -18,7 +26,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
-PEERS="${S3EC_INTEROP_PEERS:-python ruby go}"
+PEERS="${S3EC_INTEROP_PEERS:-python ruby go go-v4 java3 java4 java-v1}"
+CACHE="${S3EC_INTEROP_CACHE:-$ROOT/.interop-cache}"
 PEERS_VENV="${S3EC_PEERS_VENV:-$ROOT/.venv-peers}"
 MOTO_VENV="${S3EC_VENV:-$ROOT/.venv}"
 PYTHON="${S3EC_PYTHON:-python3}"
@@ -121,6 +130,46 @@ if has go; then
     export GOPATH="$OUT/gopath:/usr/share/gocode" GOCACHE="$OUT/gocache"
     go build -o "$OUT/go-driver" .
   ) || die "go build of interop/go failed"
+fi
+
+# ---------------------------------------------------------------- Go v4 peer (module mode)
+if has go-v4; then
+  command -v go >/dev/null || die "go not found"
+  mkdir -p "$OUT" "$CACHE"
+  say "go build (module mode, $(go version | cut -d' ' -f3), interop/go-v4/go.mod) -> $OUT/go-v4-driver"
+  (
+    cd "$HERE/go-v4"
+    # The Go first on PATH (1.24 or newer: go.mod says 1.24); -mod=readonly: go.mod and
+    # go.sum are the pins, nothing is upgraded; modules come from the module proxy once
+    # and stay in the cache.
+    export GO111MODULE=on GOFLAGS="-mod=readonly -modcacherw" GOTOOLCHAIN=local
+    export GOMODCACHE="$CACHE/go-mod" GOCACHE="$OUT/gocache-v4"
+    go build -o "$OUT/go-v4-driver" .
+  ) || die "go build of interop/go-v4 failed (can go reach the module proxy?)"
+fi
+
+# ---------------------------------------------------------------- Java peers (Maven)
+java_build() { # peer pom [profile]
+  local peer="$1" pom="$2" profile="${3:-}" dir="$OUT/java/$1"
+  local stamp="$dir/.built"
+  local newest
+  newest=$(find "$(dirname "$pom")" "$HERE/java/common" -newer "$stamp" -type f 2>/dev/null | head -1 || true)
+  if [[ -f "$stamp" && -f "$dir/classpath.txt" && -z "$newest" ]]; then
+    say "$peer: built ($dir)"
+    return
+  fi
+  say "$peer: mvn compile ($pom${profile:+ -P $profile}; repository $CACHE/m2)"
+  mkdir -p "$CACHE/m2"
+  mvn -B -q -Dmaven.repo.local="$CACHE/m2" ${profile:+-P "$profile"} -f "$pom" compile \
+    || die "mvn compile of $pom failed for $peer (can mvn reach Maven Central?)"
+  touch "$stamp"
+}
+if has java3 || has java4 || has java-v1; then
+  command -v java >/dev/null || die "java not found"
+  command -v mvn >/dev/null || die "mvn not found"
+  has java3 && java_build java3 "$HERE/java/s3ec/pom.xml" java3
+  has java4 && java_build java4 "$HERE/java/s3ec/pom.xml" java4
+  has java-v1 && java_build java-v1 "$HERE/java/v1/pom.xml"
 fi
 
 say "done in $(( $(date +%s) - START ))s"

@@ -122,6 +122,8 @@ pub(crate) enum Op {
         save: bool,
         /// Make tampered copies of the 17-byte object.
         tamper: Option<TamperSet>,
+        /// Further options of the put (`--low-level`, ...).
+        extra: &'static [&'static str],
     },
     /// The Rust client puts, the peer gets.
     RustToPeer {
@@ -140,6 +142,8 @@ pub(crate) enum Op {
         /// The key the peer is given for the get (a KMS key where the peer
         /// has no raw-key API, so that it answers with its own error).
         get_kind: KeyKind,
+        /// Further options of the get.
+        extra: &'static [&'static str],
     },
 }
 
@@ -295,6 +299,7 @@ impl Plan {
                 expected,
                 save: extras.0,
                 tamper: extras.1,
+                extra: &[],
             },
         );
     }
@@ -328,6 +333,7 @@ impl Plan {
                 expected: None,
                 save: false,
                 tamper: None,
+                extra: &[],
             },
         );
     }
@@ -368,11 +374,12 @@ impl Plan {
                 mode,
                 get_context,
                 legacy: false,
-                get_kind: if peer == Peer::Ruby {
+                get_kind: if peer.has_raw_keys() {
                     kind
                 } else {
                     KeyKind::Kms
                 },
+                extra: &[],
             },
         );
     }
@@ -526,5 +533,203 @@ pub(crate) fn plan(peers: &[Peer]) -> Vec<Cell> {
         p.r2p(go, true, Rsa, Meta, "non-ASCII matdesc", &[17], none, "v2-kmsctx", None,
               Expect::Cannot { exit: 1, says: "wrap algorithm isn't supported, RSA-OAEP-SHA1" });
     }
+    if peers.contains(&Peer::GoV4) {
+        go_v4_cells(&mut p);
+    }
+    for peer in [Peer::Java3, Peer::Java4] {
+        if peers.contains(&peer) {
+            java_s3ec_cells(&mut p, peer);
+        }
+    }
+    if peers.contains(&Peer::JavaV1) {
+        java_v1_cells(&mut p);
+    }
     p.cells
+}
+
+/// amazon-s3-encryption-client-go v4: KMS keyrings only, metadata writes only.
+#[rustfmt::skip]
+fn go_v4_cells(p: &mut Plan) {
+    use KeyKind::{Aes256, Kms};
+    use Storage::{Instr, Meta, Multipart};
+    const PASS: Expect = Expect::Pass;
+    let g = Peer::GoV4;
+    let nonascii = non_ascii_ctx();
+    let c = Some(nonascii.clone());
+    let gcm = (true, Some(TamperSet::Gcm));
+    // Go v4 writes, s3ec reads.
+    p.p2r(g, "v3-kms", Kms, Meta, "non-ASCII context", &ALL_SIZES, c.clone(),
+          ReadPolicy::V3_ONLY, c.clone(), gcm);
+    p.p2r(g, "v2-kms", Kms, Meta, "non-ASCII context", &ALL_SIZES, c.clone(),
+          ReadPolicy::ALLOW_V2, c.clone(), gcm);
+    p.p2r_cannot(g, "v3-kms", Kms, Instr, "", c.clone(), 3, "cannot write instruction files");
+    p.p2r_cannot(g, "v3-kms", Kms, Multipart, "", c.clone(), 3, "no multipart upload");
+    p.p2r_cannot(g, "v3-kms", Aes256, Meta, "raw AES key", None, 3, "no raw-key keyrings");
+    // s3ec writes, Go v4 reads.
+    p.r2p(g, false, Kms, Meta, "non-ASCII context", &ALL_SIZES, nonascii.clone(), "v3-kms",
+          c.clone(), PASS);
+    p.r2p(g, false, Kms, Instr, "non-ASCII context", &INSTR_SIZES, nonascii.clone(), "v3-kms",
+          c.clone(), PASS);
+    p.r2p(g, false, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], nonascii.clone(),
+          "v3-kms", c.clone(), PASS);
+    p.r2p(g, true, Kms, Meta, "non-ASCII context", &ALL_SIZES, nonascii.clone(), "v2-kms",
+          c.clone(), PASS);
+    p.r2p(g, true, Kms, Instr, "non-ASCII context", &INSTR_SIZES, nonascii.clone(), "v2-kms",
+          c.clone(), PASS);
+    p.r2p(g, false, Kms, Meta, "non-ASCII context", &[17], nonascii.clone(), "v2-kms",
+          c.clone(), PASS);
+    p.r2p(g, true, Kms, Meta, "non-ASCII context", &[17], nonascii.clone(), "v3-kms",
+          c.clone(), Expect::Cannot { exit: 1, says: "not valid for the selected commitment policy" });
+    p.r2p(g, false, Aes256, Meta, "non-ASCII matdesc", &[17], Context::new(), "v3-kms", None,
+          Expect::Cannot { exit: 1, says: "AES/GCM" });
+}
+
+/// amazon-s3-encryption-client-java 3.x / 4.x: KMS, AES and RSA keyrings,
+/// V3 (4.x) and V2 writes, metadata and instruction files, both multipart
+/// APIs.
+#[rustfmt::skip]
+fn java_s3ec_cells(p: &mut Plan, j: Peer) {
+    use KeyKind::{Aes128, Aes256, Kms, Rsa};
+    use Storage::{Instr, Meta, Multipart};
+    const PASS: Expect = Expect::Pass;
+    let nonascii = non_ascii_ctx();
+    let none = Context::new();
+    let mp = [17, MULTIPART_SIZE];
+    let gcm = (true, Some(TamperSet::Gcm));
+    let save = (true, None);
+    let v3 = j == Peer::Java4;
+    // KMS cells use the ASCII context: Java sends metadata headers in ISO-8859-1, so
+    // a non-ASCII context is stored mangled ("Zürich-?") and no reader, Java
+    // included, matches it again (interop/README.md). s3ec-written non-ASCII
+    // contexts are read fine (the last KMS row below).
+    let ascii = ascii_ctx();
+    let kinds: [(KeyKind, &'static str, &'static str, &'static str); 3] = [
+        (Kms, "v3-kms", "v2-kms", "ASCII context"),
+        (Aes256, "v3-aes", "v2-aes", "non-ASCII matdesc"),
+        (Rsa, "v3-rsa", "v2-rsa", "non-ASCII matdesc"),
+    ];
+    for (kind, m3, m2, note) in kinds {
+        let c = (kind == Kms).then(|| ascii.clone());
+        let put_ctx = if kind == Kms { ascii.clone() } else { none.clone() };
+        // Java writes, s3ec reads.
+        if v3 {
+            p.p2r(j, m3, kind, Meta, note, &ALL_SIZES, c.clone(), ReadPolicy::V3_ONLY,
+                  c.clone(), gcm);
+            p.p2r(j, m3, kind, Instr, note, &INSTR_SIZES, c.clone(), ReadPolicy::V3_ONLY,
+                  c.clone(), gcm);
+        } else {
+            p.p2r_cannot(j, m3, kind, Meta, note, c.clone(), 1, "can ONLY be built with");
+        }
+        p.p2r(j, m2, kind, Meta, note, &ALL_SIZES, c.clone(), ReadPolicy::ALLOW_V2, c.clone(),
+              gcm);
+        p.p2r(j, m2, kind, Instr, note, &INSTR_SIZES, c.clone(), ReadPolicy::ALLOW_V2,
+              c.clone(), gcm);
+        // s3ec writes, Java reads.
+        p.r2p(j, false, kind, Meta, note, &ALL_SIZES, put_ctx.clone(),
+              if v3 { m3 } else { m2 }, c.clone(), PASS);
+        p.r2p(j, false, kind, Instr, note, &INSTR_SIZES, put_ctx.clone(),
+              if v3 { m3 } else { m2 }, c.clone(), PASS);
+        p.r2p(j, true, kind, Meta, note, &ALL_SIZES, put_ctx.clone(), m2, c.clone(), PASS);
+        p.r2p(j, true, kind, Instr, note, &INSTR_SIZES, put_ctx.clone(), m2, c.clone(), PASS);
+        if v3 {
+            p.r2p(j, false, kind, Meta, note, &[17], put_ctx.clone(), m2, c.clone(), PASS);
+            p.r2p(j, true, kind, Meta, note, &[17], put_ctx.clone(), m3, c.clone(),
+                  Expect::Cannot { exit: 1, says: "Commitment policy violation" });
+        }
+    }
+    let c = Some(ascii.clone());
+    p.r2p(j, !v3, Kms, Meta, "non-ASCII context", &[17, 65539], nonascii.clone(),
+          if v3 { "v3-kms" } else { "v2-kms" }, Some(nonascii.clone()), PASS);
+    p.p2r(j, "v2-aes", Aes128, Meta, "AES-128, non-ASCII matdesc", &[0, 17, 4095], None,
+          ReadPolicy::ALLOW_V2, None, save);
+    p.r2p(j, true, Aes128, Meta, "AES-128, non-ASCII matdesc", &[17], none.clone(), "v2-aes",
+          None, PASS);
+    let mpu = if v3 { "v3-kms" } else { "v2-kms" };
+    let read = if v3 { ReadPolicy::V3_ONLY } else { ReadPolicy::ALLOW_V2 };
+    p.p2r(j, mpu, Kms, Multipart, "high-level (enableMultipartPutObject), 5 MiB parts", &mp,
+          c.clone(), read, c.clone(), save);
+    p.p2r(j, "v2-kms", Kms, Multipart, "low-level (uploadPart), 5 MiB parts", &mp, c.clone(),
+          ReadPolicy::ALLOW_V2, c.clone(), save);
+    if let Some(Cell { op: Op::PeerToRust { extra, .. }, note, .. }) = p.cells.last_mut() {
+        *extra = &["--low-level"];
+        *note = "low-level (uploadPart), 5 MiB parts";
+    }
+    if v3 {
+        p.p2r(j, "v3-kms", Kms, Multipart, "low-level (uploadPart), 5 MiB parts", &mp,
+              c.clone(), ReadPolicy::V3_ONLY, c.clone(), save);
+        if let Some(Cell { op: Op::PeerToRust { extra, .. }, .. }) = p.cells.last_mut() {
+            *extra = &["--low-level"];
+        }
+    }
+    p.r2p(j, !v3, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], ascii.clone(), mpu,
+          c.clone(), PASS);
+}
+
+/// aws-java-sdk-s3 1.12.x: AmazonS3EncryptionClientV2 (`v2-*`) and the
+/// deprecated AmazonS3EncryptionClient in each CryptoMode (`v1-eo-*`,
+/// `v1-ae-*`, `v1-sae-*`), with KMS, AES and RSA materials.
+#[rustfmt::skip]
+fn java_v1_cells(p: &mut Plan) {
+    use KeyKind::{Aes128, Aes256, Kms, Rsa};
+    use Storage::{Instr, Meta, Multipart};
+    const PASS: Expect = Expect::Pass;
+    let j = Peer::JavaV1;
+    let ascii = ascii_ctx();
+    let none = Context::new();
+    let mp = [17, MULTIPART_SIZE];
+    let gcm = (true, Some(TamperSet::Gcm));
+    let cbc = (true, Some(TamperSet::Cbc));
+    let save = (true, None);
+    let small = [0, 17, 65539];
+    let kinds: [(KeyKind, &'static str, &'static str); 3] =
+        [(Kms, "kms", "ASCII context"), (Aes256, "aes", "non-ASCII matdesc"),
+         (Rsa, "rsa", "non-ASCII matdesc")];
+    for (kind, k, note) in kinds {
+        let c = (kind == Kms).then(|| ascii.clone());
+        let put_ctx = if kind == Kms { ascii.clone() } else { none.clone() };
+        let m = |prefix: &str| -> &'static str {
+            match (prefix, k) {
+                ("v2", "kms") => "v2-kms", ("v2", "aes") => "v2-aes", ("v2", _) => "v2-rsa",
+                ("eo", "kms") => "v1-eo-kms", ("eo", "aes") => "v1-eo-aes", ("eo", _) => "v1-eo-rsa",
+                ("ae", "kms") => "v1-ae-kms", ("ae", "aes") => "v1-ae-aes", ("ae", _) => "v1-ae-rsa",
+                (_, "kms") => "v1-sae-kms", (_, "aes") => "v1-sae-aes", _ => "v1-sae-rsa",
+            }
+        };
+        // Java writes, s3ec reads.
+        p.p2r(j, m("v2"), kind, Meta, note, &ALL_SIZES, c.clone(), ReadPolicy::ALLOW_V2,
+              c.clone(), gcm);
+        p.p2r(j, m("v2"), kind, Instr, note, &INSTR_SIZES, c.clone(), ReadPolicy::ALLOW_V2,
+              c.clone(), save);
+        let eo_sizes: &[u64] = if kind == Aes256 { &ALL_SIZES } else { &small };
+        p.p2r(j, m("eo"), kind, Meta, note, eo_sizes, c.clone(), ReadPolicy::LEGACY_ALL, None,
+              cbc);
+        p.p2r(j, m("eo"), kind, Instr, note, &[17], c.clone(), ReadPolicy::LEGACY_ALL, None,
+              save);
+        p.p2r(j, m("ae"), kind, Meta, note, &small, c.clone(), ReadPolicy::LEGACY_WRAP, None,
+              gcm);
+        p.p2r(j, m("ae"), kind, Instr, note, &[17], c.clone(), ReadPolicy::LEGACY_WRAP, None,
+              save);
+        p.p2r(j, m("sae"), kind, Meta, note, &[17], c.clone(), ReadPolicy::LEGACY_WRAP, None,
+              save);
+        // s3ec writes, Java reads.
+        p.r2p(j, true, kind, Meta, note, &ALL_SIZES, put_ctx.clone(), m("v2"), c.clone(), PASS);
+        p.r2p(j, true, kind, Instr, note, &INSTR_SIZES, put_ctx.clone(), m("v2"), c.clone(),
+              PASS);
+        p.r2p(j, true, kind, Meta, note, &[17], put_ctx.clone(), m("ae"), c.clone(), PASS);
+        p.r2p(j, true, kind, Meta, note, &[17], put_ctx.clone(), m("eo"), c.clone(), PASS);
+        p.r2p(j, false, kind, Meta, note, &[17], put_ctx.clone(), m("v2"), c.clone(), PASS);
+    }
+    let c = Some(ascii.clone());
+    p.p2r(j, "v1-eo-aes", Aes128, Meta, "AES-128, non-ASCII matdesc", &[0, 17, 4095], None,
+          ReadPolicy::LEGACY_ALL, None, save);
+    p.p2r(j, "v2-aes", Aes128, Meta, "AES-128, non-ASCII matdesc", &[0, 17, 4095], None,
+          ReadPolicy::ALLOW_V2, None, save);
+    p.p2r(j, "v2-kms", Kms, Multipart, "uploadPart, 5 MiB parts", &mp, c.clone(),
+          ReadPolicy::ALLOW_V2, c.clone(), save);
+    p.p2r(j, "v1-eo-kms", Kms, Multipart, "uploadPart, 5 MiB parts", &mp, c.clone(),
+          ReadPolicy::LEGACY_ALL, None, save);
+    p.r2p(j, true, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], ascii.clone(), "v2-kms",
+          c.clone(), PASS);
+    p.r2p(j, true, Aes128, Meta, "AES-128, non-ASCII matdesc", &[17], none, "v2-aes", None,
+          PASS);
 }

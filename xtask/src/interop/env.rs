@@ -174,6 +174,9 @@ pub(crate) struct Env {
     pub(crate) s3: Arc<ReqwestTransport>,
     /// Scratch folder of this run.
     pub(crate) workdir: PathBuf,
+    /// Where the Java peers' long-lived JVMs listen (`<peer>.sock`), once
+    /// started.
+    pub(crate) java_serve_dir: Option<PathBuf>,
 }
 
 fn moto_transport(endpoint: &str) -> Result<ReqwestTransport, String> {
@@ -225,28 +228,41 @@ fn create_kms_key(client: &aws_sdk_kms::Client, what: &str) -> Result<(String, S
     Ok((meta.key_id, arn))
 }
 
-/// A fresh RSA-2048 key pair made by Ruby's OpenSSL (Ruby is a peer, so it
-/// is installed anyway); (private PKCS#1 PEM, public SPKI PEM).
+/// A fresh RSA-2048 key pair made by the `openssl` command (always on the
+/// machine; Ruby, which made it before, is installed only with the Ruby
+/// peer); (private PKCS#1 PEM, public SPKI PEM).
 fn rsa_key_pair(dir: &Path) -> Result<(String, String), String> {
     let private = dir.join("rsa-private.pem");
     let public = dir.join("rsa-public.pem");
-    let out = Command::new("ruby")
-        .args([
-            "-ropenssl",
-            "-e",
-            "k = OpenSSL::PKey::RSA.new(2048); File.write(ARGV[0], k.to_pem); \
-             File.write(ARGV[1], k.public_key.to_pem)",
-        ])
-        .arg(&private)
-        .arg(&public)
-        .output()
-        .map_err(|e| format!("cannot run ruby to make an RSA key: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ruby could not make an RSA key: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    let openssl = |args: &[&std::ffi::OsStr]| -> Result<(), String> {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run openssl to make an RSA key: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "openssl could not make an RSA key: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    openssl(&[
+        "genrsa".as_ref(),
+        "-traditional".as_ref(),
+        "-out".as_ref(),
+        private.as_os_str(),
+        "2048".as_ref(),
+    ])?;
+    openssl(&[
+        "rsa".as_ref(),
+        "-in".as_ref(),
+        private.as_os_str(),
+        "-pubout".as_ref(),
+        "-out".as_ref(),
+        public.as_os_str(),
+    ])?;
     let read = |p: &Path| fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
     Ok((read(&private)?, read(&public)?))
 }
@@ -291,6 +307,7 @@ impl Env {
             rsa_public_pem,
             s3,
             workdir,
+            java_serve_dir: None,
         })
     }
 

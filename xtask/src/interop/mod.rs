@@ -20,6 +20,7 @@
 
 mod cells;
 mod env;
+mod java;
 mod peer;
 mod report;
 mod save;
@@ -217,6 +218,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 matdesc,
                 read,
                 expected,
+                extra,
                 ..
             } => {
                 let put = peer::run(
@@ -233,6 +235,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                         instruction_file: cell.storage == Storage::Instr,
                         multipart: cell.storage == Storage::Multipart,
                         legacy: false,
+                        extra,
                     },
                     &stem,
                 )?;
@@ -264,6 +267,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 get_context,
                 legacy,
                 get_kind,
+                extra,
             } => {
                 let (ring, _) = env.keyring(cell.kind, matdesc.as_ref())?;
                 let client = env.client(ring, *commitment, LegacyOptions::default())?;
@@ -288,6 +292,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                         instruction_file: false,
                         multipart: false,
                         legacy: *legacy,
+                        extra,
                     },
                     &stem,
                 )?;
@@ -316,10 +321,15 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
     result
 }
 
-fn setup() -> Result<(), String> {
+fn setup(peers: &[Peer]) -> Result<(), String> {
     let started = Instant::now();
-    crate::run(Command::new("bash").arg(crate::root().join("interop").join("setup.sh")))
-        .map_err(|e| format!("interop/setup.sh failed: {e}"))?;
+    let names: Vec<&str> = peers.iter().map(|p| p.name()).collect();
+    crate::run(
+        Command::new("bash")
+            .arg(crate::root().join("interop").join("setup.sh"))
+            .env("S3EC_INTEROP_PEERS", names.join(" ")),
+    )
+    .map_err(|e| format!("interop/setup.sh failed: {e}"))?;
     eprintln!("interop: setup took {:.0?}", started.elapsed());
     Ok(())
 }
@@ -327,16 +337,18 @@ fn setup() -> Result<(), String> {
 /// `cargo xtask interop [options]`.
 pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let started = Instant::now();
-    if !opts.skip_setup {
-        setup()?;
-    }
     let peers = opts.peers.clone().unwrap_or_else(|| Peer::ALL.to_vec());
+    if !opts.skip_setup {
+        setup(&peers)?;
+    }
     let jobs = opts.jobs.unwrap_or(4);
     let out_dir = crate::root().join("target").join("interop");
     let workdir = out_dir.join(format!("run-{}", std::process::id()));
-    let env = Env::start(workdir.clone())?;
+    let mut env = Env::start(workdir.clone())?;
+    let servers = java::start_servers(&mut env, &peers)?;
     let result = run_in(&env, &peers, jobs, opts, &out_dir, started);
     let keep = result.is_err();
+    drop(servers);
     drop(env);
     if keep {
         eprintln!("interop: scratch files kept in {}", workdir.display());

@@ -15,7 +15,7 @@ use super::env::{Env, KeyKind};
 /// How long one driver run may take before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The three AWS clients.
+/// The AWS clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Peer {
     /// amazon-s3-encryption-client-python 4.0.0.
@@ -24,11 +24,28 @@ pub(crate) enum Peer {
     Ruby,
     /// aws-sdk-go 1.44.133 s3crypto.
     Go,
+    /// amazon-s3-encryption-client-go v4.0.0.
+    GoV4,
+    /// amazon-s3-encryption-client-java 3.6.1 (the newest 3.x).
+    Java3,
+    /// amazon-s3-encryption-client-java 4.0.1 (the newest 4.x).
+    Java4,
+    /// aws-java-sdk-s3 1.12.797: AmazonS3EncryptionClientV2 and the
+    /// deprecated AmazonS3EncryptionClient.
+    JavaV1,
 }
 
 impl Peer {
     /// Every peer.
-    pub(crate) const ALL: [Peer; 3] = [Peer::Python, Peer::Ruby, Peer::Go];
+    pub(crate) const ALL: [Peer; 7] = [
+        Peer::Python,
+        Peer::Ruby,
+        Peer::Go,
+        Peer::GoV4,
+        Peer::Java3,
+        Peer::Java4,
+        Peer::JavaV1,
+    ];
 
     /// The driver's name.
     pub(crate) fn name(self) -> &'static str {
@@ -36,7 +53,22 @@ impl Peer {
             Peer::Python => "python",
             Peer::Ruby => "ruby",
             Peer::Go => "go",
+            Peer::GoV4 => "go-v4",
+            Peer::Java3 => "java3",
+            Peer::Java4 => "java4",
+            Peer::JavaV1 => "java-v1",
         }
+    }
+
+    /// A Java peer (one long-lived JVM serves its calls).
+    pub(crate) fn is_java(self) -> bool {
+        matches!(self, Peer::Java3 | Peer::Java4 | Peer::JavaV1)
+    }
+
+    /// The peer takes raw AES and RSA keys (else it is given the KMS key,
+    /// so that it answers with its own error).
+    pub(crate) fn has_raw_keys(self) -> bool {
+        matches!(self, Peer::Ruby) || self.is_java()
     }
 
     /// Parse a driver name.
@@ -58,6 +90,22 @@ impl Peer {
             Peer::Go => {
                 "go aws-sdk-go 1.44.133 s3crypto (go 1.19, Debian golang-github-aws-aws-sdk-go-dev), \
                  moto 5.2.5 as S3 and KMS"
+            }
+            Peer::GoV4 => {
+                "github.com/aws/amazon-s3-encryption-client-go/v4 v4.0.0 (Go module proxy; \
+                 aws-sdk-go-v2 1.18.0, service/s3 1.33.1, service/kms 1.21.1), moto 5.2.5 as S3 and KMS"
+            }
+            Peer::Java3 => {
+                "software.amazon.encryption.s3:amazon-s3-encryption-client-java 3.6.1 (Maven Central; \
+                 AWS SDK for Java 2.x, Java 17), moto 5.2.5 as S3 and KMS"
+            }
+            Peer::Java4 => {
+                "software.amazon.encryption.s3:amazon-s3-encryption-client-java 4.0.1 (Maven Central; \
+                 AWS SDK for Java 2.x, Java 17), moto 5.2.5 as S3 and KMS"
+            }
+            Peer::JavaV1 => {
+                "com.amazonaws:aws-java-sdk-s3 1.12.797 (Maven Central; AmazonS3EncryptionClientV2 \
+                 and AmazonS3EncryptionClient, BouncyCastle 1.87, Java 17), moto 5.2.5 as S3 and KMS"
             }
         }
     }
@@ -94,6 +142,8 @@ pub(crate) struct Call<'a> {
     pub(crate) multipart: bool,
     /// `--legacy` (get).
     pub(crate) legacy: bool,
+    /// Further driver options (`--low-level`, `--range SPEC`, ...).
+    pub(crate) extra: &'a [&'a str],
 }
 
 /// How a driver run ended.
@@ -179,6 +229,10 @@ pub(crate) fn run(env: &Env, call: &Call<'_>, log_stem: &str) -> Result<Run, Str
     }
     if call.legacy {
         cmd.arg("--legacy");
+    }
+    cmd.args(call.extra);
+    if let Some(dir) = &env.java_serve_dir {
+        cmd.env("S3EC_JAVA_SERVE_DIR", dir);
     }
     let err_path = env.workdir.join(format!("{log_stem}.stderr"));
     let err_file = File::create(&err_path).map_err(|e| format!("{}: {e}", err_path.display()))?;

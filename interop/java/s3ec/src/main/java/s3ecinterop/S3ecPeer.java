@@ -1,0 +1,282 @@
+package s3ecinterop;
+
+import java.net.URI;
+import java.security.KeyPair;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import javax.crypto.spec.SecretKeySpec;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.SdkHttpRequest;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.SdkPartType;
+import software.amazon.awssdk.services.s3.model.UploadPartRequest;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+import software.amazon.encryption.s3.CommitmentPolicy;
+import software.amazon.encryption.s3.S3EncryptionClient;
+import software.amazon.encryption.s3.algorithms.AlgorithmSuite;
+import software.amazon.encryption.s3.internal.InstructionFileConfig;
+import software.amazon.encryption.s3.materials.AesKeyring;
+import software.amazon.encryption.s3.materials.Keyring;
+import software.amazon.encryption.s3.materials.KmsKeyring;
+import software.amazon.encryption.s3.materials.MaterialsDescription;
+import software.amazon.encryption.s3.materials.PartialRsaKeyPair;
+import software.amazon.encryption.s3.materials.RsaKeyring;
+
+/**
+ * Peers java3 and java4: software.amazon.encryption.s3:amazon-s3-encryption-client-java
+ * (3.6.1 / 4.0.1, same source, see pom.xml). Modes {@code v3-kms|aes|rsa}:
+ * {@code S3EncryptionClient.builderV4()} with REQUIRE_ENCRYPT_REQUIRE_DECRYPT and
+ * ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY (V3); {@code v2-kms|aes|rsa}:
+ * FORBID_ENCRYPT_ALLOW_DECRYPT and ALG_AES_256_GCM_IV12_TAG16_NO_KDF (V2), reads
+ * V2 and V3. {@code --legacy} (get): enableLegacyWrappingAlgorithms +
+ * enableLegacyUnauthenticatedModes. Options beyond the common contract:
+ * {@code --multipart} = enableMultipartPutObject (the high-level API);
+ * {@code --multipart --low-level} = createMultipartUpload/uploadPart/complete;
+ * {@code --range SPEC} (get) = a ranged GetObject; {@code --instruction-suffix S}
+ * (get) = withCustomInstructionFileSuffix; {@code --delayed-auth} (get).
+ */
+public final class S3ecPeer implements Driver.Peer {
+    private final String name;
+
+    S3ecPeer(String name) {
+        this.name = name;
+    }
+
+    public static void main(String[] args) {
+        String peer = System.getProperty("s3ec.peer", "java4");
+        Driver.main(new S3ecPeer(peer), args);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Map<String, String> modes() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String kind : new String[] {"kms", "aes", "rsa"}) {
+            m.put("v3-" + kind, "S3EncryptionClient (builderV4), " + keyring(kind)
+                    + ", REQUIRE_ENCRYPT_REQUIRE_DECRYPT + ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY (V3); reads V3 only");
+            m.put("v2-" + kind, "S3EncryptionClient (builderV4), " + keyring(kind)
+                    + ", FORBID_ENCRYPT_ALLOW_DECRYPT + ALG_AES_256_GCM_IV12_TAG16_NO_KDF (V2); reads V2 and V3");
+        }
+        return m;
+    }
+
+    private static String keyring(String kind) {
+        switch (kind) {
+            case "kms": return "KmsKeyring";
+            case "aes": return "AesKeyring";
+            default: return "RsaKeyring";
+        }
+    }
+
+    @Override
+    public Map<String, List<String>> capabilities() {
+        List<String> all = new ArrayList<>(modes().keySet());
+        List<String> v2 = new ArrayList<>();
+        for (String m : all) {
+            if (m.startsWith("v2-")) {
+                v2.add(m);
+            }
+        }
+        Map<String, List<String>> c = Driver.caps();
+        c.put("put", all);
+        c.put("get", all);
+        c.put("instruction_file_put", all);
+        c.put("instruction_file_get", all);
+        c.put("multipart_put", all);
+        c.put("legacy_get", v2);
+        c.put("ranged_get", all);
+        c.put("get_checks_context", List.of("v3-kms", "v2-kms"));
+        return c;
+    }
+
+    /**
+     * moto answers the SDK's "Expect: 100-continue" with a bare 100 that the async
+     * (Netty) client reports as "S3Exception: (Service: S3, Status Code: 100)": the
+     * header goes (it changes nothing in what is stored).
+     */
+    private static final ClientOverrideConfiguration NO_EXPECT = ClientOverrideConfiguration.builder()
+            .addExecutionInterceptor(new ExecutionInterceptor() {
+                @Override
+                public SdkHttpRequest modifyHttpRequest(Context.ModifyHttpRequest context,
+                                                        ExecutionAttributes executionAttributes) {
+                    return context.httpRequest().toBuilder().removeHeader("Expect").build();
+                }
+            })
+            .build();
+
+    private static S3Client s3(Driver.Opts o) {
+        return S3Client.builder()
+                .overrideConfiguration(NO_EXPECT)
+                .endpointOverride(URI.create(o.endpoint))
+                .region(Region.of(o.region))
+                .forcePathStyle(true)
+                .credentialsProvider(creds(o))
+                .build();
+    }
+
+    private static StaticCredentialsProvider creds(Driver.Opts o) {
+        return StaticCredentialsProvider.create(AwsBasicCredentials.create(o.accessKey, o.secretKey));
+    }
+
+    private static Keyring keyring(Driver.Opts o, boolean legacy) throws Exception {
+        String kind = o.mode.substring(o.mode.indexOf('-') + 1);
+        if (!kind.equals(o.keyKind())) {
+            throw new Driver.UsageError("mode " + o.mode + " needs a " + kind + " key, got a " + o.keyKind() + " key");
+        }
+        MaterialsDescription md = null;
+        if (o.matdesc != null) {
+            if (kind.equals("kms")) {
+                throw new Driver.Unsupported("KmsKeyring takes no material description (use --context)");
+            }
+            md = MaterialsDescription.builder().putAll(o.matdesc).build();
+        }
+        switch (kind) {
+            case "aes":
+                return AesKeyring.builder()
+                        .wrappingKey(new SecretKeySpec(o.aesKey, "AES"))
+                        .materialsDescription(md)
+                        .enableLegacyWrappingAlgorithms(legacy)
+                        .build();
+            case "rsa":
+                KeyPair kp = Driver.rsaKeyPair(o);
+                return RsaKeyring.builder()
+                        .wrappingKeyPair(new PartialRsaKeyPair(kp.getPrivate(), kp.getPublic()))
+                        .materialsDescription(md)
+                        .enableLegacyWrappingAlgorithms(legacy)
+                        .build();
+            default:
+                KmsClient kms = KmsClient.builder()
+                        .endpointOverride(URI.create(o.endpoint))
+                        .region(Region.of(o.region))
+                        .credentialsProvider(creds(o))
+                        .build();
+                return KmsKeyring.builder()
+                        .kmsClient(kms)
+                        .wrappingKeyId(o.kmsKeyId)
+                        .enableLegacyWrappingAlgorithms(legacy)
+                        .build();
+        }
+    }
+
+    private static S3EncryptionClient client(Driver.Opts o, S3Client s3) throws Exception {
+        boolean legacy = o.cmd.equals("get") && o.legacy;
+        if (o.context != null && !o.mode.endsWith("-kms")) {
+            throw new Driver.Unsupported("encryption context is supported with KMS keys only (" + o.mode + ")");
+        }
+        // The client also builds an async S3 client of its own (and, for kmsKeyId, a
+        // KMS client): give it the same endpoint, region and credentials.
+        S3EncryptionClient.Builder b = S3EncryptionClient.builderV4()
+                .region(Region.of(o.region))
+                .credentialsProvider(creds(o))
+                .endpointOverride(URI.create(o.endpoint))
+                .forcePathStyle(true)
+                .overrideConfiguration(NO_EXPECT)
+                .wrappedClient(s3)
+                .keyring(keyring(o, legacy))
+                .enableLegacyWrappingAlgorithms(legacy)
+                .enableLegacyUnauthenticatedModes(legacy)
+                .enableDelayedAuthenticationMode(o.delayedAuth)
+                .instructionFileConfig(InstructionFileConfig.builder()
+                        .instructionFileClient(s3)
+                        .enableInstructionFilePutObject(o.instructionFile)
+                        .build());
+        if (o.mode.startsWith("v3-")) {
+            b.commitmentPolicy(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+                    .encryptionAlgorithm(AlgorithmSuite.ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY);
+        } else {
+            b.commitmentPolicy(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
+                    .encryptionAlgorithm(AlgorithmSuite.ALG_AES_256_GCM_IV12_TAG16_NO_KDF);
+        }
+        if (o.multipart && !o.lowLevel) {
+            b.enableMultipartPutObject(true);
+        }
+        return b.build();
+    }
+
+    private static Consumer<AwsRequestOverrideConfiguration.Builder> ctx(Driver.Opts o) {
+        return o.context != null ? S3EncryptionClient.withAdditionalConfiguration(o.context) : c -> { };
+    }
+
+    @Override
+    public void put(Driver.Opts o) throws Exception {
+        byte[] body = Driver.input(o);
+        try (S3Client s3 = s3(o); S3EncryptionClient c = client(o, s3)) {
+            if (o.multipart && o.lowLevel) {
+                putLowLevel(o, c, body);
+                return;
+            }
+            c.putObject(PutObjectRequest.builder()
+                    .bucket(o.bucket)
+                    .key(o.key)
+                    .overrideConfiguration(ctx(o))
+                    .build(), RequestBody.fromBytes(body));
+        }
+    }
+
+    /** createMultipartUpload / uploadPart (the last one SdkPartType.LAST) / complete. */
+    private static void putLowLevel(Driver.Opts o, S3EncryptionClient c, byte[] body) {
+        CreateMultipartUploadResponse up = c.createMultipartUpload(b -> b.bucket(o.bucket).key(o.key)
+                .overrideConfiguration(ctx(o)));
+        List<CompletedPart> parts = new ArrayList<>();
+        int n = (int) Math.max(1, (body.length + o.partSize - 1) / o.partSize);
+        for (int i = 0; i < n; i++) {
+            int from = (int) Math.min(body.length, i * o.partSize);
+            int to = (int) Math.min(body.length, from + o.partSize);
+            byte[] part = java.util.Arrays.copyOfRange(body, from, to);
+            UploadPartRequest.Builder req = UploadPartRequest.builder()
+                    .bucket(o.bucket).key(o.key).uploadId(up.uploadId()).partNumber(i + 1)
+                    .contentLength((long) part.length);
+            if (i == n - 1) {
+                req.sdkPartType(SdkPartType.LAST);
+            }
+            UploadPartResponse r = c.uploadPart(req.build(), RequestBody.fromBytes(part));
+            parts.add(CompletedPart.builder().partNumber(i + 1).eTag(r.eTag()).build());
+        }
+        c.completeMultipartUpload(CompleteMultipartUploadRequest.builder()
+                .bucket(o.bucket).key(o.key).uploadId(up.uploadId())
+                .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build())
+                .build());
+    }
+
+    @Override
+    public void get(Driver.Opts o) throws Exception {
+        try (S3Client s3 = s3(o); S3EncryptionClient c = client(o, s3)) {
+            GetObjectRequest.Builder req = GetObjectRequest.builder().bucket(o.bucket).key(o.key);
+            Consumer<AwsRequestOverrideConfiguration.Builder> over = ctx(o);
+            if (o.suffix != null) {
+                over = over.andThen(S3EncryptionClient.withCustomInstructionFileSuffix(o.suffix));
+            }
+            req.overrideConfiguration(over);
+            if (o.range != null) {
+                req.range(o.range);
+            }
+            ResponseBytes<GetObjectResponse> r = c.getObjectAsBytes(req.build());
+            Driver.output(o, r.asByteArray());
+        }
+    }
+}
