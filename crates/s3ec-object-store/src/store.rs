@@ -949,6 +949,7 @@ impl ObjectStore for S3ecStore {
         Ok(ListResult {
             common_prefixes: r.common_prefixes,
             objects: r.objects.into_iter().filter_map(listed).collect(),
+            extensions: r.extensions,
         })
     }
 

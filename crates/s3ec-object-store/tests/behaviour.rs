@@ -193,7 +193,7 @@ async fn tampering_is_detected_and_nothing_is_returned() {
     // The envelope keys are reserved.
     let attrs = object_store::Attributes::from_iter([(
         object_store::Attribute::Metadata("x-amz-3".into()),
-        "x".into(),
+        object_store::AttributeValue::from("x"),
     )]);
     let e = store
         .put_opts(
