@@ -139,7 +139,7 @@ fn table(rows: usize, group: usize) -> (Vec<RecordBatch>, Vec<u8>) {
         (0..rows).map(|i| (i % 997) as f64 * 0.25),
     ));
     let names: ArrayRef = Arc::new(StringArray::from_iter_values(
-        (0..rows).map(|i| format!("rider-{}", i % 1013)),
+        (0..rows).map(|i| format!("rider-{:016x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))),
     ));
     let batch =
         RecordBatch::try_from_iter([("id", ids), ("fare", fares), ("name", names)]).unwrap();
@@ -285,7 +285,9 @@ async fn parquet_with_the_python_client() {
             .unwrap(),
     );
     let dir = tempfile::TempDir::new().unwrap();
-    let (expected, file) = table(30_000, 4_096);
+    // About 20 MiB: both sides use multipart uploads of 5 MiB parts.
+    let (expected, file) = table(600_000, 65_536);
+    assert!(file.len() > 15 << 20, "{}", file.len());
 
     // Python writes, the adapter reads (footer and column chunks by range,
     // each authenticated).
@@ -297,7 +299,7 @@ async fn parquet_with_the_python_client() {
     tokio::task::spawn_blocking(move || {
         peer(&[
             "put", "--endpoint", &endpoint, "--bucket", &b, "--key", "from-python/t.parquet",
-            "--in", &i, "--mode", "v3-kms", "--kms-key-id", &k,
+            "--in", &i, "--mode", "v3-kms", "--kms-key-id", &k, "--multipart",
         ])
     })
     .await
@@ -310,11 +312,20 @@ async fn parquet_with_the_python_client() {
     // The adapter writes (multipart, 5 MiB parts from BufWriter), Python
     // reads.
     let path = Path::from("from-s3ec/t.parquet");
-    let writer = BufWriter::new(store.clone(), path.clone());
+    let writer = BufWriter::with_capacity(store.clone(), path.clone(), 5 << 20);
     let mut w = AsyncArrowWriter::try_new(writer, expected[0].schema(), None).unwrap();
     w.write(&expected[0]).await.unwrap();
     w.close().await.unwrap();
     let written = store.get(&path).await.unwrap().bytes().await.unwrap();
+    // A multipart object's entity tag ends in -<parts>.
+    let etag = raw.head(&path).await.unwrap().e_tag.unwrap();
+    let parts = written.len().div_ceil(5 << 20);
+    assert!(parts > 1);
+    assert!(
+        etag.trim_matches('"').ends_with(&format!("-{parts}")),
+        "{etag} for {} bytes",
+        written.len()
+    );
     let out = dir.path().join("out.parquet");
     let endpoint = moto.endpoint().to_string();
     let (b, o) = (bucket.clone(), out.to_str().unwrap().to_string());
