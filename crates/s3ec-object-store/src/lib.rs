@@ -132,5 +132,5 @@ pub use store::{
 };
 
 pub use object_store;
-pub use s3ec_keyring::{AsyncKeyring, Context, Keyring, LegacyOptions};
 pub use s3ec_core::CommitmentPolicy;
+pub use s3ec_keyring::{AsyncKeyring, Context, Keyring, LegacyOptions};

@@ -270,9 +270,7 @@ impl Builder {
 
     /// Check the configuration and build the store.
     pub fn build(self) -> Result<S3ecStore, Error> {
-        let keyring = self
-            .keyring
-            .ok_or(Error::Config("a keyring is required"))?;
+        let keyring = self.keyring.ok_or(Error::Config("a keyring is required"))?;
         if self.unauthenticated_ranges && !self.policy.legacy.unauthenticated_modes {
             return Err(Error::Config(
                 "unauthenticated ranged reads need the legacy unauthenticated modes switch",
@@ -329,9 +327,7 @@ fn metadata_of(attrs: &Attributes) -> Vec<(String, String)> {
     attrs
         .iter()
         .filter_map(|(k, v)| match k {
-            Attribute::Metadata(name) => {
-                Some((name.to_ascii_lowercase(), v.as_ref().to_string()))
-            }
+            Attribute::Metadata(name) => Some((name.to_ascii_lowercase(), v.as_ref().to_string())),
             _ => None,
         })
         .collect()
@@ -400,7 +396,12 @@ fn not_found(e: &object_store::Error) -> bool {
 }
 
 /// One plaintext chunk as a [`GetResult`].
-fn result_of(meta: ObjectMeta, range: Range<u64>, attributes: Attributes, body: Bytes) -> GetResult {
+fn result_of(
+    meta: ObjectMeta,
+    range: Range<u64>,
+    attributes: Attributes,
+    body: Bytes,
+) -> GetResult {
     GetResult {
         payload: GetResultPayload::Stream(futures::stream::once(async move { Ok(body) }).boxed()),
         meta,
@@ -509,7 +510,8 @@ impl Shared {
     /// from its envelope alone; `None` for legacy CBC without a recorded
     /// length (the padding says).
     fn plaintext_len(&self, env: &FoundEnvelope, size: u64) -> object_store::Result<Option<u64>> {
-        let info = codec::inspect(&env.metadata, env.instruction_file.as_deref()).map_err(os_err)?;
+        let info =
+            codec::inspect(&env.metadata, env.instruction_file.as_deref()).map_err(os_err)?;
         s3ec_client::get::check_body_length(&info, size).map_err(os_err)?;
         Ok(match (info.suite, info.unencrypted_content_length) {
             (_, Some(n)) => Some(n),
@@ -578,7 +580,11 @@ impl Shared {
             if !self.revalidate && !has_conditions(options) {
                 return Ok(hit);
             }
-            match self.inner.get_opts(location, conditions_of(options, true)).await {
+            match self
+                .inner
+                .get_opts(location, conditions_of(options, true))
+                .await
+            {
                 Ok(head) if hit.is_current(&head.meta) => return Ok(hit),
                 Ok(_) => {}
                 Err(e) => {
@@ -589,7 +595,10 @@ impl Shared {
                 }
             }
         }
-        let obj = Arc::new(self.fetch_verified(location, conditions_of(options, false)).await?);
+        let obj = Arc::new(
+            self.fetch_verified(location, conditions_of(options, false))
+                .await?,
+        );
         self.cache.insert(location, obj.clone());
         Ok(obj)
     }
@@ -603,7 +612,10 @@ impl Shared {
         options: &GetOptions,
         range: &GetRange,
     ) -> object_store::Result<GetResult> {
-        let head = self.inner.get_opts(location, conditions_of(options, true)).await?;
+        let head = self
+            .inner
+            .get_opts(location, conditions_of(options, true))
+            .await?;
         let meta = head.meta.clone();
         let env = self.find_envelope(location, &head.attributes).await?;
         let opened = codec::open_envelope_async(
@@ -788,10 +800,7 @@ impl ObjectStore for S3ecStore {
             .map_err(|e| os_err(ClientError::Format(e)))?;
         // spec encryption.md: the tag MUST be appended to the ciphertext.
         buf.extend_from_slice(&enc.finish());
-        let opts = PutOptions {
-            attributes,
-            ..opts
-        };
+        let opts = PutOptions { attributes, ..opts };
         let result = s.inner.put_opts(location, buf.into(), opts).await;
         s.cache.invalidate(location);
         let result = result?;
@@ -808,10 +817,7 @@ impl ObjectStore for S3ecStore {
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
         let s = &self.shared;
         let (enc, attributes, side) = s.seal(&opts.attributes, None).await?;
-        let opts = PutMultipartOptions {
-            attributes,
-            ..opts
-        };
+        let opts = PutMultipartOptions { attributes, ..opts };
         let inner = s.inner.put_multipart_opts(location, opts).await?;
         Ok(Box::new(EncryptingUpload {
             inner,
@@ -830,18 +836,20 @@ impl ObjectStore for S3ecStore {
     ) -> object_store::Result<GetResult> {
         let s = &self.shared;
         if options.head {
-            let head = s.inner.get_opts(location, conditions_of(&options, true)).await?;
+            let head = s
+                .inner
+                .get_opts(location, conditions_of(&options, true))
+                .await?;
             let env = s.find_envelope(location, &head.attributes).await?;
             let size = match s.plaintext_len(&env, head.meta.size)? {
                 Some(n) => n,
                 // Legacy CBC without a recorded length: only the padding
                 // says, so decrypt the object.
-                None => {
-                    s.fetch_verified(location, conditions_of(&options, false))
-                        .await?
-                        .plaintext
-                        .len() as u64
-                }
+                None => s
+                    .fetch_verified(location, conditions_of(&options, false))
+                    .await?
+                    .plaintext
+                    .len() as u64,
             };
             let meta = ObjectMeta { size, ..head.meta };
             return Ok(result_of(
@@ -853,7 +861,9 @@ impl ObjectStore for S3ecStore {
         }
         match &options.range {
             None => {
-                let obj = s.fetch_verified(location, conditions_of(&options, false)).await?;
+                let obj = s
+                    .fetch_verified(location, conditions_of(&options, false))
+                    .await?;
                 let meta = obj.meta();
                 Ok(result_of(
                     meta.clone(),

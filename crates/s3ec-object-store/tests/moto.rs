@@ -18,11 +18,11 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use futures::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::buffered::BufWriter;
 use object_store::integration::*;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::async_reader::{ParquetObjectReader, ParquetRecordBatchStreamBuilder};
-use object_store::buffered::BufWriter;
 use parquet::arrow::async_writer::AsyncArrowWriter;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -94,7 +94,10 @@ async fn s3_conditional_puts() {
         .put_opts(&path, "b".into(), PutMode::Create.into())
         .await
         .unwrap_err();
-    assert!(matches!(e, object_store::Error::AlreadyExists { .. }), "{e}");
+    assert!(
+        matches!(e, object_store::Error::AlreadyExists { .. }),
+        "{e}"
+    );
     assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "a");
     let got = store.get(&path).await.unwrap();
     assert_eq!(got.meta.e_tag, v1.e_tag);
@@ -112,7 +115,10 @@ async fn s3_conditional_puts() {
         e_tag: v2.e_tag.clone(),
         version: None,
     });
-    store.put_opts(&path, "e".into(), mode.into()).await.unwrap();
+    store
+        .put_opts(&path, "e".into(), mode.into())
+        .await
+        .unwrap();
     assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "e");
 }
 
@@ -138,9 +144,12 @@ fn table(rows: usize, group: usize) -> (Vec<RecordBatch>, Vec<u8>) {
     let fares: ArrayRef = Arc::new(Float64Array::from_iter_values(
         (0..rows).map(|i| (i % 997) as f64 * 0.25),
     ));
-    let names: ArrayRef = Arc::new(StringArray::from_iter_values(
-        (0..rows).map(|i| format!("rider-{:016x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))),
-    ));
+    let names: ArrayRef = Arc::new(StringArray::from_iter_values((0..rows).map(|i| {
+        format!(
+            "rider-{:016x}",
+            (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        )
+    })));
     let batch =
         RecordBatch::try_from_iter([("id", ids), ("fare", fares), ("name", names)]).unwrap();
     let props = WriterProperties::builder()
@@ -277,7 +286,8 @@ async fn parquet_with_the_python_client() {
         .unwrap()
         .arn
         .unwrap();
-    let keyring = s3ec_kms::KmsKeyring::new(s3ec_kms::AwsKms::new(kms.clone()), key.clone()).unwrap();
+    let keyring =
+        s3ec_kms::KmsKeyring::new(s3ec_kms::AwsKms::new(kms.clone()), key.clone()).unwrap();
     let store: Arc<dyn ObjectStore> = Arc::new(
         S3ecStore::builder(raw.clone())
             .keyring(keyring)
@@ -298,8 +308,20 @@ async fn parquet_with_the_python_client() {
     let k = key.clone();
     tokio::task::spawn_blocking(move || {
         peer(&[
-            "put", "--endpoint", &endpoint, "--bucket", &b, "--key", "from-python/t.parquet",
-            "--in", &i, "--mode", "v3-kms", "--kms-key-id", &k, "--multipart",
+            "put",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            &b,
+            "--key",
+            "from-python/t.parquet",
+            "--in",
+            &i,
+            "--mode",
+            "v3-kms",
+            "--kms-key-id",
+            &k,
+            "--multipart",
         ])
     })
     .await
@@ -331,8 +353,19 @@ async fn parquet_with_the_python_client() {
     let (b, o) = (bucket.clone(), out.to_str().unwrap().to_string());
     tokio::task::spawn_blocking(move || {
         peer(&[
-            "get", "--endpoint", &endpoint, "--bucket", &b, "--key", "from-s3ec/t.parquet",
-            "--out", &o, "--mode", "v3-kms", "--kms-key-id", &key,
+            "get",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            &b,
+            "--key",
+            "from-s3ec/t.parquet",
+            "--out",
+            &o,
+            "--mode",
+            "v3-kms",
+            "--kms-key-id",
+            &key,
         ])
     })
     .await
