@@ -266,6 +266,10 @@ fn kms_client() -> aws_sdk_kms::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parquet_with_the_python_client() {
     if python_peer().is_none() {
+        assert!(
+            std::env::var_os("S3EC_REQUIRE_PEERS").is_none(),
+            "S3EC_REQUIRE_PEERS is set and the peers' virtualenv is missing"
+        );
         eprintln!(
             "SKIPPED: the interop peers' virtualenv is missing; run \
              `S3EC_INTEROP_PEERS=python interop/setup.sh` to run this test"
