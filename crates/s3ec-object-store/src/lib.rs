@@ -64,7 +64,10 @@
 //!
 //! Register the adapter as the store of a bucket; queries then read and
 //! write encrypted Parquet (DataFusion's own ranged reads are authenticated
-//! through the cache). Not compiled here (DataFusion is a large build).
+//! through the cache, and the sizes it lists are plaintext sizes, so its
+//! footer reads land where they should). Use a DataFusion release built on
+//! the same `object_store` as this crate (0.14, re-exported as
+//! [`object_store`]). Not compiled here (DataFusion is a large build).
 //!
 //! ```ignore
 //! use std::sync::Arc;

@@ -13,10 +13,10 @@ use object_store::integration::*;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{
-    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions, WriteMultipart,
-};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutOptions, WriteMultipart};
 use s3ec_object_store::{EnvelopeStorage, Error, LegacyOptions, S3ecStore};
+
+mod common;
 
 fn keyring() -> s3ec_local::AesKeyring {
     s3ec_local::AesKeyring::new(&[0x42; 32]).unwrap()
@@ -32,9 +32,8 @@ fn adapter(inner: Arc<dyn ObjectStore>, storage: EnvelopeStorage) -> S3ecStore {
 
 /// The suite object_store runs on InMemory, minus the `MultipartStore`
 /// tests (a lower-level trait the adapter does not implement).
-#[tokio::test]
-async fn in_memory_object_attributes() {
-    let store = adapter(Arc::new(InMemory::new()), EnvelopeStorage::ObjectAttributes);
+async fn in_memory_suite(storage: EnvelopeStorage) {
+    let store = adapter(Arc::new(InMemory::new()), storage);
     put_get_delete_list(&store).await;
     list_with_offset_exclusivity(&store).await;
     get_opts(&store).await;
@@ -52,21 +51,18 @@ async fn in_memory_object_attributes() {
 }
 
 #[tokio::test]
+async fn in_memory_object_attributes() {
+    in_memory_suite(EnvelopeStorage::ObjectAttributes).await;
+}
+
+#[tokio::test]
 async fn in_memory_instruction_files() {
-    let store = adapter(Arc::new(InMemory::new()), EnvelopeStorage::InstructionFile);
-    put_get_delete_list(&store).await;
-    list_with_offset_exclusivity(&store).await;
-    get_opts(&store).await;
-    list_uses_directories_correctly(&store).await;
-    list_with_delimiter(&store).await;
-    rename_and_copy(&store).await;
-    copy_if_not_exists(&store).await;
-    copy_rename_nonexistent_object(&store).await;
-    stream_get(&store).await;
-    put_opts(&store, true).await;
-    put_get_attributes(&store).await;
-    multipart_race_condition(&store, true).await;
-    multipart_out_of_order(&store).await;
+    in_memory_suite(EnvelopeStorage::InstructionFile).await;
+}
+
+#[tokio::test]
+async fn in_memory_sidecar_files() {
+    in_memory_suite(EnvelopeStorage::SidecarFile).await;
 }
 
 /// The suite object_store runs on LocalFileSystem (which keeps no
@@ -367,30 +363,10 @@ async fn multipart_parts_keep_their_sizes() {
 
 #[tokio::test]
 async fn conditional_puts_pass_through() {
-    let store = adapter(Arc::new(InMemory::new()), EnvelopeStorage::InstructionFile);
-    let path = Path::from("c");
-    let v1 = store
-        .put_opts(&path, "a".into(), PutMode::Create.into())
-        .await
-        .unwrap();
-    let e = store
-        .put_opts(&path, "b".into(), PutMode::Create.into())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, object_store::Error::AlreadyExists { .. }),
-        "{e}"
-    );
-    // The failed put left the envelope of the first alone.
-    assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "a");
-    store
-        .put_opts(&path, "c".into(), PutMode::Update(v1.clone().into()).into())
-        .await
-        .unwrap();
-    let e = store
-        .put_opts(&path, "d".into(), PutMode::Update(v1.into()).into())
-        .await
-        .unwrap_err();
-    assert!(matches!(e, object_store::Error::Precondition { .. }), "{e}");
-    assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "c");
+    for storage in [
+        EnvelopeStorage::ObjectAttributes,
+        EnvelopeStorage::InstructionFile,
+    ] {
+        common::conditional_puts(&adapter(Arc::new(InMemory::new()), storage)).await;
+    }
 }

@@ -28,6 +28,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use s3ec_object_store::{EnvelopeStorage, S3ecStore};
 
+mod common;
+
 fn s3(bucket: &str) -> AmazonS3 {
     let moto = s3ec_testkit::moto();
     s3ec_testkit::create_bucket(moto.endpoint(), bucket).unwrap();
@@ -82,44 +84,13 @@ async fn s3_behaviour_instruction_files() {
 /// in `behaviour.rs` and the deterministic part is checked here.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_conditional_puts() {
-    use object_store::{PutMode, UpdateVersion};
     let bucket = s3ec_testkit::unique_bucket("ostore-cond");
-    let store = aes_store(Arc::new(s3(&bucket)), EnvelopeStorage::ObjectAttributes);
-    let path = Path::from("cond");
-    let v1 = store
-        .put_opts(&path, "a".into(), PutMode::Create.into())
-        .await
-        .unwrap();
-    let e = store
-        .put_opts(&path, "b".into(), PutMode::Create.into())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, object_store::Error::AlreadyExists { .. }),
-        "{e}"
-    );
-    assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "a");
-    let got = store.get(&path).await.unwrap();
-    assert_eq!(got.meta.e_tag, v1.e_tag);
-    let v2 = store
-        .put_opts(&path, "c".into(), PutMode::Update(v1.clone().into()).into())
-        .await
-        .unwrap();
-    let e = store
-        .put_opts(&path, "d".into(), PutMode::Update(v1.into()).into())
-        .await
-        .unwrap_err();
-    assert!(matches!(e, object_store::Error::Precondition { .. }), "{e}");
-    assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "c");
-    let mode = PutMode::Update(UpdateVersion {
-        e_tag: v2.e_tag.clone(),
-        version: None,
-    });
-    store
-        .put_opts(&path, "e".into(), mode.into())
-        .await
-        .unwrap();
-    assert_eq!(store.get(&path).await.unwrap().bytes().await.unwrap(), "e");
+    for storage in [
+        EnvelopeStorage::ObjectAttributes,
+        EnvelopeStorage::InstructionFile,
+    ] {
+        common::conditional_puts(&aes_store(Arc::new(s3(&bucket)), storage)).await;
+    }
 }
 
 /// Copy and rename of a missing object are `NotFound` (object_store's
@@ -213,6 +184,21 @@ async fn parquet_over_s3_round_trip() {
     let at_rest = at_rest.bytes().await.unwrap();
     assert_ne!(&at_rest[at_rest.len() - 4..], b"PAR1");
     let got = read_parquet(store.clone(), &path).await;
+    assert_eq!(rows(&got).columns(), expected[0].columns());
+    // As DataFusion reads: the file size from the listing, no HEAD.
+    let listed: Vec<_> = store.list(None).try_collect().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].size, at_rest.len() as u64 - 16);
+    let reader =
+        ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(listed[0].size);
+    let got: Vec<RecordBatch> = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .unwrap()
+        .build()
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(rows(&got).columns(), expected[0].columns());
 }
 
