@@ -136,6 +136,13 @@ fn ci(interop: bool) -> Result<(), String> {
         // Installs the peers (apt, pip, go build), starts moto, runs both
         // directions and the tampering; a few minutes.
         interop::run(&interop::Options::default())?;
+        // The object_store adapter's Parquet files exchanged with AWS's
+        // Python client: `cargo test` above skipped it if the peers were
+        // not installed yet; now they are, and it must run (~15 s).
+        run(cargo()
+            .args(["test", "-p", "s3ec-object-store", "--test", "moto"])
+            .arg("parquet_with_the_python_client")
+            .env("S3EC_REQUIRE_PEERS", "1"))?;
     }
     Ok(())
 }

@@ -591,8 +591,9 @@ pub(crate) fn instruction_file_key(key: &str, suffix: &str) -> String {
 }
 
 /// Check the body length against the suite and the recorded plaintext
-/// length, before anything is read.
-pub(crate) fn check_body_length(info: &EnvelopeInfo, body_len: u64) -> Result<(), ClientError> {
+/// length, before anything is read (public for adapters that fetch the
+/// body themselves, such as `s3ec-object-store`).
+pub fn check_body_length(info: &EnvelopeInfo, body_len: u64) -> Result<(), ClientError> {
     let tag = TAG_LEN as u64;
     match info.suite {
         Suite::AesCbc => {
