@@ -217,7 +217,10 @@ fn inventory_items(t: &dyn Transport, manifest: &str) -> Result<Vec<Item>> {
         .map(|s| s.trim().to_string())
         .collect();
     let col = |name: &str| schema.iter().position(|s| s == name);
-    let (bcol, kcol) = (col("Bucket").ok_or_else(|| bad("no Bucket column"))?, col("Key").ok_or_else(|| bad("no Key column"))?);
+    let (bcol, kcol) = (
+        col("Bucket").ok_or_else(|| bad("no Bucket column"))?,
+        col("Key").ok_or_else(|| bad("no Key column"))?,
+    );
     let scol = col("Size");
     let dest = v["destinationBucket"]
         .as_str()
@@ -268,7 +271,9 @@ fn inventory_items(t: &dyn Transport, manifest: &str) -> Result<Vec<Item>> {
 fn select(t: &dyn Transport, sel: &Selection) -> Result<Vec<Item>> {
     match (&sel.inventory, &sel.url) {
         (Some(_), Some(_)) => Err(CliError::usage("give a URL or --inventory, not both")),
-        (None, None) => Err(CliError::usage("give s3://bucket[/prefix] or --inventory MANIFEST")),
+        (None, None) => Err(CliError::usage(
+            "give s3://bucket[/prefix] or --inventory MANIFEST",
+        )),
         (Some(m), None) => inventory_items(t, m),
         (None, Some(u)) => {
             let url = S3Url::require(u)?;
@@ -477,7 +482,17 @@ fn print_summary(s: &Value) {
                         Value::String(u) => println!("  {u}"),
                         other => {
                             let extra = if other["needs"].is_array() {
-                                format!("needs {}", other["needs"].as_array().map(|n| n.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).unwrap_or_default())
+                                format!(
+                                    "needs {}",
+                                    other["needs"]
+                                        .as_array()
+                                        .map(|n| n
+                                            .iter()
+                                            .filter_map(Value::as_str)
+                                            .collect::<Vec<_>>()
+                                            .join(" "))
+                                        .unwrap_or_default()
+                                )
                             } else {
                                 other["error"].as_str().unwrap_or("").to_string()
                             };
@@ -526,7 +541,10 @@ pub(crate) fn audit(ctx: &Ctx, a: &AuditArgs) -> Result<()> {
 /// Classify a listed object; a `KEY.instruction` whose `KEY` exists is the
 /// envelope of `KEY`.
 fn classify_listed(client: &Client, t: &dyn Transport, i: &Item) -> Protection {
-    if let Some(base) = i.key.strip_suffix(s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX) {
+    if let Some(base) = i
+        .key
+        .strip_suffix(s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX)
+    {
         if t.head_object(&i.bucket, base).is_ok() {
             return Protection::InstructionFile;
         }
@@ -600,7 +618,9 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
                     Err(e) => ("failed", Some(e)),
                 }
             }
-            (Protection::InstructionFile, _) => ("skipped: instruction file (rotated with its object)", None),
+            (Protection::InstructionFile, _) => {
+                ("skipped: instruction file (rotated with its object)", None)
+            }
             (Protection::Unencrypted, _) => ("skipped: not encrypted", None),
             (Protection::Unreadable(_), _) => ("skipped: unreadable", None),
         };
@@ -612,10 +632,7 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
         }
         v
     })?;
-    let failed = records
-        .iter()
-        .filter(|r| r["action"] == "failed")
-        .count();
+    let failed = records.iter().filter(|r| r["action"] == "failed").count();
     if a.sel.json {
         let mut s = summarize(&records);
         s["failed"] = json!(failed);

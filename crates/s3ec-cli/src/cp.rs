@@ -143,7 +143,14 @@ fn object_key(dst: &S3Url, name: Option<&str>) -> Result<String> {
     }
 }
 
-fn put_file(client: &Client, path: &Path, bucket: &str, key: &str, context: &Context, bar: Option<&ProgressBar>) -> Result<u64> {
+fn put_file(
+    client: &Client,
+    path: &Path,
+    bucket: &str,
+    key: &str,
+    context: &Context,
+    bar: Option<&ProgressBar>,
+) -> Result<u64> {
     let f = File::open(path).map_err(|e| CliError::from(e).context(path.display().to_string()))?;
     let len = f.metadata()?.len();
     let opts = PutOptions {
@@ -172,7 +179,13 @@ fn upload(ctx: &Ctx, a: &CpArgs, src: Loc, dst: &S3Url) -> Result<()> {
                 ..Default::default()
             };
             let out = client.put_object_with(&dst.bucket, &key, io::stdin().lock(), None, &opts)?;
-            note(ctx, format!("upload: - -> s3://{}/{key} ({} bytes)", dst.bucket, out.plaintext_len));
+            note(
+                ctx,
+                format!(
+                    "upload: - -> s3://{}/{key} ({} bytes)",
+                    dst.bucket, out.plaintext_len
+                ),
+            );
             Ok(())
         }
         Loc::Local(path) if a.recursive => {
@@ -203,7 +216,10 @@ fn upload(ctx: &Ctx, a: &CpArgs, src: Loc, dst: &S3Url) -> Result<()> {
                         b.inc(n);
                     }
                     if bar.is_none() {
-                        note(ctx, format!("upload: {} -> s3://{}/{key}", p.display(), dst.bucket));
+                        note(
+                            ctx,
+                            format!("upload: {} -> s3://{}/{key}", p.display(), dst.bucket),
+                        );
                     }
                     Ok(())
                 },
@@ -226,7 +242,10 @@ fn upload(ctx: &Ctx, a: &CpArgs, src: Loc, dst: &S3Url) -> Result<()> {
                 b.finish_and_clear();
             }
             r?;
-            note(ctx, format!("upload: {} -> s3://{}/{key}", path.display(), dst.bucket));
+            note(
+                ctx,
+                format!("upload: {} -> s3://{}/{key}", path.display(), dst.bucket),
+            );
             Ok(())
         }
         Loc::S3(_) => Err(CliError::usage("unreachable source")),
@@ -347,7 +366,15 @@ fn download(ctx: &Ctx, a: &CpArgs, src: &S3Url, dst: Loc) -> Result<()> {
                     let path = local_path(&dir, rel)?;
                     get_to_file(&client, &src.bucket, &o.key, &path, &opts)?;
                     if bar.is_none() {
-                        note(ctx, format!("download: s3://{}/{} -> {}", src.bucket, o.key, path.display()));
+                        note(
+                            ctx,
+                            format!(
+                                "download: s3://{}/{} -> {}",
+                                src.bucket,
+                                o.key,
+                                path.display()
+                            ),
+                        );
                     }
                     Ok(())
                 },
@@ -389,7 +416,10 @@ fn download(ctx: &Ctx, a: &CpArgs, src: &S3Url, dst: Loc) -> Result<()> {
 /// decrypted; envelopes and instruction files stay valid).
 fn copy_as_is(ctx: &Ctx, a: &CpArgs, src: &S3Url, dst: &S3Url) -> Result<()> {
     let src_opts = StoreOptions {
-        endpoint_url: a.source_endpoint_url.clone().or(ctx.store.endpoint_url.clone()),
+        endpoint_url: a
+            .source_endpoint_url
+            .clone()
+            .or(ctx.store.endpoint_url.clone()),
         ..ctx.store.clone()
     };
     let from = Instrumented::new(store::open(&src_opts)?);
@@ -407,7 +437,13 @@ fn copy_as_is(ctx: &Ctx, a: &CpArgs, src: &S3Url, dst: &S3Url) -> Result<()> {
                 let rel = &o.key[src.key.len()..];
                 let key = format!("{prefix}{rel}");
                 raw_copy(&from, &src.bucket, &o.key, &to, &dst.bucket, &key, part)?;
-                note(ctx, format!("copy: s3://{}/{} -> s3://{}/{key}", src.bucket, o.key, dst.bucket));
+                note(
+                    ctx,
+                    format!(
+                        "copy: s3://{}/{} -> s3://{}/{key}",
+                        src.bucket, o.key, dst.bucket
+                    ),
+                );
                 Ok(())
             },
         );
@@ -417,12 +453,38 @@ fn copy_as_is(ctx: &Ctx, a: &CpArgs, src: &S3Url, dst: &S3Url) -> Result<()> {
     raw_copy(&from, &src.bucket, &src.key, &to, &dst.bucket, &key, part)?;
     // The instruction file goes along, if there is one.
     let isrc = format!("{}{INSTRUCTION_FILE_SUFFIX}", src.key);
-    match raw_copy(&from, &src.bucket, &isrc, &to, &dst.bucket, &format!("{key}{INSTRUCTION_FILE_SUFFIX}"), part) {
+    match raw_copy(
+        &from,
+        &src.bucket,
+        &isrc,
+        &to,
+        &dst.bucket,
+        &format!("{key}{INSTRUCTION_FILE_SUFFIX}"),
+        part,
+    ) {
         Err(e) if e.exit == Exit::NotFound => {}
         other => other?,
     }
     note(ctx, format!("copy: {src} -> s3://{}/{key}", dst.bucket));
     Ok(())
+}
+
+/// Metadata values that can travel in HTTP headers: non-ASCII values (a
+/// folder store keeps them as they are) become RFC 2047 encoded-words, as
+/// S3 itself returns them and as the client decodes them.
+fn header_safe(metadata: &[(String, String)]) -> Vec<(String, String)> {
+    use base64ct::Encoding;
+    metadata
+        .iter()
+        .map(|(k, v)| {
+            if v.is_ascii() {
+                (k.clone(), v.clone())
+            } else {
+                let b64 = base64ct::Base64::encode_string(v.as_bytes());
+                (k.clone(), format!("=?UTF-8?B?{b64}?="))
+            }
+        })
+        .collect()
 }
 
 /// Copy one object's bytes and metadata between transports, in parts of
@@ -442,7 +504,7 @@ pub(crate) fn raw_copy(
         range: None,
         if_match: None,
     })?;
-    let metadata = resp.head.metadata.clone();
+    let metadata = header_safe(&resp.head.metadata);
     let len = resp.head.content_length;
     let mut body = resp.body;
     let req = PutRequest {
@@ -454,7 +516,10 @@ pub(crate) fn raw_copy(
         let mut buf = Vec::with_capacity(len as usize);
         body.read_to_end(&mut buf)?;
         if buf.len() as u64 != len {
-            return Err(CliError::new(Exit::Network, format!("s3://{sbucket}/{skey}: the body ended early")));
+            return Err(CliError::new(
+                Exit::Network,
+                format!("s3://{sbucket}/{skey}: the body ended early"),
+            ));
         }
         to.put_object(&req, Bytes::from(buf))?;
         return Ok(());
@@ -468,7 +533,10 @@ pub(crate) fn raw_copy(
             let mut buf = Vec::with_capacity(part);
             (&mut body).take(part as u64).read_to_end(&mut buf)?;
             if buf.is_empty() {
-                return Err(CliError::new(Exit::Network, format!("s3://{sbucket}/{skey}: the body ended early")));
+                return Err(CliError::new(
+                    Exit::Network,
+                    format!("s3://{sbucket}/{skey}: the body ended early"),
+                ));
             }
             n += 1;
             sent += buf.len() as u64;
@@ -484,7 +552,9 @@ pub(crate) fn raw_copy(
     if result.is_err() {
         if let Err(e) = to.abort_multipart_upload(dbucket, dkey, &id) {
             if e.kind != ErrorKind::NotFound {
-                eprintln!("s3ec: warning: could not abort upload {id} of s3://{dbucket}/{dkey}: {e}");
+                eprintln!(
+                    "s3ec: warning: could not abort upload {id} of s3://{dbucket}/{dkey}: {e}"
+                );
             }
         }
     }

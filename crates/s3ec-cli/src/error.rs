@@ -130,7 +130,10 @@ fn keyring_exit(e: &KeyringError) -> Exit {
         | KeyringError::ReservedContextKey { .. }
         | KeyringError::UnsupportedWrap { .. } => Exit::Usage,
         KeyringError::Service { source, .. } => {
-            match source.downcast_ref::<s3ec_kms::KmsError>().map(|k| k.kind()) {
+            match source
+                .downcast_ref::<s3ec_kms::KmsError>()
+                .map(|k| k.kind())
+            {
                 Some(s3ec_kms::KmsErrorKind::AccessDenied) => Exit::AccessDenied,
                 Some(s3ec_kms::KmsErrorKind::NotFound) => Exit::NotFound,
                 Some(
@@ -208,5 +211,37 @@ impl From<ClientError> for CliError {
 impl From<KeyringError> for CliError {
     fn from(e: KeyringError) -> CliError {
         CliError::new(keyring_exit(&e), chain(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        let t = |k| CliError::from(TransportError::new(k, "x")).exit;
+        assert_eq!(t(ErrorKind::NotFound), Exit::NotFound);
+        assert_eq!(t(ErrorKind::AccessDenied), Exit::AccessDenied);
+        assert_eq!(t(ErrorKind::Connection), Exit::Network);
+        assert_eq!(t(ErrorKind::Unavailable), Exit::Network);
+        assert_eq!(t(ErrorKind::Other), Exit::Other);
+        let c = |e| CliError::from(e).exit;
+        assert_eq!(c(ClientError::Authentication), Exit::Authentication);
+        assert_eq!(c(ClientError::NotEncrypted), Exit::Policy);
+        assert_eq!(
+            c(ClientError::Keyring(KeyringError::UnwrapFailed)),
+            Exit::Authentication
+        );
+        assert_eq!(
+            c(ClientError::Transport(TransportError::new(
+                ErrorKind::AccessDenied,
+                "x"
+            ))),
+            Exit::AccessDenied
+        );
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(CliError::from(io).exit, Exit::AccessDenied);
+        assert!(EXIT_CODES_HELP.contains("4  access denied"));
     }
 }

@@ -43,6 +43,7 @@ pub(crate) struct KeyArgs {
 }
 
 /// The commitment policies, named as in the library.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub(crate) enum Commitment {
     /// Write V3 (key-committing) objects, read only key-committing ones
@@ -190,14 +191,12 @@ fn read_key_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
 pub(crate) fn aes_keyring(path: &Path) -> Result<s3ec_local::AesKeyring> {
     use base64ct::Encoding;
     let text = read_key_file(path, "AES key file")?;
-    let key = Zeroizing::new(
-        base64ct::Base64::decode_vec(text.trim()).map_err(|_| {
-            CliError::usage(format!(
-                "{}: not a base64 AES-256 key (make one with `s3ec keygen aes --out FILE`)",
-                path.display()
-            ))
-        })?,
-    );
+    let key = Zeroizing::new(base64ct::Base64::decode_vec(text.trim()).map_err(|_| {
+        CliError::usage(format!(
+            "{}: not a base64 AES-256 key (make one with `s3ec keygen aes --out FILE`)",
+            path.display()
+        ))
+    })?);
     s3ec_local::AesKeyring::new(&key)
         .map_err(|e| CliError::from(e).context(path.display().to_string()))
 }

@@ -111,7 +111,11 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// A progress bar on stderr, only when stderr is a terminal and not
     /// `--quiet`.
-    pub(crate) fn progress(&self, total: Option<u64>, what: &str) -> Option<indicatif::ProgressBar> {
+    pub(crate) fn progress(
+        &self,
+        total: Option<u64>,
+        what: &str,
+    ) -> Option<indicatif::ProgressBar> {
         use std::io::IsTerminal;
         if self.quiet || !std::io::stderr().is_terminal() {
             return None;
@@ -134,8 +138,8 @@ impl Ctx {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
-        1 => "warn,s3ec=debug,s3ec_cli=debug",
+        0 => "warn,aws_config=error",
+        1 => "warn,aws_config=error,s3ec=debug,s3ec_cli=debug",
         2 => "info,s3ec=debug,s3ec_cli=debug,aws_config=debug,aws_sdk_kms=debug",
         _ => "trace",
     };
@@ -175,7 +179,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { Exit::Usage as i32 } else { 0 };
+            let code = if e.use_stderr() {
+                Exit::Usage as i32
+            } else {
+                0
+            };
             let _ = e.print();
             std::process::exit(code);
         }

@@ -218,7 +218,10 @@ pub(crate) fn ls(ctx: &Ctx, a: &LsArgs) -> Result<()> {
     let t: Arc<dyn Transport> = Arc::new(Instrumented::new(store::open(&ctx.store)?));
     let client = keyless(t.clone())?;
     let (objects, prefixes) = if a.recursive {
-        (store::list_all(t.as_ref(), &url.bucket, &url.key)?, Vec::new())
+        (
+            store::list_all(t.as_ref(), &url.bucket, &url.key)?,
+            Vec::new(),
+        )
     } else {
         let mut objects = Vec::new();
         let mut prefixes = Vec::new();
@@ -275,8 +278,10 @@ pub(crate) fn describe_all(
     siblings: &HashSet<String>,
     n: usize,
 ) -> Result<Vec<(ListedObject, Protection)>> {
-    let slots: Vec<std::sync::Mutex<Option<Protection>>> =
-        objects.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let slots: Vec<std::sync::Mutex<Option<Protection>>> = objects
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     let indexed: Vec<usize> = (0..objects.len()).collect();
     parallel(
         indexed,
@@ -298,7 +303,10 @@ pub(crate) fn describe_all(
                 .into_inner()
                 .ok()
                 .flatten()
-                .unwrap_or(Protection::Unreadable(CliError::new(Exit::Other, "not read")));
+                .unwrap_or(Protection::Unreadable(CliError::new(
+                    Exit::Other,
+                    "not read",
+                )));
             (o, p)
         })
         .collect())
@@ -329,7 +337,10 @@ pub(crate) fn rm(ctx: &Ctx, a: &RmArgs) -> Result<()> {
     // Like S3, deleting a missing key succeeds; say so.
     match t.head_object(&url.bucket, &url.key) {
         Err(e) if e.kind == s3ec_client::transport::ErrorKind::NotFound => {
-            return Err(CliError::new(Exit::NotFound, format!("{url}: no such object")));
+            return Err(CliError::new(
+                Exit::NotFound,
+                format!("{url}: no such object"),
+            ));
         }
         _ => {}
     }
@@ -382,11 +393,19 @@ fn print_inspect(url: &S3Url, p: &Protection, size: u64) {
                     "none (the object does not commit to its data key)"
                 }
             );
-            println!("envelope:    {}", match i.placement {
-                Placement::ObjectMetadata => "object metadata".to_string(),
-                Placement::InstructionFile => format!("instruction file {}{INSTRUCTION_FILE_SUFFIX}", url.key),
-            });
-            let label = if i.wrap.is_kms() { "context:    " } else { "matdesc:    " };
+            println!(
+                "envelope:    {}",
+                match i.placement {
+                    Placement::ObjectMetadata => "object metadata".to_string(),
+                    Placement::InstructionFile =>
+                        format!("instruction file {}{INSTRUCTION_FILE_SUFFIX}", url.key),
+                }
+            );
+            let label = if i.wrap.is_kms() {
+                "context:    "
+            } else {
+                "matdesc:    "
+            };
             if i.context.is_empty() {
                 println!("{label} (empty)");
             }
@@ -411,7 +430,9 @@ fn print_inspect(url: &S3Url, p: &Protection, size: u64) {
             }
         }
         Protection::Unencrypted => println!("encrypted:   no"),
-        Protection::InstructionFile => println!("encrypted:   no (an instruction file: the envelope of another object)"),
+        Protection::InstructionFile => {
+            println!("encrypted:   no (an instruction file: the envelope of another object)")
+        }
         Protection::Unreadable(e) => println!("encrypted:   unknown ({})", e.message),
     }
 }

@@ -135,8 +135,12 @@ pub(crate) fn keygen(a: &KeygenArgs) -> Result<()> {
             let key = PrivateDecryptingKey::generate(size).map_err(failed)?;
             let der = key.as_der().map_err(failed)?;
             let pem = zeroize::Zeroizing::new(
-                pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, der.as_ref())
-                    .map_err(|_| CliError::new(Exit::Other, "PEM encoding failed"))?,
+                pem_rfc7468::encode_string(
+                    "PRIVATE KEY",
+                    pem_rfc7468::LineEnding::LF,
+                    der.as_ref(),
+                )
+                .map_err(|_| CliError::new(Exit::Other, "PEM encoding failed"))?,
             );
             let pubder = key.public_key().as_der().map_err(failed)?;
             let pubpem = pem_rfc7468::encode_string(
@@ -176,6 +180,7 @@ pub(crate) fn encrypt(ctx: &Ctx, a: &EncryptArgs) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    fs::create_dir_all(&dir).map_err(|e| CliError::from(e).context(dir.display().to_string()))?;
     // A scratch folder store beside OUT (same file system: the results are
     // renamed into place).
     let scratch = tempfile::Builder::new()
@@ -249,7 +254,10 @@ impl SavedObject {
                 return Ok((i.clone(), Vec::new()));
             }
         }
-        Err(TransportError::new(ErrorKind::NotFound, format!("no file for {key}")))
+        Err(TransportError::new(
+            ErrorKind::NotFound,
+            format!("no file for {key}"),
+        ))
     }
 }
 
@@ -286,7 +294,10 @@ impl Transport for SavedObject {
             Some(r) if r.first < len => {
                 let last = r.last.map_or(len - 1, |l| l.min(len - 1));
                 f.seek(SeekFrom::Start(r.first)).map_err(io_t)?;
-                (Box::new(f.take(last - r.first + 1)), Some((r.first, last, len)))
+                (
+                    Box::new(f.take(last - r.first + 1)),
+                    Some((r.first, last, len)),
+                )
             }
             Some(_) => return Err(TransportError::new(ErrorKind::InvalidRange, "range")),
             None => (Box::new(f), None),

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 use s3ec_client::transport::{
-    Bytes, CompletedPart, GetRequest, GetResponse, ListPage, ListRequest, ListedObject,
-    ObjectHead, PutRequest, Transport, TransportError,
+    Bytes, CompletedPart, GetRequest, GetResponse, ListPage, ListRequest, ListedObject, ObjectHead,
+    PutRequest, Transport, TransportError,
 };
 
 use crate::error::{CliError, Result};
@@ -189,7 +189,10 @@ impl Transport for Instrumented {
         })?;
         if let Some(bar) = &self.progress {
             // Only object bodies, not instruction files (they are small).
-            if !req.key.ends_with(s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX) {
+            if !req
+                .key
+                .ends_with(s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX)
+            {
                 resp.body = Box::new(Counting {
                     inner: resp.body,
                     bar: bar.clone(),
@@ -266,18 +269,17 @@ impl Transport for Instrumented {
     }
 
     fn list_objects(&self, req: &ListRequest<'_>) -> Result<ListPage, TransportError> {
-        self.log("ListObjectsV2", req.bucket, req.prefix.unwrap_or(""), || {
-            self.inner.list_objects(req)
-        })
+        self.log(
+            "ListObjectsV2",
+            req.bucket,
+            req.prefix.unwrap_or(""),
+            || self.inner.list_objects(req),
+        )
     }
 }
 
 /// Every object under `prefix`, all pages.
-pub(crate) fn list_all(
-    t: &dyn Transport,
-    bucket: &str,
-    prefix: &str,
-) -> Result<Vec<ListedObject>> {
+pub(crate) fn list_all(t: &dyn Transport, bucket: &str, prefix: &str) -> Result<Vec<ListedObject>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {

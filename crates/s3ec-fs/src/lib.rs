@@ -176,7 +176,10 @@ fn check_key(key: &str) -> Result<(), TransportError> {
     if key.contains('\0') || key.contains('\\') {
         return refuse("contains NUL or a backslash");
     }
-    if key.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if key
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return refuse("a leading, trailing or doubled '/', or a '.' or '..' segment");
     }
     if key.ends_with(METADATA_SUFFIX) {
@@ -330,7 +333,12 @@ impl FsStore {
                 "NoSuchUpload",
             ));
         }
-        Ok(self.inner.root.join(INTERNAL_DIR).join("uploads").join(upload_id))
+        Ok(self
+            .inner
+            .root
+            .join(INTERNAL_DIR)
+            .join("uploads")
+            .join(upload_id))
     }
 
     /// The bucket folder, which must exist.
@@ -394,7 +402,10 @@ impl FsStore {
         let path = dir.join(key);
         let not_found = || {
             with_code(
-                err(ErrorKind::NotFound, format!("no object s3://{bucket}/{key}")),
+                err(
+                    ErrorKind::NotFound,
+                    format!("no object s3://{bucket}/{key}"),
+                ),
                 "NoSuchKey",
             )
         };
@@ -437,7 +448,10 @@ impl FsStore {
         // Created only now: check again that nothing linked it elsewhere.
         self.check_inside(&dir, &path)?;
         if path.is_dir() {
-            return Err(conflict(key, io::Error::other("a folder of that name exists")));
+            return Err(conflict(
+                key,
+                io::Error::other("a folder of that name exists"),
+            ));
         }
         let tmp = TempFile::new(self.tmp_path())?;
         {
@@ -576,7 +590,9 @@ fn walk(
         if ft.is_dir() {
             walk(&entry.path(), &key, out)?;
         } else if ft.is_file() && !name.ends_with(METADATA_SUFFIX) && check_key(&key).is_ok() {
-            let meta = entry.metadata().map_err(|e| io_err("listing a folder", e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| io_err("listing a folder", e))?;
             out.push((key, meta));
         }
     }
@@ -827,9 +843,7 @@ impl Transport for FsStore {
             let path = dir.join(part_name(p.part_number));
             let f = File::open(&path)
                 .map_err(|_| invalid(format!("part {} was not uploaded", p.part_number)))?;
-            let stat = f
-                .metadata()
-                .map_err(|e| io_err("reading the part", e))?;
+            let stat = f.metadata().map_err(|e| io_err("reading the part", e))?;
             if etag_of(&stat) != p.etag {
                 return Err(invalid(format!(
                     "part {} has entity tag {}, not {}",
@@ -1117,12 +1131,31 @@ mod tests {
     #[test]
     fn keys_that_leave_the_folder_are_refused() {
         for bad in [
-            "", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", "a/", ".", "..", "a\\b",
-            "x.metadata.json", ".s3ec-fs/tmp/x", "a\0b",
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            "a/",
+            ".",
+            "..",
+            "a\\b",
+            "x.metadata.json",
+            ".s3ec-fs/tmp/x",
+            "a\0b",
         ] {
             assert!(check_key(bad).is_err(), "{bad:?}");
         }
-        for good in ["a", "a/b/c.txt", "..a", "a..b/c", ".hidden", "x.instruction", "é/ü"] {
+        for good in [
+            "a",
+            "a/b/c.txt",
+            "..a",
+            "a..b/c",
+            ".hidden",
+            "x.instruction",
+            "é/ü",
+        ] {
             assert!(check_key(good).is_ok(), "{good:?}");
         }
         assert!(check_key(&"a".repeat(1025)).is_err());

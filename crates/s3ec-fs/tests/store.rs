@@ -5,8 +5,7 @@
 use std::io::Read;
 
 use s3ec_client::transport::{
-    ByteRange, Bytes, CompletedPart, ErrorKind, GetRequest, ListRequest,
-    PutRequest, Transport,
+    ByteRange, Bytes, CompletedPart, ErrorKind, GetRequest, ListRequest, PutRequest, Transport,
 };
 use s3ec_client::{AsyncClient, Client, ClientError, PutOptions};
 use s3ec_fs::FsStore;
@@ -76,10 +75,24 @@ fn encrypted_round_trip_single_and_multipart_with_instruction_file() {
     // No upload or temporary file left behind.
     let uploads = s.root().join(".s3ec-fs/uploads");
     assert_eq!(std::fs::read_dir(uploads).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(s.root().join(".s3ec-fs/tmp")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(s.root().join(".s3ec-fs/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
 
-    assert_eq!(client.get_object_to_vec("bkt", "dir/small.txt", None).unwrap().0, small);
-    assert_eq!(client.get_object_to_vec("bkt", "big.bin", None).unwrap().0, big);
+    assert_eq!(
+        client
+            .get_object_to_vec("bkt", "dir/small.txt", None)
+            .unwrap()
+            .0,
+        small
+    );
+    assert_eq!(
+        client.get_object_to_vec("bkt", "big.bin", None).unwrap().0,
+        big
+    );
 
     // Tampering is caught.
     let p = root.join("dir/small.txt");
@@ -111,7 +124,10 @@ async fn async_client_round_trip() {
         .await
         .unwrap();
     let mut out = Vec::new();
-    client.get_object("bkt", "a/b", &mut out, None).await.unwrap();
+    client
+        .get_object("bkt", "a/b", &mut out, None)
+        .await
+        .unwrap();
     assert_eq!(out, body);
     let page = s3ec_client::transport::AsyncTransport::list_objects(
         &s,
@@ -157,7 +173,10 @@ fn ranges_etags_and_if_match() {
     assert_eq!(stale.unwrap_err().kind, ErrorKind::PreconditionFailed);
     assert_eq!(get(&s, "missing", None), Err(ErrorKind::NotFound));
     let nb = s.head_object("nobucket", "k").unwrap_err();
-    assert_eq!((nb.kind, nb.code.as_deref()), (ErrorKind::NotFound, Some("NoSuchBucket")));
+    assert_eq!(
+        (nb.kind, nb.code.as_deref()),
+        (ErrorKind::NotFound, Some("NoSuchBucket"))
+    );
 }
 
 #[test]
@@ -169,8 +188,12 @@ fn multipart_checks_parts() {
         metadata: &[("a".to_string(), "1".to_string())],
     };
     let id = s.create_multipart_upload(&req).unwrap();
-    let e1 = s.upload_part("bkt", "m", &id, 1, Bytes::from_static(b"ab")).unwrap();
-    let e2 = s.upload_part("bkt", "m", &id, 2, Bytes::from_static(b"cd")).unwrap();
+    let e1 = s
+        .upload_part("bkt", "m", &id, 1, Bytes::from_static(b"ab"))
+        .unwrap();
+    let e2 = s
+        .upload_part("bkt", "m", &id, 2, Bytes::from_static(b"cd"))
+        .unwrap();
     let p = |n, e: &str| CompletedPart {
         part_number: n,
         etag: e.to_string(),
@@ -190,11 +213,14 @@ fn multipart_checks_parts() {
     assert_eq!(s.head_object("bkt", "m").unwrap().metadata, req.metadata);
     // The upload is gone.
     assert_eq!(
-        s.upload_part("bkt", "m", &id, 3, Bytes::new()).unwrap_err().kind,
+        s.upload_part("bkt", "m", &id, 3, Bytes::new())
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound
     );
     let id = s.create_multipart_upload(&req).unwrap();
-    s.upload_part("bkt", "m", &id, 1, Bytes::from_static(b"x")).unwrap();
+    s.upload_part("bkt", "m", &id, 1, Bytes::from_static(b"x"))
+        .unwrap();
     s.abort_multipart_upload("bkt", "m", &id).unwrap();
     assert_eq!(get(&s, "m", None).unwrap(), b"abcd");
 }
@@ -234,7 +260,10 @@ fn listing_pages_prefixes_and_delimiters() {
         }
     }
     assert_eq!(seen, keys(&all));
-    assert_eq!(keys(&list(Some("a/"), None, None, None)), ["a/1", "a/2", "a/sub/3"]);
+    assert_eq!(
+        keys(&list(Some("a/"), None, None, None)),
+        ["a/1", "a/2", "a/sub/3"]
+    );
     assert_eq!(keys(&list(Some("a/s"), None, None, None)), ["a/sub/3"]);
     let d = list(None, Some("/"), None, None);
     assert_eq!(keys(&d), ["a0", "b"]);

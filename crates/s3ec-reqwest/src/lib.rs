@@ -1140,7 +1140,10 @@ impl Transport for ReqwestTransport {
         // Query parameters in canonical (sorted) order.
         let mut query = Vec::new();
         if let Some(t) = req.continuation_token {
-            query.push(format!("continuation-token={}", addressing::encode_query(t)));
+            query.push(format!(
+                "continuation-token={}",
+                addressing::encode_query(t)
+            ));
         }
         if let Some(d) = req.delimiter {
             query.push(format!("delimiter={}", addressing::encode_query(d)));

@@ -135,8 +135,8 @@ pub(crate) fn parse_list(body: &[u8]) -> Result<ListPage, Parsed> {
         }
     }
     let truncated = child_text(&doc, "IsTruncated").as_deref() == Some("true");
-    page.next_continuation_token = child_text(&doc, "NextContinuationToken")
-        .filter(|t| truncated && !t.is_empty());
+    page.next_continuation_token =
+        child_text(&doc, "NextContinuationToken").filter(|t| truncated && !t.is_empty());
     if truncated && page.next_continuation_token.is_none() {
         return Err(Parsed::Malformed);
     }
@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(page.next_continuation_token.as_deref(), Some("tok/+="));
         let last = br#"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>"#;
         let page = parse_list(last).unwrap_or_default();
-        assert_eq!((page.objects.len(), page.next_continuation_token), (1, None));
+        assert_eq!(
+            (page.objects.len(), page.next_continuation_token),
+            (1, None)
+        );
         assert!(matches!(
             parse_list(b"<Error><Code>NoSuchBucket</Code></Error>"),
             Err(Parsed::Error(_))
