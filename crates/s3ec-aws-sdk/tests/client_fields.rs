@@ -99,7 +99,9 @@ async fn every_put_field_reaches_s3_and_comes_back() {
             Some("AES256")
         );
         assert_eq!(
-            head.metadata().and_then(|m| m.get("department")).map(String::as_str),
+            head.metadata()
+                .and_then(|m| m.get("department"))
+                .map(String::as_str),
             Some("finance")
         );
         let tags = s3()
@@ -132,7 +134,10 @@ async fn every_put_field_reaches_s3_and_comes_back() {
         .send()
         .await
         .unwrap_err();
-    assert!(matches!(&e, ClientError::Transport(t) if t.status == Some(412)), "{e:?}");
+    assert!(
+        matches!(&e, ClientError::Transport(t) if t.status == Some(412)),
+        "{e:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,10 +146,22 @@ async fn versions_ranges_and_get_to_path() {
     s3ec_testkit::enable_versioning(s3ec_testkit::moto().endpoint(), &b).unwrap();
     let c = client();
     let old = data(70_000, 1);
-    c.put().bucket(&b).key("k").body(&old[..]).send().await.unwrap();
+    c.put()
+        .bucket(&b)
+        .key("k")
+        .body(&old[..])
+        .send()
+        .await
+        .unwrap();
     let (_, first) = c.get().bucket(&b).key("k").send_to_vec().await.unwrap();
     let v1 = first.object.version_id.clone().unwrap();
-    c.put().bucket(&b).key("k").body(&b"new"[..]).send().await.unwrap();
+    c.put()
+        .bucket(&b)
+        .key("k")
+        .body(&b"new"[..])
+        .send()
+        .await
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("v1.bin");
@@ -204,7 +221,13 @@ async fn async_keyrings_try_each_key_and_report_the_stored_description() {
     let reader = AsyncClient::builder(AwsSdkTransport::new(s3()), rings)
         .build()
         .unwrap();
-    let (plain, _) = reader.get().bucket(&b).key("k").send_to_vec().await.unwrap();
+    let (plain, _) = reader
+        .get()
+        .bucket(&b)
+        .key("k")
+        .send_to_vec()
+        .await
+        .unwrap();
     assert_eq!(plain, b"migrating");
     // The new key alone: no keyring claims it, and the error says what
     // description the object carries.
@@ -216,7 +239,13 @@ async fn async_keyrings_try_each_key_and_report_the_stored_description() {
     )
     .build()
     .unwrap();
-    let e = new_only.get().bucket(&b).key("k").send_to_vec().await.unwrap_err();
+    let e = new_only
+        .get()
+        .bucket(&b)
+        .key("k")
+        .send_to_vec()
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, ClientError::Keyring(KeyringError::NoMatchingKeyring { material_description, .. }) if material_description.is_empty()),
         "{e:?}"

@@ -479,6 +479,53 @@ impl CompletedPart {
     }
 }
 
+/// A listing request (S3 `ListObjectsV2`): one page of the keys of a bucket
+/// that start with `prefix`, in UTF-8 binary order.
+///
+/// Build it with `..Default::default()` so that fields added later keep
+/// your code compiling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListRequest<'a> {
+    /// Bucket.
+    pub bucket: &'a str,
+    /// Only keys that start with this.
+    pub prefix: Option<&'a str>,
+    /// Roll keys up to the first occurrence of this after the prefix into
+    /// [`ListPage::common_prefixes`] (usually `/`).
+    pub delimiter: Option<&'a str>,
+    /// The token of the previous page's [`ListPage::next_continuation_token`].
+    pub continuation_token: Option<&'a str>,
+    /// The most keys (and common prefixes) in the page; `None` for the
+    /// server's default (1,000 on S3).
+    pub max_keys: Option<u32>,
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The key.
+    pub key: String,
+    /// The stored length in bytes (ciphertext for an encrypted object).
+    pub size: u64,
+    /// The entity tag, quotes included, if the listing gave one.
+    pub etag: Option<String>,
+    /// When the object was last written, as the server wrote it (RFC 3339
+    /// on S3), if the listing gave it.
+    pub last_modified: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// The objects, in key order.
+    pub objects: Vec<ListedObject>,
+    /// With a delimiter: the rolled-up prefixes (each ends with it).
+    pub common_prefixes: Vec<String>,
+    /// Pass this in [`ListRequest::continuation_token`] for the next page;
+    /// `None` on the last page.
+    pub next_continuation_token: Option<String>,
+}
+
 /// What kind of failure a transport hit.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -596,6 +643,13 @@ pub trait Transport: Send + Sync + fmt::Debug {
         key: &str,
         upload_id: &str,
     ) -> Result<(), TransportError>;
+    /// List one page of the objects of a bucket (S3 `ListObjectsV2`).
+    ///
+    /// The default body returns [`ErrorKind::Unsupported`].
+    fn list_objects(&self, req: &ListRequest<'_>) -> Result<ListPage, TransportError> {
+        let _ = req;
+        Err(TransportError::unsupported("ListObjectsV2"))
+    }
 }
 
 /// An async body: a stream of chunks.
@@ -668,6 +722,16 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
         key: &'a str,
         upload_id: &'a str,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// List one page of the objects of a bucket (S3 `ListObjectsV2`).
+    ///
+    /// The default body returns [`ErrorKind::Unsupported`].
+    fn list_objects<'a>(
+        &'a self,
+        req: &'a ListRequest<'a>,
+    ) -> BoxFuture<'a, Result<ListPage, TransportError>> {
+        let _ = req;
+        Box::pin(async { Err(TransportError::unsupported("ListObjectsV2")) })
+    }
 }
 
 /// A shared transport is a transport (so one `ReqwestTransport` can serve
@@ -708,6 +772,9 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
         upload_id: &str,
     ) -> Result<(), TransportError> {
         (**self).abort_multipart_upload(bucket, key, upload_id)
+    }
+    fn list_objects(&self, req: &ListRequest<'_>) -> Result<ListPage, TransportError> {
+        (**self).list_objects(req)
     }
 }
 
@@ -764,6 +831,12 @@ impl<T: AsyncTransport + ?Sized> AsyncTransport for std::sync::Arc<T> {
         upload_id: &'a str,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         (**self).abort_multipart_upload(bucket, key, upload_id)
+    }
+    fn list_objects<'a>(
+        &'a self,
+        req: &'a ListRequest<'a>,
+    ) -> BoxFuture<'a, Result<ListPage, TransportError>> {
+        (**self).list_objects(req)
     }
 }
 

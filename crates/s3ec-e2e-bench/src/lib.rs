@@ -21,8 +21,8 @@
 //! * [`put`] and [`get`]: one timed operation, encrypted or plain.
 
 use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
-use std::path::Path;
 use std::io::{self, Read, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use s3ec_client::config::DEFAULT_PART_SIZE;

@@ -189,6 +189,30 @@ pub(crate) fn object_url(
     if key.is_empty() {
         return Err(TransportError::new(ErrorKind::Other, "empty object key"));
     }
+    build_url(endpoint, style, bucket, key, query)
+}
+
+/// The URL of a bucket-level request (`ListObjectsV2`): the bucket's root
+/// with an already encoded query.
+pub(crate) fn bucket_url(
+    endpoint: &Endpoint,
+    style: Style,
+    bucket: &str,
+    query: &str,
+) -> Result<reqwest::Url, TransportError> {
+    if bucket.is_empty() {
+        return Err(TransportError::new(ErrorKind::Other, "empty bucket name"));
+    }
+    build_url(endpoint, style, bucket, "", query)
+}
+
+fn build_url(
+    endpoint: &Endpoint,
+    style: Style,
+    bucket: &str,
+    key: &str,
+    query: &str,
+) -> Result<reqwest::Url, TransportError> {
     let mut path = endpoint.base_path.clone();
     let host = match style {
         Style::Path => {

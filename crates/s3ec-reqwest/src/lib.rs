@@ -78,8 +78,9 @@ use reqwest::blocking::Response;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use s3ec_client::transport::{
-    Access, ByteRange, Checksum, CompleteRequest, ErrorKind, GetRequest, GetResponse, ObjectHead,
-    ObjectRequest, PartRequest, PutRequest, ServerSideEncryption, Transport, TransportError,
+    Access, ByteRange, Checksum, CompleteRequest, ErrorKind, GetRequest, GetResponse, ListPage,
+    ListRequest, ObjectHead, ObjectRequest, PartRequest, PutRequest, ServerSideEncryption,
+    Transport, TransportError,
 };
 use sha2::{Digest, Sha256};
 
@@ -98,6 +99,9 @@ const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495
 
 /// Error and result documents larger than this are refused.
 const MAX_XML_BODY: u64 = 1 << 20;
+
+/// The one bucket-level operation: its URL has no key.
+const LIST_OBJECTS: &str = "ListObjectsV2";
 
 /// How request bodies are signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -759,7 +763,12 @@ impl ReqwestTransport {
         call: &Call<'_>,
         mut handle: impl FnMut(Response) -> Result<T, Failure>,
     ) -> Result<T, TransportError> {
-        let url = self.url_for(call.bucket, call.key, &call.query)?;
+        let url = if call.op == LIST_OBJECTS {
+            let style = addressing::style_for(&self.endpoint, self.path_style, call.bucket);
+            addressing::bucket_url(&self.endpoint, style, call.bucket, &call.query)?
+        } else {
+            self.url_for(call.bucket, call.key, &call.query)?
+        };
         let payload_hash = self.payload_hash(&call.body);
         let mut attempt: u32 = 0;
         loop {
@@ -1276,6 +1285,54 @@ impl Transport for ReqwestTransport {
             body: Bytes::new(),
         };
         self.run(&call, |_| Ok(()))
+    }
+
+    fn list_objects(&self, req: &ListRequest<'_>) -> Result<ListPage, TransportError> {
+        // Query parameters in canonical (sorted) order.
+        let mut query = Vec::new();
+        if let Some(t) = req.continuation_token {
+            query.push(format!(
+                "continuation-token={}",
+                addressing::encode_query(t)
+            ));
+        }
+        if let Some(d) = req.delimiter {
+            query.push(format!("delimiter={}", addressing::encode_query(d)));
+        }
+        query.push("encoding-type=url".to_string());
+        query.push("list-type=2".to_string());
+        if let Some(m) = req.max_keys {
+            query.push(format!("max-keys={m}"));
+        }
+        if let Some(p) = req.prefix {
+            query.push(format!("prefix={}", addressing::encode_query(p)));
+        }
+        let call = Call {
+            op: LIST_OBJECTS,
+            method: Method::GET,
+            bucket: req.bucket,
+            key: req.prefix.unwrap_or(""),
+            query: query.join("&"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        self.run(&call, |resp| {
+            let status = resp.status().as_u16();
+            let body = Self::read_small(&call, resp)?;
+            match xml::parse_list(&body) {
+                Ok(page) => Ok(page),
+                Err(xml::Parsed::Error(e)) => {
+                    let message = e
+                        .message
+                        .unwrap_or_else(|| "error in a 200 response".into());
+                    Err(self.s3_failure(&call, status, e.code, message))
+                }
+                Err(_) => Err(invalid_response(format!(
+                    "{}: the response is not a ListBucketResult document",
+                    call.what()
+                ))),
+            }
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The few S3 XML documents the transport reads and writes.
 
-use s3ec_client::transport::CompletedPart;
+use s3ec_client::transport::{CompletedPart, ListPage, ListedObject};
 
 /// An S3 `<Error>` document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,6 +61,86 @@ pub(crate) fn parse_result(body: &[u8], root: &str, child: &str) -> Parsed {
         return Parsed::Malformed;
     }
     Parsed::Value(child_text(&doc, child))
+}
+
+/// Undo `encoding-type=url` (percent-encoding, `+` for space).
+fn url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Parse a `ListBucketResult` (ListObjectsV2, `encoding-type=url`); an
+/// `<Error>` or a malformed document comes back as the `Err`.
+pub(crate) fn parse_list(body: &[u8]) -> Result<ListPage, Parsed> {
+    let doc = parse(body).ok_or(Parsed::Malformed)?;
+    let root = doc.root_element();
+    match root.tag_name().name() {
+        "ListBucketResult" => {}
+        "Error" => return Err(Parsed::Error(parse_error(body).unwrap_or_default())),
+        _ => return Err(Parsed::Malformed),
+    }
+    let url_encoded = child_text(&doc, "EncodingType").as_deref() == Some("url");
+    let decode = |s: &str| -> Result<String, Parsed> {
+        if url_encoded {
+            url_decode(s).ok_or(Parsed::Malformed)
+        } else {
+            Ok(s.to_string())
+        }
+    };
+    let text = |n: roxmltree::Node<'_, '_>, name: &str| -> Option<String> {
+        n.children()
+            .find(|c| c.is_element() && c.tag_name().name() == name)
+            .map(|c| c.text().unwrap_or_default().to_string())
+    };
+    let mut page = ListPage::default();
+    for n in root.children().filter(|n| n.is_element()) {
+        match n.tag_name().name() {
+            "Contents" => {
+                let key = decode(&text(n, "Key").ok_or(Parsed::Malformed)?)?;
+                let size = text(n, "Size")
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or(Parsed::Malformed)?;
+                page.objects.push(ListedObject {
+                    key,
+                    size,
+                    etag: text(n, "ETag").filter(|e| !e.is_empty()),
+                    last_modified: text(n, "LastModified").filter(|e| !e.is_empty()),
+                });
+            }
+            "CommonPrefixes" => {
+                if let Some(p) = text(n, "Prefix") {
+                    page.common_prefixes.push(decode(&p)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    let truncated = child_text(&doc, "IsTruncated").as_deref() == Some("true");
+    page.next_continuation_token =
+        child_text(&doc, "NextContinuationToken").filter(|t| truncated && !t.is_empty());
+    if truncated && page.next_continuation_token.is_none() {
+        return Err(Parsed::Malformed);
+    }
+    Ok(page)
 }
 
 fn escape_into(out: &mut String, s: &str) {
@@ -152,6 +232,38 @@ mod tests {
             Parsed::Malformed
         );
         assert_eq!(parse_result(b"<R/>", "R", "ETag"), Parsed::Value(None));
+    }
+
+    #[test]
+    fn lists() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>a%2F</Prefix><KeyCount>2</KeyCount><MaxKeys>2</MaxKeys><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated><NextContinuationToken>tok/+=</NextContinuationToken>
+<Contents><Key>a%2Fx+y%C3%A9</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&quot;e1&quot;</ETag><Size>12</Size></Contents>
+<Contents><Key>a%2Fz</Key><Size>0</Size></Contents>
+<CommonPrefixes><Prefix>a%2Fd%2F</Prefix></CommonPrefixes></ListBucketResult>"#;
+        let page = parse_list(body).unwrap_or_default();
+        assert_eq!(page.objects.len(), 2);
+        assert_eq!(page.objects[0].key, "a/x yé");
+        assert_eq!(page.objects[0].size, 12);
+        assert_eq!(page.objects[0].etag.as_deref(), Some("\"e1\""));
+        assert_eq!(page.objects[1].etag, None);
+        assert_eq!(page.common_prefixes, vec!["a/d/".to_string()]);
+        assert_eq!(page.next_continuation_token.as_deref(), Some("tok/+="));
+        let last = br#"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents></ListBucketResult>"#;
+        let page = parse_list(last).unwrap_or_default();
+        assert_eq!(
+            (page.objects.len(), page.next_continuation_token),
+            (1, None)
+        );
+        assert!(matches!(
+            parse_list(b"<Error><Code>NoSuchBucket</Code></Error>"),
+            Err(Parsed::Error(_))
+        ));
+        assert!(matches!(parse_list(b"<Foo/>"), Err(Parsed::Malformed)));
+        let no_size = br#"<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>"#;
+        assert!(matches!(parse_list(no_size), Err(Parsed::Malformed)));
+        let no_token = br#"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"#;
+        assert!(matches!(parse_list(no_token), Err(Parsed::Malformed)));
     }
 
     #[test]

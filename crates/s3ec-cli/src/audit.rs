@@ -1,0 +1,659 @@
+//! `audit` and `rotate` over one object, a prefix or an S3 Inventory
+//! manifest, split over machines with `--shard I/N`, each shard writing a
+//! JSON-lines report it resumes from after a crash.
+
+use s3ec_client::transport::ObjectRequest;
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use s3ec_client::transport::{GetRequest, ListedObject, Transport};
+use s3ec_client::Client;
+use serde_json::{json, Value};
+
+use crate::cp::parallel;
+use crate::error::{CliError, Exit, Result};
+use crate::keys::{KeyArgs, PolicyArgs};
+use crate::objects::{classify, describe, keyless, Protection};
+use crate::store::{self, Instrumented, S3Url};
+use crate::Ctx;
+
+/// Whether this build has the library's key rotation. Until it does,
+/// `rotate` (but not `rotate --dry-run`) exits with code 7.
+const ROTATION_AVAILABLE: bool = false;
+
+/// Which objects, and which share of them.
+#[derive(Debug, Args)]
+pub(crate) struct Selection {
+    /// s3://bucket/key, or s3://bucket[/prefix] with --recursive (not with
+    /// --inventory)
+    pub(crate) url: Option<String>,
+    /// Every object under the prefix
+    #[arg(short, long)]
+    pub(crate) recursive: bool,
+    /// Take the objects from an S3 Inventory manifest (manifest.json, CSV
+    /// files, gzip or not): s3://bucket/.../manifest.json or a local path
+    /// (data files then beside it or in ../data/)
+    #[arg(long, value_name = "MANIFEST")]
+    pub(crate) inventory: Option<String>,
+    /// Handle only shard I of N (0 <= I < N): objects are split by a hash
+    /// of bucket and key, so N runs with I = 0..N-1 cover every object once
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<(u64, u64)>,
+    /// JSON-lines report, one line per object; objects already in it are
+    /// skipped, so a crashed run resumes where it stopped
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    /// Objects in flight at once
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) concurrency: usize,
+    /// Print JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `s3ec audit`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    sel: Selection,
+}
+
+/// `s3ec rotate`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    #[command(flatten)]
+    sel: Selection,
+    /// Show what would be done; change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// The new AES-256 master key (base64 key file)
+    #[arg(long, value_name = "FILE")]
+    new_aes_key_file: Option<PathBuf>,
+    /// The new RSA master key (PEM; a public key is enough)
+    #[arg(long, value_name = "FILE")]
+    new_rsa_key_file: Option<PathBuf>,
+    /// The new KMS key
+    #[arg(long, value_name = "KEY")]
+    new_kms_key_id: Option<String>,
+    /// Material description stored with the new AES or RSA wrap
+    #[arg(long, value_name = "K=V", value_parser = crate::keys::parse_kv)]
+    new_matdesc: Vec<(String, String)>,
+    /// The current key(s)
+    #[command(flatten)]
+    keys: KeyArgs,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
+    let bad = || format!("{s:?} is not I/N with 0 <= I < N");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: u64 = i.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// FNV-1a, 64 bits: stable across runs, machines and versions.
+fn fnv1a(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+pub(crate) fn in_shard(shard: Option<(u64, u64)>, bucket: &str, key: &str) -> bool {
+    match shard {
+        None => true,
+        Some((i, n)) => {
+            let mut id = Vec::with_capacity(bucket.len() + key.len() + 1);
+            id.extend_from_slice(bucket.as_bytes());
+            id.push(b'/');
+            id.extend_from_slice(key.as_bytes());
+            fnv1a(&id) % n == i
+        }
+    }
+}
+
+/// An object to handle.
+#[derive(Debug, Clone)]
+struct Item {
+    bucket: String,
+    key: String,
+    size: Option<u64>,
+}
+
+/// Undo URL encoding (`%XX`, `+` for space), as S3 Inventory writes keys.
+fn url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Split one CSV line (RFC 4180 quoting, no embedded newlines: S3
+/// Inventory URL-encodes keys).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Read a manifest or data file: s3://... through the store, else a local
+/// path.
+fn read_source(t: &dyn Transport, src: &str) -> Result<Box<dyn Read + Send>> {
+    if let Some(u) = S3Url::parse(src) {
+        let r = t.get_object(&GetRequest {
+            bucket: &u.bucket,
+            key: &u.key,
+            range: None,
+            if_match: None,
+            ..GetRequest::default()
+        })?;
+        Ok(r.body)
+    } else {
+        let f = File::open(src).map_err(|e| CliError::from(e).context(src.to_string()))?;
+        Ok(Box::new(f))
+    }
+}
+
+/// The objects an S3 Inventory manifest lists.
+fn inventory_items(t: &dyn Transport, manifest: &str) -> Result<Vec<Item>> {
+    let mut text = String::new();
+    read_source(t, manifest)?
+        .take(64 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| CliError::from(e).context(manifest.to_string()))?;
+    let bad = |m: &str| CliError::usage(format!("{manifest}: not an S3 Inventory manifest: {m}"));
+    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    let format = v["fileFormat"].as_str().unwrap_or("CSV");
+    if !format.eq_ignore_ascii_case("CSV") {
+        return Err(CliError::new(
+            Exit::NotAvailable,
+            format!("{manifest}: {format} inventories are not supported by this build (CSV is)"),
+        ));
+    }
+    let schema: Vec<String> = v["fileSchema"]
+        .as_str()
+        .ok_or_else(|| bad("no fileSchema"))?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let col = |name: &str| schema.iter().position(|s| s == name);
+    let (bcol, kcol) = (
+        col("Bucket").ok_or_else(|| bad("no Bucket column"))?,
+        col("Key").ok_or_else(|| bad("no Key column"))?,
+    );
+    let scol = col("Size");
+    let dest = v["destinationBucket"]
+        .as_str()
+        .map(|d| d.trim_start_matches("arn:aws:s3:::").to_string());
+    let files = v["files"].as_array().ok_or_else(|| bad("no files"))?;
+    let mut items = Vec::new();
+    for f in files {
+        let key = f["key"].as_str().ok_or_else(|| bad("a file without key"))?;
+        let src = if S3Url::parse(manifest).is_some() {
+            let d = dest.clone().ok_or_else(|| bad("no destinationBucket"))?;
+            format!("s3://{d}/{key}")
+        } else {
+            let dir = Path::new(manifest).parent().unwrap_or(Path::new("."));
+            let name = Path::new(key).file_name().unwrap_or_default();
+            let here = dir.join(name);
+            if here.exists() {
+                here.display().to_string()
+            } else {
+                dir.join("..").join("data").join(name).display().to_string()
+            }
+        };
+        let raw = read_source(t, &src)?;
+        let reader: Box<dyn Read> = if key.ends_with(".gz") {
+            Box::new(flate2::read::MultiGzDecoder::new(raw))
+        } else {
+            Box::new(raw)
+        };
+        for line in BufReader::new(reader).lines() {
+            let line = line.map_err(|e| CliError::from(e).context(src.clone()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields = csv_fields(&line);
+            let get = |i: usize| fields.get(i).map(String::as_str).unwrap_or_default();
+            let key = url_decode(get(kcol))
+                .ok_or_else(|| bad(&format!("a malformed key {:?}", get(kcol))))?;
+            items.push(Item {
+                bucket: get(bcol).to_string(),
+                key,
+                size: scol.and_then(|c| get(c).parse().ok()),
+            });
+        }
+    }
+    Ok(items)
+}
+
+/// The objects of the selection (before sharding and resume).
+fn select(t: &dyn Transport, sel: &Selection) -> Result<Vec<Item>> {
+    match (&sel.inventory, &sel.url) {
+        (Some(_), Some(_)) => Err(CliError::usage("give a URL or --inventory, not both")),
+        (None, None) => Err(CliError::usage(
+            "give s3://bucket[/prefix] or --inventory MANIFEST",
+        )),
+        (Some(m), None) => inventory_items(t, m),
+        (None, Some(u)) => {
+            let url = S3Url::require(u)?;
+            if sel.recursive {
+                let listed = store::list_all(t, &url.bucket, &url.key)?;
+                Ok(listed
+                    .into_iter()
+                    .map(|o: ListedObject| Item {
+                        bucket: url.bucket.clone(),
+                        key: o.key,
+                        size: Some(o.size),
+                    })
+                    .collect())
+            } else if url.key.is_empty() || url.key.ends_with('/') {
+                Err(CliError::usage(format!(
+                    "{u} names a prefix: add --recursive"
+                )))
+            } else {
+                Ok(vec![Item {
+                    bucket: url.bucket,
+                    key: url.key,
+                    size: None,
+                }])
+            }
+        }
+    }
+}
+
+/// A JSON-lines report: the records already in it, and a writer that
+/// appends one whole line per record.
+struct Report {
+    done: HashSet<(String, String)>,
+    records: Vec<Value>,
+    file: Option<Mutex<File>>,
+}
+
+impl Report {
+    fn open(path: Option<&Path>) -> Result<Report> {
+        let mut r = Report {
+            done: HashSet::new(),
+            records: Vec::new(),
+            file: None,
+        };
+        let Some(path) = path else { return Ok(r) };
+        let mut text = Vec::new();
+        match File::open(path) {
+            Ok(mut f) => {
+                f.read_to_end(&mut text)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(CliError::from(e).context(path.display().to_string())),
+        }
+        // A crash may have cut the last line: keep whole lines only. A
+        // later line for the same object replaces an earlier one; objects
+        // that failed for a reason worth retrying (network, a failed
+        // rotation) are done again.
+        let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let mut latest: BTreeMap<(String, String), Value> = BTreeMap::new();
+        for line in text[..whole].split(|b| *b == b'\n') {
+            if let Ok(v) = serde_json::from_slice::<Value>(line) {
+                if let (Some(b), Some(k)) = (v["bucket"].as_str(), v["key"].as_str()) {
+                    latest.insert((b.to_string(), k.to_string()), v);
+                }
+            }
+        }
+        for (id, v) in latest {
+            let retry = v["action"] == "failed" || v["exit_code"] == Exit::Network as i32;
+            if !retry {
+                r.done.insert(id);
+                r.records.push(v);
+            }
+        }
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| CliError::from(e).context(path.display().to_string()))?;
+        f.set_len(whole as u64)?;
+        let mut f = f;
+        io::Seek::seek(&mut f, io::SeekFrom::End(0))?;
+        r.file = Some(Mutex::new(f));
+        Ok(r)
+    }
+}
+
+/// Handle every selected object of this shard not yet in the report with
+/// `f`, which returns its record. Returns all records (old and new).
+fn run_selection(
+    ctx: &Ctx,
+    t: &dyn Transport,
+    sel: &Selection,
+    f: impl Fn(&Item) -> Value + Sync,
+) -> Result<Vec<Value>> {
+    let items = select(t, sel)?;
+    let report = Report::open(sel.report.as_deref())?;
+    let todo: Vec<Item> = items
+        .into_iter()
+        .filter(|i| in_shard(sel.shard, &i.bucket, &i.key))
+        .filter(|i| !report.done.contains(&(i.bucket.clone(), i.key.clone())))
+        .collect();
+    if !ctx.quiet && !report.done.is_empty() {
+        eprintln!(
+            "resuming: {} objects already in the report, {} to go",
+            report.done.len(),
+            todo.len()
+        );
+    }
+    let new: Mutex<Vec<Value>> = Mutex::new(Vec::new());
+    let shard = sel.shard.map(|(i, n)| format!("{i}/{n}"));
+    let r = parallel(
+        todo,
+        sel.concurrency.max(1),
+        |i| format!("s3://{}/{}", i.bucket, i.key),
+        |i| {
+            let mut v = f(i);
+            if let Some(s) = &shard {
+                v["shard"] = json!(s);
+            }
+            if let Some(file) = &report.file {
+                let mut line = v.to_string();
+                line.push('\n');
+                let mut g = file
+                    .lock()
+                    .map_err(|_| CliError::new(Exit::Other, "report lock poisoned"))?;
+                g.write_all(line.as_bytes())?;
+                g.flush()?;
+            }
+            if let Ok(mut n) = new.lock() {
+                n.push(v);
+            }
+            Ok(())
+        },
+    );
+    r?;
+    let mut all = report.records;
+    all.extend(new.into_inner().unwrap_or_default());
+    Ok(all)
+}
+
+/// Counts and lists from the records.
+fn summarize(records: &[Value]) -> Value {
+    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_format: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_suite: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_wrap: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut legacy, mut noncommitting, mut unencrypted, mut unreadable) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in records {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        let url = format!("s3://{}/{}", s("bucket"), s("key"));
+        *by_status.entry(s("status")).or_default() += 1;
+        match s("status").as_str() {
+            "encrypted" => {
+                *by_format.entry(s("format")).or_default() += 1;
+                *by_suite.entry(s("suite")).or_default() += 1;
+                *by_wrap.entry(s("wrap")).or_default() += 1;
+                if r["legacy"].as_bool() == Some(true) {
+                    legacy.push(json!({"object": url, "needs": r["needs"]}));
+                }
+                if r["key_committing"].as_bool() == Some(false) {
+                    noncommitting.push(json!(url));
+                }
+            }
+            "unencrypted" => unencrypted.push(json!(url)),
+            "unreadable" => unreadable.push(json!({"object": url, "error": r["error"]})),
+            _ => {}
+        }
+    }
+    json!({
+        "objects": records.len(),
+        "by_status": by_status,
+        "by_format": by_format,
+        "by_suite": by_suite,
+        "by_wrap": by_wrap,
+        "legacy": legacy,
+        "non_committing": noncommitting,
+        "unencrypted": unencrypted,
+        "unreadable": unreadable,
+    })
+}
+
+fn print_summary(s: &Value) {
+    println!("objects: {}", s["objects"]);
+    for (title, k) in [
+        ("by status", "by_status"),
+        ("by format", "by_format"),
+        ("by suite", "by_suite"),
+        ("by wrap", "by_wrap"),
+    ] {
+        if let Some(m) = s[k].as_object() {
+            if !m.is_empty() {
+                println!("{title}:");
+                for (name, n) in m {
+                    println!("  {n:>10}  {name}");
+                }
+            }
+        }
+    }
+    let list = |title: &str, k: &str| {
+        if let Some(a) = s[k].as_array() {
+            if !a.is_empty() {
+                println!("{title} ({}):", a.len());
+                for v in a {
+                    match v {
+                        Value::String(u) => println!("  {u}"),
+                        other => {
+                            let extra = if other["needs"].is_array() {
+                                format!(
+                                    "needs {}",
+                                    other["needs"]
+                                        .as_array()
+                                        .map(|n| n
+                                            .iter()
+                                            .filter_map(Value::as_str)
+                                            .collect::<Vec<_>>()
+                                            .join(" "))
+                                        .unwrap_or_default()
+                                )
+                            } else {
+                                other["error"].as_str().unwrap_or("").to_string()
+                            };
+                            println!("  {}  ({extra})", other["object"].as_str().unwrap_or(""));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    list("legacy", "legacy");
+    list("non-committing", "non_committing");
+    list("unencrypted", "unencrypted");
+    list("unreadable", "unreadable");
+}
+
+fn keyless_client(ctx: &Ctx) -> Result<(Arc<dyn Transport>, Client)> {
+    let t: Arc<dyn Transport> = Arc::new(Instrumented::new(store::open(&ctx.store)?));
+    let c = keyless(t.clone())?;
+    Ok((t, c))
+}
+
+pub(crate) fn audit(ctx: &Ctx, a: &AuditArgs) -> Result<()> {
+    let (t, client) = keyless_client(ctx)?;
+    let sel = &a.sel;
+    let single = sel.url.is_some() && !sel.recursive && sel.inventory.is_none();
+    let records = run_selection(ctx, t.as_ref(), sel, |i| {
+        let siblings: Option<&HashSet<String>> = None;
+        let p = if single {
+            classify(&client, &i.bucket, &i.key, siblings)
+        } else {
+            // A listed KEY.instruction beside KEY is an instruction file.
+            classify_listed(&client, t.as_ref(), i)
+        };
+        describe(&i.bucket, &i.key, i.size, &p)
+    })?;
+    let s = summarize(&records);
+    if sel.json {
+        println!("{s}");
+    } else {
+        print_summary(&s);
+    }
+    Ok(())
+}
+
+/// Classify a listed object; a `KEY.instruction` whose `KEY` exists is the
+/// envelope of `KEY`.
+fn classify_listed(client: &Client, t: &dyn Transport, i: &Item) -> Protection {
+    if let Some(base) = i
+        .key
+        .strip_suffix(s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX)
+    {
+        if t.head_object(&ObjectRequest::new(&i.bucket, base)).is_ok() {
+            return Protection::InstructionFile;
+        }
+    }
+    classify(client, &i.bucket, &i.key, None)
+}
+
+fn not_available() -> CliError {
+    CliError::new(
+        Exit::NotAvailable,
+        "key rotation is not available in this build of s3ec (it needs the library's \
+         rotation, which is not merged yet); `s3ec rotate --dry-run` shows what it would do",
+    )
+}
+
+/// Rotate one encrypted object to `new_ring`; returns the action taken.
+/// This is where the library's rotation is called.
+fn rotate_object(
+    _client: &Client,
+    _new_ring: &Arc<dyn s3ec_keyring::Keyring>,
+    _bucket: &str,
+    _key: &str,
+    _info: &s3ec_client::EnvelopeInfo,
+) -> Result<&'static str> {
+    Err(not_available())
+}
+
+pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
+    let new_keys = KeyArgs {
+        aes_key_file: a.new_aes_key_file.clone(),
+        rsa_key_file: a.new_rsa_key_file.clone(),
+        kms_key_id: a.new_kms_key_id.clone(),
+        kms_discovery: false,
+        matdesc: a.new_matdesc.clone(),
+        context: Vec::new(),
+    };
+    if new_keys.count() != 1 {
+        return Err(CliError::usage(
+            "rotate needs exactly one new key: --new-aes-key-file, --new-rsa-key-file or --new-kms-key-id",
+        ));
+    }
+    if !a.dry_run && !ROTATION_AVAILABLE {
+        return Err(not_available());
+    }
+    let (t, inspector) = keyless_client(ctx)?;
+    let (client, new_ring) = if a.dry_run {
+        (inspector.clone(), None)
+    } else {
+        let old = a.keys.keyring(&ctx.store, false)?;
+        let new_ring = new_keys.keyring(&ctx.store, true)?;
+        (a.policy.client(t.clone(), old)?, Some(new_ring))
+    };
+    let records = run_selection(ctx, t.as_ref(), &a.sel, |i| {
+        let p = classify_listed(&inspector, t.as_ref(), i);
+        let mut v = describe(&i.bucket, &i.key, i.size, &p);
+        let (action, err) = match (&p, &new_ring) {
+            (Protection::Encrypted(info), None) => (
+                match info.placement {
+                    s3ec_core::envelope::Placement::InstructionFile => {
+                        "would re-encrypt the instruction file"
+                    }
+                    s3ec_core::envelope::Placement::ObjectMetadata => {
+                        "would rewrap the metadata envelope"
+                    }
+                },
+                None,
+            ),
+            (Protection::Encrypted(info), Some(ring)) => {
+                match rotate_object(&client, ring, &i.bucket, &i.key, info) {
+                    Ok(a) => (a, None),
+                    Err(e) => ("failed", Some(e)),
+                }
+            }
+            (Protection::InstructionFile, _) => {
+                ("skipped: instruction file (rotated with its object)", None)
+            }
+            (Protection::Unencrypted, _) => ("skipped: not encrypted", None),
+            (Protection::Unreadable(_), _) => ("skipped: unreadable", None),
+        };
+        v["action"] = json!(action);
+        v["dry_run"] = json!(a.dry_run);
+        if let Some(e) = err {
+            v["error"] = json!(e.message);
+            v["exit_code"] = json!(e.exit as i32);
+        }
+        v
+    })?;
+    let failed = records.iter().filter(|r| r["action"] == "failed").count();
+    if a.sel.json {
+        let mut s = summarize(&records);
+        s["failed"] = json!(failed);
+        println!("{s}");
+    } else {
+        for r in &records {
+            println!(
+                "{}  s3://{}/{}",
+                r["action"].as_str().unwrap_or(""),
+                r["bucket"].as_str().unwrap_or(""),
+                r["key"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::new(
+            Exit::Other,
+            format!("{failed} objects failed to rotate (see the report)"),
+        ));
+    }
+    Ok(())
+}
