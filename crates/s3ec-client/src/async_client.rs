@@ -21,6 +21,7 @@ use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
     Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
+use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
@@ -677,4 +678,101 @@ async fn read_instruction_file(resp: AsyncGetResponse) -> Result<String, ClientE
         get::check_instruction_file_len(bytes.len() as u64)?;
     }
     String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
+}
+
+/// Low-level multipart uploads, part by part, resumable in another process
+/// (see [`crate::multipart`]; the blocking twins on [`crate::Client`]).
+impl AsyncClient {
+    /// Start an encrypted multipart upload (see
+    /// [`Client::create_multipart_upload`](crate::Client::create_multipart_upload)).
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+    ) -> Result<MultipartUpload, ClientError> {
+        let placement = put::placement(opts, &self.config);
+        let suite = self.config.policy.commitment.encrypt_suite();
+        let req = s3ec_keyring::EncryptRequest {
+            suite,
+            context: &opts.context,
+        };
+        let materials = self.keyring.on_encrypt(&req).await?;
+        let new = NewUpload::new(materials, &self.config.policy, placement)?;
+        let upload_id = self
+            .transport
+            .create_multipart_upload(&PutRequest {
+                bucket,
+                key,
+                metadata: &new.object_metadata,
+            })
+            .await?;
+        new.started(bucket, key, upload_id)
+    }
+
+    /// Encrypt and upload the next part (see
+    /// [`Client::upload_part`](crate::Client::upload_part)).
+    pub async fn upload_part(
+        &self,
+        upload: &mut MultipartUpload,
+        part_number: u32,
+        body: impl Into<Vec<u8>>,
+        last: bool,
+    ) -> Result<CompletedPart, ClientError> {
+        let mut buf = body.into();
+        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
+        let etag = self
+            .transport
+            .upload_part(
+                upload.bucket(),
+                upload.key(),
+                upload.upload_id(),
+                part_number,
+                Bytes::from(buf),
+            )
+            .await?;
+        Ok(upload.part_done(pending, etag))
+    }
+
+    /// Complete the upload, then write the instruction file if any.
+    pub async fn complete_multipart_upload(
+        &self,
+        upload: &MultipartUpload,
+    ) -> Result<CompletedUpload, ClientError> {
+        upload.check_complete()?;
+        let (bucket, key) = (upload.bucket(), upload.key());
+        let etag = self
+            .transport
+            .complete_multipart_upload(bucket, key, upload.upload_id(), upload.parts())
+            .await?;
+        if let Some(json) = upload.instruction_file() {
+            self.put_instruction_file(bucket, key, json).await?;
+        }
+        Ok(upload.completed(etag))
+    }
+
+    /// Abort the upload.
+    pub async fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
+        self.transport
+            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())
+            .await?;
+        Ok(())
+    }
+
+    /// Continue an upload saved with [`MultipartUpload::save`].
+    pub async fn resume_multipart_upload(
+        &self,
+        state: &[u8],
+    ) -> Result<MultipartUpload, ClientError> {
+        let restoring = Restoring::parse(state)?;
+        let opened = codec::open_envelope_async(
+            self.keyring.as_ref(),
+            restoring.metadata(),
+            restoring.instruction_file(),
+            &self.config.policy,
+            None,
+        )
+        .await?;
+        restoring.finish(opened.key)
+    }
 }

@@ -13,6 +13,7 @@ use crate::get::{
     self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
     Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
+use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
@@ -766,4 +767,99 @@ fn read_instruction_file(resp: GetResponse) -> Result<String, ClientError> {
         .read_to_end(&mut bytes)?;
     get::check_instruction_file_len(bytes.len() as u64)?;
     String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
+}
+
+/// Low-level multipart uploads, part by part, resumable in another process
+/// (see [`crate::multipart`] for the rules and an example).
+impl Client {
+    /// Start an encrypted multipart upload of `bucket`/`key`: a fresh data
+    /// key from the keyring, the envelope on CreateMultipartUpload (or, with
+    /// instruction-file storage, written at completion).
+    pub fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+    ) -> Result<MultipartUpload, ClientError> {
+        let placement = put::placement(opts, &self.config);
+        let suite = self.config.policy.commitment.encrypt_suite();
+        let materials = self.keyring.on_encrypt(&s3ec_keyring::EncryptRequest {
+            suite,
+            context: &opts.context,
+        })?;
+        let new = NewUpload::new(materials, &self.config.policy, placement)?;
+        let upload_id = self.transport.create_multipart_upload(&PutRequest {
+            bucket,
+            key,
+            metadata: &new.object_metadata,
+        })?;
+        new.started(bucket, key, upload_id)
+    }
+
+    /// Encrypt and upload part `part_number` (the next one, see
+    /// [`MultipartUpload::next_part_number`]); `last` marks the final part,
+    /// which carries the tag. Every part but the last must have at least
+    /// 5 MiB. If the upload fails the state does not move on: send the same
+    /// part again, with the same bytes.
+    pub fn upload_part(
+        &self,
+        upload: &mut MultipartUpload,
+        part_number: u32,
+        body: impl Into<Vec<u8>>,
+        last: bool,
+    ) -> Result<CompletedPart, ClientError> {
+        let mut buf = body.into();
+        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
+        let etag = self.transport.upload_part(
+            upload.bucket(),
+            upload.key(),
+            upload.upload_id(),
+            part_number,
+            Bytes::from(buf),
+        )?;
+        Ok(upload.part_done(pending, etag))
+    }
+
+    /// Complete the upload (after its last part), then write the
+    /// instruction file if the envelope goes in one.
+    pub fn complete_multipart_upload(
+        &self,
+        upload: &MultipartUpload,
+    ) -> Result<CompletedUpload, ClientError> {
+        upload.check_complete()?;
+        let (bucket, key) = (upload.bucket(), upload.key());
+        let etag = self.transport.complete_multipart_upload(
+            bucket,
+            key,
+            upload.upload_id(),
+            upload.parts(),
+        )?;
+        if let Some(json) = upload.instruction_file() {
+            self.put_instruction_file(bucket, key, json)?;
+        }
+        Ok(upload.completed(etag))
+    }
+
+    /// Abort the upload (S3 discards its parts).
+    pub fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
+        self.transport
+            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())?;
+        Ok(())
+    }
+
+    /// Continue an upload saved with [`MultipartUpload::save`], maybe in
+    /// another process: the keyring unwraps the data key, the saved cipher
+    /// position is checked, and the next part is
+    /// [`next_part_number`](MultipartUpload::next_part_number).
+    pub fn resume_multipart_upload(&self, state: &[u8]) -> Result<MultipartUpload, ClientError> {
+        let restoring = Restoring::parse(state)?;
+        let opened = codec::open_envelope(
+            self.keyring.as_ref(),
+            restoring.metadata(),
+            restoring.instruction_file(),
+            &self.config.policy,
+            None,
+        )?;
+        restoring.finish(opened.key)
+    }
 }

@@ -126,6 +126,9 @@ pub enum ClientError {
     /// Some objects of a `delete_objects` call could not be deleted: each
     /// key with its error (the other keys were deleted).
     DeleteFailed(Vec<(String, ClientError)>),
+    /// A low-level multipart upload was misused (a part out of order,
+    /// after the last, too small) or its saved state cannot continue it.
+    Multipart(crate::multipart::MultipartError),
 }
 
 /// A failed operation whose cleanup failed too
@@ -326,6 +329,7 @@ impl fmt::Display for ClientError {
                 "{}; cleaning up failed too ({}), left behind: {:?}",
                 c.error, c.cleanup, c.left_behind
             ),
+            ClientError::Multipart(e) => write!(f, "{e}"),
         }
     }
 }

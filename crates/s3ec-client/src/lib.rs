@@ -10,6 +10,8 @@
 //!   inspect, delete. Configured in one place with [`config::Builder`].
 //! * [`codec`]: the transport-free heart: envelope in, checked content key
 //!   out (and the reverse on put).
+//! * [`multipart`]: low-level multipart uploads, part by part, saved and
+//!   resumed in another process.
 //! * [`get`] and [`put`]: the decrypt state machine and part bookkeeping
 //!   the two clients share, and their options and outputs.
 
@@ -20,6 +22,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod get;
+pub mod multipart;
 pub mod put;
 pub mod transport;
 
@@ -30,6 +33,7 @@ pub use codec::{DecryptPolicy, EnvelopeInfo, EnvelopeLocation, OpenedEnvelope, S
 pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
 pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
 pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
+pub use multipart::{CompletedUpload, MultipartError, MultipartUpload};
 pub use put::{PutOptions, PutOutput};
 
 /// The AES-256-GCM backend the client runs every content cipher on, chosen
