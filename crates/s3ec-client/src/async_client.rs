@@ -752,7 +752,10 @@ impl AsyncClient {
     }
 
     /// Abort the upload.
-    pub async fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
+    pub async fn abort_multipart_upload(
+        &self,
+        upload: &MultipartUpload,
+    ) -> Result<(), ClientError> {
         self.transport
             .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())
             .await?;

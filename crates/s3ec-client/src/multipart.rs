@@ -653,20 +653,24 @@ mod tests {
         // Restores with the right key.
         let key = || {
             let r = Restoring::parse(&saved).unwrap();
-            PendingOpen::new(r.metadata(), r.instruction_file(), &DecryptPolicy::default())
+            PendingOpen::new(
+                r.metadata(),
+                r.instruction_file(),
+                &DecryptPolicy::default(),
+            )
+            .unwrap()
+            .finish(Some(
+                s3ec_keyring::Keyring::on_decrypt(
+                    &s3ec_local::AesKeyring::new(&[4u8; 32]).unwrap(),
+                    &PendingOpen::new(r.metadata(), None, &DecryptPolicy::default())
+                        .unwrap()
+                        .request(None),
+                )
                 .unwrap()
-                .finish(Some(
-                    s3ec_keyring::Keyring::on_decrypt(
-                        &s3ec_local::AesKeyring::new(&[4u8; 32]).unwrap(),
-                        &PendingOpen::new(r.metadata(), None, &DecryptPolicy::default())
-                            .unwrap()
-                            .request(None),
-                    )
-                    .unwrap()
-                    .unwrap(),
-                ))
-                .unwrap()
-                .key
+                .unwrap(),
+            ))
+            .unwrap()
+            .key
         };
         let back = Restoring::parse(&saved).unwrap().finish(key()).unwrap();
         assert_eq!(back.next_part_number(), 2);
