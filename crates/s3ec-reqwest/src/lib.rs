@@ -59,6 +59,7 @@
 mod addressing;
 mod body;
 mod config;
+mod copy;
 mod retry;
 mod xml;
 
@@ -1032,6 +1033,23 @@ impl Transport for ReqwestTransport {
             }
             other => other,
         }
+    }
+
+    fn copy_object(
+        &self,
+        req: &s3ec_client::transport::CopyRequest<'_>,
+    ) -> Result<Option<String>, TransportError> {
+        self.copy_object_impl(req)
+    }
+
+    fn upload_part_copy(
+        &self,
+        req: &s3ec_client::transport::CopyRequest<'_>,
+        upload_id: &str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> Result<String, TransportError> {
+        self.upload_part_copy_impl(req, upload_id, part_number, range)
     }
 
     fn create_multipart_upload(&self, req: &PutRequest<'_>) -> Result<String, TransportError> {
