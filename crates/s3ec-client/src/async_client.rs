@@ -25,9 +25,10 @@ use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
+use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
 use crate::transport::{
-    AsyncBody, AsyncGetResponse, AsyncTransport, CompletedPart, ErrorKind, GetRequest, Metadata,
-    ObjectHead, PutRequest, TransportError,
+    AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompletedPart, CopyRequest, ErrorKind,
+    GetRequest, Metadata, ObjectHead, PutRequest, TransportError,
 };
 use crate::Backend;
 
@@ -777,5 +778,143 @@ impl AsyncClient {
         )
         .await?;
         restoring.finish(opened.key)
+    }
+}
+
+/// Key rotation (see [`crate::rotate`]; the blocking twin is
+/// [`Client::rotate_object`](crate::Client::rotate_object)).
+impl AsyncClient {
+    /// Rewrap the data key of `bucket`/`key` from this client's keyring to
+    /// `new_keyring`, leaving the body untouched.
+    pub async fn rotate_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        new_keyring: &dyn AsyncKeyring,
+        opts: &RotateOptions,
+    ) -> Result<RotateOutput, ClientError> {
+        let head = self.transport.head_object(bucket, key).await?;
+        let instruction = if rotate::instruction_file_needed(&head)? {
+            let ikey = rotate::source_instruction_file(key);
+            let req = GetRequest {
+                bucket,
+                key: &ikey,
+                range: None,
+                if_match: None,
+            };
+            match self.transport.get_object(&req).await {
+                Ok(resp) => Some(read_instruction_file(resp).await?),
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    return Err(get::instruction_file_not_found(ikey, true))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
+        let data_key = {
+            let req = rot.unwrap_request(opts);
+            self.keyring.on_decrypt(&req).await?
+        };
+        let data_key = rot.check_data_key(data_key)?;
+        let context = rot.new_context();
+        let new = {
+            let req = rot.wrap_request(&context);
+            new_keyring.wrap_data_key(&req, &data_key).await?
+        };
+        if !opts.allow_same_key {
+            let req = rot.same_key_request(&new);
+            let same = matches!(self.keyring.on_decrypt(&req).await, Ok(Some(_)));
+            rot.check_not_same(same, opts)?;
+        }
+        match rot.rewrapped(key, &new, opts)? {
+            RotationWrite::InstructionFile {
+                key: ikey,
+                body,
+                metadata,
+            } => {
+                let req = PutRequest {
+                    bucket,
+                    key: &ikey,
+                    metadata: &metadata,
+                };
+                let etag = self.transport.put_object(&req, Bytes::from(body)).await?;
+                Ok(rot.output(ikey, etag, new.wrap, false))
+            }
+            RotationWrite::Metadata {
+                metadata,
+                etag,
+                parts,
+            } => {
+                let req = CopyRequest {
+                    bucket,
+                    key,
+                    source_bucket: bucket,
+                    source_key: key,
+                    source_if_match: etag.as_deref(),
+                    metadata: &metadata,
+                };
+                let (etag, multipart) = match parts {
+                    None => (
+                        self.transport
+                            .copy_object(&req)
+                            .await
+                            .map_err(get::pinned)?,
+                        false,
+                    ),
+                    Some(ranges) => (self.copy_in_parts(&req, &ranges).await?, true),
+                };
+                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
+            }
+        }
+    }
+
+    /// A metadata-replacing copy in UploadPartCopy parts, aborted on any
+    /// failure.
+    async fn copy_in_parts(
+        &self,
+        req: &CopyRequest<'_>,
+        ranges: &[ByteRange],
+    ) -> Result<Option<String>, ClientError> {
+        let upload_id = self
+            .transport
+            .create_multipart_upload(&PutRequest {
+                bucket: req.bucket,
+                key: req.key,
+                metadata: req.metadata,
+            })
+            .await?;
+        let result = async {
+            let mut parts = Vec::with_capacity(ranges.len());
+            for (i, range) in ranges.iter().enumerate() {
+                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let etag = self
+                    .transport
+                    .upload_part_copy(req, &upload_id, n, *range)
+                    .await
+                    .map_err(get::pinned)?;
+                parts.push(CompletedPart {
+                    part_number: n,
+                    etag,
+                });
+            }
+            Ok::<_, ClientError>(
+                self.transport
+                    .complete_multipart_upload(req.bucket, req.key, &upload_id, &parts)
+                    .await?,
+            )
+        }
+        .await;
+        match result {
+            Ok(etag) => Ok(etag),
+            Err(e) => {
+                let abort = self
+                    .transport
+                    .abort_multipart_upload(req.bucket, req.key, &upload_id)
+                    .await;
+                Err(put::after_abort(e, abort, req.key, upload_id))
+            }
+        }
     }
 }

@@ -18,9 +18,10 @@ use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
 };
+use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
 use crate::transport::{
-    Bytes, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata, ObjectHead, PutRequest,
-    Transport,
+    ByteRange, Bytes, CompletedPart, CopyRequest, ErrorKind, GetRequest, GetResponse, Metadata,
+    ObjectHead, PutRequest, Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -861,5 +862,129 @@ impl Client {
             None,
         )?;
         restoring.finish(opened.key)
+    }
+}
+
+/// Key rotation (see [`crate::rotate`] for the steps and what a failure
+/// leaves behind).
+impl Client {
+    /// Rewrap the data key of `bucket`/`key` from this client's keyring
+    /// (the old master key) to `new_keyring`, leaving the body untouched:
+    /// a new instruction file (default or custom suffix, like Java's
+    /// `reEncryptInstructionFile`), or the object's metadata replaced in
+    /// place by a server-side copy pinned to the entity tag read.
+    pub fn rotate_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        new_keyring: &dyn Keyring,
+        opts: &RotateOptions,
+    ) -> Result<RotateOutput, ClientError> {
+        let head = self.transport.head_object(bucket, key)?;
+        let instruction = if rotate::instruction_file_needed(&head)? {
+            let ikey = rotate::source_instruction_file(key);
+            let req = GetRequest {
+                bucket,
+                key: &ikey,
+                range: None,
+                if_match: None,
+            };
+            match self.transport.get_object(&req) {
+                Ok(resp) => Some(read_instruction_file(resp)?),
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    return Err(get::instruction_file_not_found(ikey, true))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
+        let data_key = self.keyring.on_decrypt(&rot.unwrap_request(opts))?;
+        let data_key = rot.check_data_key(data_key)?;
+        let context = rot.new_context();
+        let new = new_keyring.wrap_data_key(&rot.wrap_request(&context), &data_key)?;
+        if !opts.allow_same_key {
+            let same = matches!(
+                self.keyring.on_decrypt(&rot.same_key_request(&new)),
+                Ok(Some(_))
+            );
+            rot.check_not_same(same, opts)?;
+        }
+        match rot.rewrapped(key, &new, opts)? {
+            RotationWrite::InstructionFile {
+                key: ikey,
+                body,
+                metadata,
+            } => {
+                let req = PutRequest {
+                    bucket,
+                    key: &ikey,
+                    metadata: &metadata,
+                };
+                let etag = self.transport.put_object(&req, Bytes::from(body))?;
+                Ok(rot.output(ikey, etag, new.wrap, false))
+            }
+            RotationWrite::Metadata {
+                metadata,
+                etag,
+                parts,
+            } => {
+                let req = CopyRequest {
+                    bucket,
+                    key,
+                    source_bucket: bucket,
+                    source_key: key,
+                    source_if_match: etag.as_deref(),
+                    metadata: &metadata,
+                };
+                let (etag, multipart) = match parts {
+                    None => (
+                        self.transport.copy_object(&req).map_err(get::pinned)?,
+                        false,
+                    ),
+                    Some(ranges) => (self.copy_in_parts(&req, &ranges)?, true),
+                };
+                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
+            }
+        }
+    }
+
+    /// A metadata-replacing copy as a multipart upload of UploadPartCopy
+    /// parts (objects above CopyObject's 5 GiB), aborted on any failure.
+    fn copy_in_parts(
+        &self,
+        req: &CopyRequest<'_>,
+        ranges: &[ByteRange],
+    ) -> Result<Option<String>, ClientError> {
+        let upload_id = self.transport.create_multipart_upload(&PutRequest {
+            bucket: req.bucket,
+            key: req.key,
+            metadata: req.metadata,
+        })?;
+        let result = (|| {
+            let mut parts = Vec::with_capacity(ranges.len());
+            for (i, range) in ranges.iter().enumerate() {
+                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let etag = self
+                    .transport
+                    .upload_part_copy(req, &upload_id, n, *range)
+                    .map_err(get::pinned)?;
+                parts.push(CompletedPart {
+                    part_number: n,
+                    etag,
+                });
+            }
+            Ok::<_, ClientError>(
+                self.transport
+                    .complete_multipart_upload(req.bucket, req.key, &upload_id, &parts)?,
+            )
+        })();
+        result.map_err(|e| {
+            let abort = self
+                .transport
+                .abort_multipart_upload(req.bucket, req.key, &upload_id);
+            put::after_abort(e, abort, req.key, upload_id)
+        })
     }
 }

@@ -129,6 +129,8 @@ pub enum ClientError {
     /// A low-level multipart upload was misused (a part out of order,
     /// after the last, too small) or its saved state cannot continue it.
     Multipart(crate::multipart::MultipartError),
+    /// A key rotation was refused (nothing was written).
+    Rotation(crate::rotate::RotationError),
 }
 
 /// A failed operation whose cleanup failed too
@@ -330,6 +332,7 @@ impl fmt::Display for ClientError {
                 c.error, c.cleanup, c.left_behind
             ),
             ClientError::Multipart(e) => write!(f, "{e}"),
+            ClientError::Rotation(e) => write!(f, "{e}"),
         }
     }
 }

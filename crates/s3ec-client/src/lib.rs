@@ -12,6 +12,8 @@
 //!   out (and the reverse on put).
 //! * [`multipart`]: low-level multipart uploads, part by part, saved and
 //!   resumed in another process.
+//! * [`rotate`]: key rotation, rewrapping an object's data key under a
+//!   new master key without touching its body.
 //! * [`get`] and [`put`]: the decrypt state machine and part bookkeeping
 //!   the two clients share, and their options and outputs.
 
@@ -24,6 +26,7 @@ pub mod error;
 pub mod get;
 pub mod multipart;
 pub mod put;
+pub mod rotate;
 pub mod transport;
 
 #[cfg(feature = "async")]
@@ -35,6 +38,7 @@ pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
 pub use get::{DecryptMode, GetOptions, GetOutput, RangeOutput};
 pub use multipart::{CompletedUpload, MultipartError, MultipartUpload};
 pub use put::{PutOptions, PutOutput};
+pub use rotate::{RotateOptions, RotateOutput, RotationError};
 
 /// The AES-256-GCM backend the client runs every content cipher on, chosen
 /// here and nowhere else: AWS-LC ([`s3ec_aws_lc::DefaultBackend`]) with the
