@@ -6,7 +6,12 @@
 //! path; and a failure injected at each step leaves the object readable
 //! with one of the two keys.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -227,7 +232,7 @@ fn blocking_every_keyring_and_placement() {
             let out = c_old
                 .rotate_object(&b, &k, new.as_ref(), &RotateOptions::default())
                 .unwrap();
-            assert_eq!(out.multipart_copy, false);
+            assert!(!out.multipart_copy);
             assert!(reads(&c_new, &b, &k, &plain), "{k}: the new key reads");
             assert!(
                 !reads(&c_old, &b, &k, &plain),

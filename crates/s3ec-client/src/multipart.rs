@@ -38,6 +38,24 @@
 //! The envelope goes on CreateMultipartUpload (object metadata), or, with
 //! instruction-file storage, into `<key>.instruction` after completion (as
 //! [`crate::put`] does, for the same reasons).
+//!
+//! ```no_run
+//! use s3ec_client::{Client, PutOptions};
+//!
+//! // `client` is any `Client`, e.g. over `s3ec_reqwest::ReqwestTransport`.
+//! fn upload(client: &Client, state: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut up = client.create_multipart_upload("bucket", "big.bin", &PutOptions::default())?;
+//!     client.upload_part(&mut up, 1, vec![0u8; 5 << 20], false)?;
+//!     std::fs::write(state, up.save())?; // after every part
+//!
+//!     // The process dies here. Later, maybe in another process:
+//!     let mut up = client.resume_multipart_upload(&std::fs::read(state)?)?;
+//!     let next = up.next_part_number(); // 2: part 1 is not sent again
+//!     client.upload_part(&mut up, next, b"the end".to_vec(), true)?;
+//!     client.complete_multipart_upload(&up)?;
+//!     Ok(())
+//! }
+//! ```
 
 use std::fmt;
 
@@ -586,7 +604,7 @@ pub const CHECKPOINT_LEN: usize = SEALED_CHECKPOINT_LEN;
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use s3ec_keyring::{Context, EncryptRequest, Keyring};
 

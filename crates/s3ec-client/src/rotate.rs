@@ -44,6 +44,23 @@
 //! the rotation then fails with [`RotationError::SameKey`] or finds the new
 //! key: both keys should be kept until the rotation reports success).
 //!
+//! ```no_run
+//! use s3ec_client::{Client, ClientError, RotateOptions, RotationError};
+//!
+//! // `client` holds the old master key; `new_key` is the new one.
+//! fn rotate(client: &Client, new_key: &s3ec_local::AesKeyring, keys: &[&str]) -> Result<(), ClientError> {
+//!     for key in keys {
+//!         match client.rotate_object("bucket", key, new_key, &RotateOptions::default()) {
+//!             Ok(_) => {}
+//!             // Already under the new key (an earlier run got this far).
+//!             Err(ClientError::Rotation(RotationError::SameKey)) => {}
+//!             Err(e) => return Err(e),
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
 //! Limits: the instruction-file PUT is not yet conditional (a writer that
 //! replaces the object and its instruction file between steps 1 and 4
 //! would have its instruction file replaced); the multipart copy path

@@ -2,7 +2,7 @@
 //! multipart upload carried across processes.
 //!
 //! [`ResumableEncryptor`] gives the same ciphertext and tag as
-//! [`GcmEncryptor`](crate::cipher::GcmEncryptor) for the same key, IV, AAD
+//! [`GcmEncryptor`] for the same key, IV, AAD
 //! and plaintext, whatever the split. In addition,
 //! [`checkpoint`](ResumableEncryptor::checkpoint) saves its position (bytes
 //! encrypted, the GHASH accumulator, the ciphertext bytes of an unfinished
