@@ -37,6 +37,7 @@
 /// The AWS SDK for S3, re-exported: build the `aws_sdk_s3::Client` this
 /// transport wraps without a dependency of your own.
 pub use aws_sdk_s3;
+mod copy;
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -592,6 +593,23 @@ impl AsyncTransport for AwsSdkTransport {
                 .map_err(|e| map_err("AbortMultipartUpload", e))?;
             Ok(())
         })
+    }
+
+    fn copy_object<'a>(
+        &'a self,
+        req: &'a s3ec_client::transport::CopyRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        Box::pin(self.copy_object_impl(req))
+    }
+
+    fn upload_part_copy<'a>(
+        &'a self,
+        req: &'a s3ec_client::transport::CopyRequest<'a>,
+        upload_id: &'a str,
+        part_number: u32,
+        range: s3ec_client::transport::ByteRange,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        Box::pin(self.upload_part_copy_impl(req, upload_id, part_number, range))
     }
 }
 

@@ -23,13 +23,15 @@ use crate::get::{
     GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
     MAX_RESUMES,
 };
+use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
+use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
 use crate::transport::{
-    AsyncBody, AsyncGetResponse, AsyncTransport, CompleteRequest, CompletedPart, ErrorKind,
-    GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest,
-    TransportError,
+    AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CompletedPart,
+    CopyRequest, ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest,
+    PutFields, PutRequest, TransportError,
 };
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
@@ -785,4 +787,263 @@ async fn read_instruction_file(resp: AsyncGetResponse) -> Result<String, ClientE
         get::check_instruction_file_len(bytes.len() as u64)?;
     }
     String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
+}
+
+/// Low-level multipart uploads, part by part, resumable in another process
+/// (see [`crate::multipart`]; the blocking twins on [`crate::Client`]).
+impl AsyncClient {
+    /// Start an encrypted multipart upload (see
+    /// [`Client::create_multipart_upload`](crate::Client::create_multipart_upload)).
+    pub async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+    ) -> Result<MultipartUpload, ClientError> {
+        let placement = put::placement(opts, &self.config);
+        let suite = self.config.policy.commitment.encrypt_suite();
+        let req = s3ec_keyring::EncryptRequest {
+            suite,
+            context: &opts.context,
+        };
+        let materials = self.keyring.on_encrypt(&req).await?;
+        let new = NewUpload::new(materials, &self.config.policy, placement)?;
+        let upload_id = self
+            .transport
+            .create_multipart_upload(&PutRequest {
+                bucket,
+                key,
+                metadata: &new.object_metadata,
+                fields: &PutFields::NONE,
+                checksum: None,
+            })
+            .await?;
+        new.started(bucket, key, upload_id)
+    }
+
+    /// Encrypt and upload the next part (see
+    /// [`Client::upload_part`](crate::Client::upload_part)).
+    pub async fn upload_part(
+        &self,
+        upload: &mut MultipartUpload,
+        part_number: u32,
+        body: impl Into<Vec<u8>>,
+        last: bool,
+    ) -> Result<CompletedPart, ClientError> {
+        let mut buf = body.into();
+        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
+        let etag = self
+            .transport
+            .upload_part(
+                &PartRequest::new(
+                    upload.bucket(),
+                    upload.key(),
+                    upload.upload_id(),
+                    part_number,
+                ),
+                Bytes::from(buf),
+            )
+            .await?;
+        Ok(upload.part_done(pending, etag))
+    }
+
+    /// Complete the upload, then write the instruction file if any.
+    pub async fn complete_multipart_upload(
+        &self,
+        upload: &MultipartUpload,
+    ) -> Result<CompletedUpload, ClientError> {
+        upload.check_complete()?;
+        let (bucket, key) = (upload.bucket(), upload.key());
+        let etag = self
+            .transport
+            .complete_multipart_upload(&CompleteRequest::new(
+                bucket,
+                key,
+                upload.upload_id(),
+                upload.parts(),
+            ))
+            .await?;
+        if let Some(json) = upload.instruction_file() {
+            self.put_instruction_file(bucket, key, json, &PutFields::NONE)
+                .await?;
+        }
+        Ok(upload.completed(etag))
+    }
+
+    /// Abort the upload.
+    pub async fn abort_multipart_upload(
+        &self,
+        upload: &MultipartUpload,
+    ) -> Result<(), ClientError> {
+        self.transport
+            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())
+            .await?;
+        Ok(())
+    }
+
+    /// Continue an upload saved with [`MultipartUpload::save`].
+    pub async fn resume_multipart_upload(
+        &self,
+        state: &[u8],
+    ) -> Result<MultipartUpload, ClientError> {
+        let restoring = Restoring::parse(state)?;
+        let opened = codec::open_envelope_async(
+            self.keyring.as_ref(),
+            restoring.metadata(),
+            restoring.instruction_file(),
+            &self.config.policy,
+            None,
+        )
+        .await?;
+        restoring.finish(opened.key)
+    }
+}
+
+/// Key rotation (see [`crate::rotate`]; the blocking twin is
+/// [`Client::rotate_object`](crate::Client::rotate_object)).
+impl AsyncClient {
+    /// Rewrap the data key of `bucket`/`key` from this client's keyring to
+    /// `new_keyring`, leaving the body untouched.
+    pub async fn rotate_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        new_keyring: &dyn AsyncKeyring,
+        opts: &RotateOptions,
+    ) -> Result<RotateOutput, ClientError> {
+        let head = self
+            .transport
+            .head_object(&ObjectRequest::new(bucket, key))
+            .await?;
+        let instruction = if rotate::instruction_file_needed(&head)? {
+            let ikey = rotate::source_instruction_file(key);
+            let req = GetRequest {
+                bucket,
+                key: &ikey,
+                range: None,
+                if_match: None,
+                ..GetRequest::default()
+            };
+            match self.transport.get_object(&req).await {
+                Ok(resp) => Some(read_instruction_file(resp).await?),
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    return Err(get::instruction_file_not_found(ikey, true))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
+        let data_key = {
+            let req = rot.unwrap_request(opts);
+            self.keyring.on_decrypt(&req).await?
+        };
+        let data_key = rot.check_data_key(data_key)?;
+        let context = rot.new_context();
+        let new = {
+            let req = rot.wrap_request(&context);
+            new_keyring.wrap_data_key(&req, &data_key).await?
+        };
+        if !opts.allow_same_key {
+            let req = rot.same_key_request(&new);
+            let same = matches!(self.keyring.on_decrypt(&req).await, Ok(Some(_)));
+            rot.check_not_same(same, opts)?;
+        }
+        match rot.rewrapped(key, &new, opts)? {
+            RotationWrite::InstructionFile {
+                key: ikey,
+                body,
+                metadata,
+            } => {
+                let req = PutRequest {
+                    bucket,
+                    key: &ikey,
+                    metadata: &metadata,
+                    fields: &PutFields::NONE,
+                    checksum: None,
+                };
+                let etag = self.transport.put_object(&req, Bytes::from(body)).await?;
+                Ok(rot.output(ikey, etag, new.wrap, false))
+            }
+            RotationWrite::Metadata {
+                metadata,
+                etag,
+                parts,
+            } => {
+                let req = CopyRequest {
+                    bucket,
+                    key,
+                    source_bucket: bucket,
+                    source_key: key,
+                    source_if_match: etag.as_deref(),
+                    metadata: &metadata,
+                };
+                let (etag, multipart) = match parts {
+                    None => (
+                        self.transport
+                            .copy_object(&req)
+                            .await
+                            .map_err(get::pinned)?,
+                        false,
+                    ),
+                    Some(ranges) => (self.copy_in_parts(&req, &ranges).await?, true),
+                };
+                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
+            }
+        }
+    }
+
+    /// A metadata-replacing copy in UploadPartCopy parts, aborted on any
+    /// failure.
+    async fn copy_in_parts(
+        &self,
+        req: &CopyRequest<'_>,
+        ranges: &[ByteRange],
+    ) -> Result<Option<String>, ClientError> {
+        let upload_id = self
+            .transport
+            .create_multipart_upload(&PutRequest {
+                bucket: req.bucket,
+                key: req.key,
+                metadata: req.metadata,
+                fields: &PutFields::NONE,
+                checksum: None,
+            })
+            .await?;
+        let result = async {
+            let mut parts = Vec::with_capacity(ranges.len());
+            for (i, range) in ranges.iter().enumerate() {
+                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let etag = self
+                    .transport
+                    .upload_part_copy(req, &upload_id, n, *range)
+                    .await
+                    .map_err(get::pinned)?;
+                parts.push(CompletedPart {
+                    part_number: n,
+                    etag,
+                    checksum: None,
+                });
+            }
+            Ok::<_, ClientError>(
+                self.transport
+                    .complete_multipart_upload(&CompleteRequest::new(
+                        req.bucket, req.key, &upload_id, &parts,
+                    ))
+                    .await?,
+            )
+        }
+        .await;
+        match result {
+            Ok(etag) => Ok(etag),
+            Err(e) => {
+                let abort = self
+                    .transport
+                    .abort_multipart_upload(req.bucket, req.key, &upload_id)
+                    .await;
+                Err(put::after_abort(e, abort, req.key, upload_id))
+            }
+        }
+    }
 }

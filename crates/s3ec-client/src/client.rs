@@ -15,13 +15,16 @@ use crate::get::{
     GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
     MAX_INSTRUCTION_FILE, MAX_RESUMES,
 };
+use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
 };
+use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
 use crate::transport::{
-    Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse, Metadata,
-    ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest, Transport,
+    ByteRange, Bytes, CompleteRequest, CompletedPart, CopyRequest, ErrorKind, GetRequest,
+    GetResponse, Metadata, ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest,
+    Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -893,4 +896,236 @@ fn read_instruction_file(resp: GetResponse) -> Result<String, ClientError> {
         .read_to_end(&mut bytes)?;
     get::check_instruction_file_len(bytes.len() as u64)?;
     String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
+}
+
+/// Low-level multipart uploads, part by part, resumable in another process
+/// (see [`crate::multipart`] for the rules and an example).
+impl Client {
+    /// Start an encrypted multipart upload of `bucket`/`key`: a fresh data
+    /// key from the keyring, the envelope on CreateMultipartUpload (or, with
+    /// instruction-file storage, written at completion).
+    pub fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+    ) -> Result<MultipartUpload, ClientError> {
+        let placement = put::placement(opts, &self.config);
+        let suite = self.config.policy.commitment.encrypt_suite();
+        let materials = self.keyring.on_encrypt(&s3ec_keyring::EncryptRequest {
+            suite,
+            context: &opts.context,
+        })?;
+        let new = NewUpload::new(materials, &self.config.policy, placement)?;
+        let upload_id = self.transport.create_multipart_upload(&PutRequest {
+            bucket,
+            key,
+            metadata: &new.object_metadata,
+            fields: &PutFields::NONE,
+            checksum: None,
+        })?;
+        new.started(bucket, key, upload_id)
+    }
+
+    /// Encrypt and upload part `part_number` (the next one, see
+    /// [`MultipartUpload::next_part_number`]); `last` marks the final part,
+    /// which carries the tag. Every part but the last must have at least
+    /// 5 MiB. If the upload fails the state does not move on: send the same
+    /// part again, with the same bytes.
+    pub fn upload_part(
+        &self,
+        upload: &mut MultipartUpload,
+        part_number: u32,
+        body: impl Into<Vec<u8>>,
+        last: bool,
+    ) -> Result<CompletedPart, ClientError> {
+        let mut buf = body.into();
+        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
+        let etag = self.transport.upload_part(
+            &PartRequest::new(
+                upload.bucket(),
+                upload.key(),
+                upload.upload_id(),
+                part_number,
+            ),
+            Bytes::from(buf),
+        )?;
+        Ok(upload.part_done(pending, etag))
+    }
+
+    /// Complete the upload (after its last part), then write the
+    /// instruction file if the envelope goes in one.
+    pub fn complete_multipart_upload(
+        &self,
+        upload: &MultipartUpload,
+    ) -> Result<CompletedUpload, ClientError> {
+        upload.check_complete()?;
+        let (bucket, key) = (upload.bucket(), upload.key());
+        let etag = self
+            .transport
+            .complete_multipart_upload(&CompleteRequest::new(
+                bucket,
+                key,
+                upload.upload_id(),
+                upload.parts(),
+            ))?;
+        if let Some(json) = upload.instruction_file() {
+            self.put_instruction_file(bucket, key, json, &PutFields::NONE)?;
+        }
+        Ok(upload.completed(etag))
+    }
+
+    /// Abort the upload (S3 discards its parts).
+    pub fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
+        self.transport
+            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())?;
+        Ok(())
+    }
+
+    /// Continue an upload saved with [`MultipartUpload::save`], maybe in
+    /// another process: the keyring unwraps the data key, the saved cipher
+    /// position is checked, and the next part is
+    /// [`next_part_number`](MultipartUpload::next_part_number).
+    pub fn resume_multipart_upload(&self, state: &[u8]) -> Result<MultipartUpload, ClientError> {
+        let restoring = Restoring::parse(state)?;
+        let opened = codec::open_envelope(
+            self.keyring.as_ref(),
+            restoring.metadata(),
+            restoring.instruction_file(),
+            &self.config.policy,
+            None,
+        )?;
+        restoring.finish(opened.key)
+    }
+}
+
+/// Key rotation (see [`crate::rotate`] for the steps and what a failure
+/// leaves behind).
+impl Client {
+    /// Rewrap the data key of `bucket`/`key` from this client's keyring
+    /// (the old master key) to `new_keyring`, leaving the body untouched:
+    /// a new instruction file (default or custom suffix, like Java's
+    /// `reEncryptInstructionFile`), or the object's metadata replaced in
+    /// place by a server-side copy pinned to the entity tag read.
+    pub fn rotate_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        new_keyring: &dyn Keyring,
+        opts: &RotateOptions,
+    ) -> Result<RotateOutput, ClientError> {
+        let head = self
+            .transport
+            .head_object(&ObjectRequest::new(bucket, key))?;
+        let instruction = if rotate::instruction_file_needed(&head)? {
+            let ikey = rotate::source_instruction_file(key);
+            let req = GetRequest {
+                bucket,
+                key: &ikey,
+                range: None,
+                if_match: None,
+                ..GetRequest::default()
+            };
+            match self.transport.get_object(&req) {
+                Ok(resp) => Some(read_instruction_file(resp)?),
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    return Err(get::instruction_file_not_found(ikey, true))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
+        let data_key = self.keyring.on_decrypt(&rot.unwrap_request(opts))?;
+        let data_key = rot.check_data_key(data_key)?;
+        let context = rot.new_context();
+        let new = new_keyring.wrap_data_key(&rot.wrap_request(&context), &data_key)?;
+        if !opts.allow_same_key {
+            let same = matches!(
+                self.keyring.on_decrypt(&rot.same_key_request(&new)),
+                Ok(Some(_))
+            );
+            rot.check_not_same(same, opts)?;
+        }
+        match rot.rewrapped(key, &new, opts)? {
+            RotationWrite::InstructionFile {
+                key: ikey,
+                body,
+                metadata,
+            } => {
+                let req = PutRequest {
+                    bucket,
+                    key: &ikey,
+                    metadata: &metadata,
+                    fields: &PutFields::NONE,
+                    checksum: None,
+                };
+                let etag = self.transport.put_object(&req, Bytes::from(body))?;
+                Ok(rot.output(ikey, etag, new.wrap, false))
+            }
+            RotationWrite::Metadata {
+                metadata,
+                etag,
+                parts,
+            } => {
+                let req = CopyRequest {
+                    bucket,
+                    key,
+                    source_bucket: bucket,
+                    source_key: key,
+                    source_if_match: etag.as_deref(),
+                    metadata: &metadata,
+                };
+                let (etag, multipart) = match parts {
+                    None => (
+                        self.transport.copy_object(&req).map_err(get::pinned)?,
+                        false,
+                    ),
+                    Some(ranges) => (self.copy_in_parts(&req, &ranges)?, true),
+                };
+                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
+            }
+        }
+    }
+
+    /// A metadata-replacing copy as a multipart upload of UploadPartCopy
+    /// parts (objects above CopyObject's 5 GiB), aborted on any failure.
+    fn copy_in_parts(
+        &self,
+        req: &CopyRequest<'_>,
+        ranges: &[ByteRange],
+    ) -> Result<Option<String>, ClientError> {
+        let upload_id = self.transport.create_multipart_upload(&PutRequest {
+            bucket: req.bucket,
+            key: req.key,
+            metadata: req.metadata,
+            fields: &PutFields::NONE,
+            checksum: None,
+        })?;
+        let result = (|| {
+            let mut parts = Vec::with_capacity(ranges.len());
+            for (i, range) in ranges.iter().enumerate() {
+                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                let etag = self
+                    .transport
+                    .upload_part_copy(req, &upload_id, n, *range)
+                    .map_err(get::pinned)?;
+                parts.push(CompletedPart {
+                    part_number: n,
+                    etag,
+                    checksum: None,
+                });
+            }
+            Ok::<_, ClientError>(self.transport.complete_multipart_upload(
+                &CompleteRequest::new(req.bucket, req.key, &upload_id, &parts),
+            )?)
+        })();
+        result.map_err(|e| {
+            let abort = self
+                .transport
+                .abort_multipart_upload(req.bucket, req.key, &upload_id);
+            put::after_abort(e, abort, req.key, upload_id)
+        })
+    }
 }

@@ -151,6 +151,11 @@ pub enum ClientError {
         /// The object's plaintext length.
         len: u64,
     },
+    /// A low-level multipart upload was misused (a part out of order,
+    /// after the last, too small) or its saved state cannot continue it.
+    Multipart(crate::multipart::MultipartError),
+    /// A key rotation was refused (nothing was written).
+    Rotation(crate::rotate::RotationError),
 }
 
 /// A failed operation whose cleanup failed too
@@ -366,6 +371,8 @@ impl fmt::Display for ClientError {
                 "{}; cleaning up failed too ({}), left behind: {:?}",
                 c.error, c.cleanup, c.left_behind
             ),
+            ClientError::Multipart(e) => write!(f, "{e}"),
+            ClientError::Rotation(e) => write!(f, "{e}"),
         }
     }
 }

@@ -10,6 +10,10 @@
 //!   inspect, delete. Configured in one place with [`config::Builder`].
 //! * [`codec`]: the transport-free heart: envelope in, checked content key
 //!   out (and the reverse on put).
+//! * [`multipart`]: low-level multipart uploads, part by part, saved and
+//!   resumed in another process.
+//! * [`rotate`]: key rotation, rewrapping an object's data key under a
+//!   new master key without touching its body.
 //! * [`get`] and [`put`]: the decrypt state machine and part bookkeeping
 //!   the two clients share, and their options and outputs.
 
@@ -21,8 +25,10 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod get;
+pub mod multipart;
 pub mod put;
 pub mod request;
+pub mod rotate;
 pub mod transport;
 
 #[cfg(feature = "async")]
@@ -34,8 +40,10 @@ pub use config::{AsyncClientBuilder, ClientBuilder, ClientConfig, GetStrategy};
 pub use error::{CleanupFailure, ClientError, ConfigError, LeftBehind};
 pub use get::PlaintextRange;
 pub use get::{DecryptMode, GetOptions, GetOutput, HeadOutput, RangeOutput};
+pub use multipart::{CompletedUpload, MultipartError, MultipartUpload};
 pub use put::{PutOptions, PutOutput};
 pub use request::{ObjectOp, PutObject};
+pub use rotate::{RotateOptions, RotateOutput, RotationError};
 #[cfg(feature = "async")]
 pub use transport::AsyncTransport;
 pub use transport::{

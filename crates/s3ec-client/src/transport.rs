@@ -526,6 +526,28 @@ pub struct ListPage {
     pub next_continuation_token: Option<String>,
 }
 
+/// A server-side copy of an object onto itself or another key (CopyObject,
+/// or one part of it with UploadPartCopy), replacing its user metadata.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyRequest<'a> {
+    /// Destination bucket.
+    pub bucket: &'a str,
+    /// Destination key.
+    pub key: &'a str,
+    /// Source bucket.
+    pub source_bucket: &'a str,
+    /// Source key.
+    pub source_key: &'a str,
+    /// Copy only if the source's entity tag is this one
+    /// (`x-amz-copy-source-if-match`); a mismatch is
+    /// [`ErrorKind::PreconditionFailed`] and nothing is written.
+    pub source_if_match: Option<&'a str>,
+    /// The copy's user metadata (keys without `x-amz-meta-`): it replaces
+    /// the source's (`x-amz-metadata-directive: REPLACE`). Not used by
+    /// UploadPartCopy (the upload's metadata was set when it was created).
+    pub metadata: &'a [(String, String)],
+}
+
 /// What kind of failure a transport hit.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -650,6 +672,29 @@ pub trait Transport: Send + Sync + fmt::Debug {
         let _ = req;
         Err(TransportError::unsupported("ListObjectsV2"))
     }
+    /// Copy an object server-side (up to 5 GiB), replacing its user
+    /// metadata with `req.metadata` and keeping every other property of
+    /// the source: Content-Type, Content-Encoding, Content-Disposition,
+    /// Content-Language, Cache-Control, Expires, storage class, server-side
+    /// encryption (SSE-S3, SSE-KMS with its key and bucket key), website
+    /// redirect, object lock settings and tags (ACLs are not copied by S3).
+    /// Returns the copy's entity tag.
+    fn copy_object(&self, req: &CopyRequest<'_>) -> Result<Option<String>, TransportError> {
+        let _ = req;
+        Err(TransportError::unsupported("CopyObject"))
+    }
+    /// Copy bytes `range` of the source into part `part_number` of a
+    /// multipart upload (UploadPartCopy). Returns the part's entity tag.
+    fn upload_part_copy(
+        &self,
+        req: &CopyRequest<'_>,
+        upload_id: &str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> Result<String, TransportError> {
+        let _ = (req, upload_id, part_number, range);
+        Err(TransportError::unsupported("UploadPartCopy"))
+    }
 }
 
 /// An async body: a stream of chunks.
@@ -732,6 +777,31 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
         let _ = req;
         Box::pin(async { Err(TransportError::unsupported("ListObjectsV2")) })
     }
+    /// Copy an object server-side, replacing its user metadata (see
+    /// [`Transport::copy_object`]).
+    fn copy_object<'a>(
+        &'a self,
+        req: &'a CopyRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        let _ = req;
+        Box::pin(std::future::ready(Err(TransportError::unsupported(
+            "CopyObject",
+        ))))
+    }
+    /// Copy a byte range of the source into a part (see
+    /// [`Transport::upload_part_copy`]).
+    fn upload_part_copy<'a>(
+        &'a self,
+        req: &'a CopyRequest<'a>,
+        upload_id: &'a str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        let _ = (req, upload_id, part_number, range);
+        Box::pin(std::future::ready(Err(TransportError::unsupported(
+            "UploadPartCopy",
+        ))))
+    }
 }
 
 /// A shared transport is a transport (so one `ReqwestTransport` can serve
@@ -775,6 +845,18 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
     }
     fn list_objects(&self, req: &ListRequest<'_>) -> Result<ListPage, TransportError> {
         (**self).list_objects(req)
+    }
+    fn copy_object(&self, req: &CopyRequest<'_>) -> Result<Option<String>, TransportError> {
+        (**self).copy_object(req)
+    }
+    fn upload_part_copy(
+        &self,
+        req: &CopyRequest<'_>,
+        upload_id: &str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> Result<String, TransportError> {
+        (**self).upload_part_copy(req, upload_id, part_number, range)
     }
 }
 
@@ -837,6 +919,21 @@ impl<T: AsyncTransport + ?Sized> AsyncTransport for std::sync::Arc<T> {
         req: &'a ListRequest<'a>,
     ) -> BoxFuture<'a, Result<ListPage, TransportError>> {
         (**self).list_objects(req)
+    }
+    fn copy_object<'a>(
+        &'a self,
+        req: &'a CopyRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        (**self).copy_object(req)
+    }
+    fn upload_part_copy<'a>(
+        &'a self,
+        req: &'a CopyRequest<'a>,
+        upload_id: &'a str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        (**self).upload_part_copy(req, upload_id, part_number, range)
     }
 }
 

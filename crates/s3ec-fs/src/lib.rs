@@ -59,14 +59,12 @@
 //! let store = FsStore::new(dir.path())?;
 //! let meta = vec![("color".to_string(), "blue".to_string())];
 //! store.put_object(
-//!     &PutRequest { bucket: "photos", key: "2026/a.jpg", metadata: &meta },
+//!     &PutRequest::new("photos", "2026/a.jpg", &meta),
 //!     Bytes::from_static(b"hello"),
 //! )?;
 //! assert!(dir.path().join("photos/2026/a.jpg").is_file());
 //!
-//! let mut got = store.get_object(&GetRequest {
-//!     bucket: "photos", key: "2026/a.jpg", range: None, if_match: None,
-//! })?;
+//! let mut got = store.get_object(&GetRequest::new("photos", "2026/a.jpg"))?;
 //! let mut body = String::new();
 //! got.body.read_to_string(&mut body)?;
 //! assert_eq!((body.as_str(), got.head.metadata), ("hello", meta));

@@ -183,6 +183,9 @@ pub enum KeyringError {
     },
     /// An error from the core (format, randomness, ...).
     Core(s3ec_core::Error),
+    /// This keyring cannot wrap an existing data key (a key rotation needs
+    /// [`Keyring::wrap_data_key`]).
+    RewrapUnsupported,
 }
 
 impl fmt::Display for KeyringError {
@@ -267,6 +270,9 @@ impl fmt::Display for KeyringError {
                 Ok(())
             }
             KeyringError::Core(e) => write!(f, "{e}"),
+            KeyringError::RewrapUnsupported => {
+                f.write_str("this keyring cannot wrap an existing data key (key rotation)")
+            }
         }
     }
 }
@@ -302,6 +308,17 @@ pub trait Keyring: Send + Sync + fmt::Debug {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError>;
     /// Unwrap a data key, or say it is not this keyring's.
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError>;
+    /// Wrap an existing data key (a key rotation: the data key of an
+    /// object, unwrapped by the old keyring, wrapped by this one). The
+    /// default refuses ([`KeyringError::RewrapUnsupported`]).
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        let _ = (req, data_key);
+        Err(KeyringError::RewrapUnsupported)
+    }
 }
 
 /// A boxed future, as the async keyring methods return.
@@ -319,6 +336,16 @@ pub trait AsyncKeyring: Send + Sync + fmt::Debug {
         &'a self,
         req: &'a DecryptRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>>;
+    /// Wrap an existing data key (see [`Keyring::wrap_data_key`]). The
+    /// default refuses ([`KeyringError::RewrapUnsupported`]).
+    fn wrap_data_key<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+        data_key: &'a DataKey,
+    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
+        let _ = (req, data_key);
+        Box::pin(std::future::ready(Err(KeyringError::RewrapUnsupported)))
+    }
 }
 
 /// Use a local (non-blocking in practice) keyring where an async one is
@@ -339,6 +366,13 @@ impl<K: Keyring> AsyncKeyring for Local<K> {
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
         Box::pin(std::future::ready(self.0.on_decrypt(req)))
     }
+    fn wrap_data_key<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+        data_key: &'a DataKey,
+    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
+        Box::pin(std::future::ready(self.0.wrap_data_key(req, data_key)))
+    }
 }
 
 impl<K: Keyring + ?Sized> Keyring for Arc<K> {
@@ -348,6 +382,13 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
         (**self).on_decrypt(req)
     }
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        (**self).wrap_data_key(req, data_key)
+    }
 }
 
 impl<K: Keyring + ?Sized> Keyring for Box<K> {
@@ -356,6 +397,13 @@ impl<K: Keyring + ?Sized> Keyring for Box<K> {
     }
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
         (**self).on_decrypt(req)
+    }
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        (**self).wrap_data_key(req, data_key)
     }
 }
 
@@ -511,6 +559,19 @@ impl Keyring for Keyrings {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
         match self.rings.first() {
             Some(r) => r.on_encrypt(req),
+            None => Err(KeyringError::InvalidKey {
+                reason: "no keyring configured".into(),
+            }),
+        }
+    }
+
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        match self.rings.first() {
+            Some(r) => r.wrap_data_key(req, data_key),
             None => Err(KeyringError::InvalidKey {
                 reason: "no keyring configured".into(),
             }),

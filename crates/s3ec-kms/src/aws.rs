@@ -8,7 +8,9 @@ use aws_sdk_kms::types::DataKeySpec;
 use s3ec_keyring::{BoxFuture, Context, DataKey};
 use zeroize::Zeroizing;
 
-use crate::client::{DecryptedDataKey, GeneratedDataKey, KmsClient, KmsError, KmsErrorKind};
+use crate::client::{
+    DecryptedDataKey, EncryptedBlob, GeneratedDataKey, KmsClient, KmsError, KmsErrorKind,
+};
 
 /// The name this crate adds to the user agent of its KMS calls, as
 /// `lib/AmazonS3Encrypt/<version>` (spec `s3-kms-keyring.md`, DecryptDataKey:
@@ -171,6 +173,34 @@ impl KmsClient for AwsKms {
         key_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<DecryptedDataKey, KmsError>> {
         Box::pin(self.unwrap(ciphertext, context, key_id))
+    }
+
+    fn encrypt<'a>(
+        &'a self,
+        key_id: &'a str,
+        data_key: &'a DataKey,
+        context: &'a Context,
+    ) -> BoxFuture<'a, Result<EncryptedBlob, KmsError>> {
+        Box::pin(async move {
+            const OP: &str = "Encrypt";
+            let out = self
+                .client
+                .encrypt()
+                .key_id(key_id)
+                .plaintext(Blob::new(data_key.as_bytes()))
+                .set_encryption_context(Some(to_hash_map(context)))
+                .customize()
+                .config_override(Self::marker())
+                .send()
+                .await
+                .map_err(|e| classify(OP, e))?;
+            let ciphertext = out
+                .ciphertext_blob
+                .map(Blob::into_inner)
+                .ok_or_else(|| invalid_response(OP, "no CiphertextBlob"))?;
+            let key_id = out.key_id.ok_or_else(|| invalid_response(OP, "no KeyId"))?;
+            Ok(EncryptedBlob { ciphertext, key_id })
+        })
     }
 }
 

@@ -18,6 +18,15 @@ pub struct GeneratedDataKey {
     pub key_id: String,
 }
 
+/// A data key wrapped by KMS `Encrypt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedBlob {
+    /// The encrypted data key (`CiphertextBlob`), stored with the object.
+    pub ciphertext: Vec<u8>,
+    /// The ARN of the KMS key that encrypted it (the response's `KeyId`).
+    pub key_id: String,
+}
+
 /// A data key unwrapped by KMS `Decrypt`.
 #[derive(Debug)]
 pub struct DecryptedDataKey {
@@ -153,6 +162,23 @@ pub trait KmsClient: Send + Sync + fmt::Debug {
         context: &'a Context,
         key_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<DecryptedDataKey, KmsError>>;
+
+    /// `Encrypt` of an existing data key with `KeyId` = `key_id` and
+    /// `EncryptionContext` = `context` (a key rotation). The default
+    /// refuses.
+    fn encrypt<'a>(
+        &'a self,
+        key_id: &'a str,
+        data_key: &'a DataKey,
+        context: &'a Context,
+    ) -> BoxFuture<'a, Result<EncryptedBlob, KmsError>> {
+        let _ = (key_id, data_key, context);
+        Box::pin(std::future::ready(Err(KmsError::new(
+            KmsErrorKind::Other,
+            "Encrypt",
+            "this KMS client does not implement Encrypt",
+        ))))
+    }
 }
 
 impl<T: KmsClient + ?Sized> KmsClient for Arc<T> {
@@ -172,6 +198,15 @@ impl<T: KmsClient + ?Sized> KmsClient for Arc<T> {
     ) -> BoxFuture<'a, Result<DecryptedDataKey, KmsError>> {
         (**self).decrypt(ciphertext, context, key_id)
     }
+
+    fn encrypt<'a>(
+        &'a self,
+        key_id: &'a str,
+        data_key: &'a DataKey,
+        context: &'a Context,
+    ) -> BoxFuture<'a, Result<EncryptedBlob, KmsError>> {
+        (**self).encrypt(key_id, data_key, context)
+    }
 }
 
 impl<T: KmsClient + ?Sized> KmsClient for Box<T> {
@@ -190,6 +225,15 @@ impl<T: KmsClient + ?Sized> KmsClient for Box<T> {
         key_id: Option<&'a str>,
     ) -> BoxFuture<'a, Result<DecryptedDataKey, KmsError>> {
         (**self).decrypt(ciphertext, context, key_id)
+    }
+
+    fn encrypt<'a>(
+        &'a self,
+        key_id: &'a str,
+        data_key: &'a DataKey,
+        context: &'a Context,
+    ) -> BoxFuture<'a, Result<EncryptedBlob, KmsError>> {
+        (**self).encrypt(key_id, data_key, context)
     }
 }
 

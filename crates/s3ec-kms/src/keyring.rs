@@ -234,6 +234,36 @@ impl Inner {
         })
     }
 
+    /// KMS Encrypt of an existing data key (a key rotation), checked as
+    /// [`generate`](Self::generate) checks GenerateDataKey.
+    async fn wrap(
+        &self,
+        key_id: &str,
+        context: Context,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        let out = self
+            .client
+            .encrypt(key_id, data_key, &context)
+            .await
+            .map_err(service)?;
+        if !is_key_arn(&out.key_id) || out.ciphertext.is_empty() {
+            return Err(service(KmsError::new(
+                KmsErrorKind::Other,
+                "Encrypt",
+                format!(
+                    "KMS answered with key id {:?} (not a key ARN) or no ciphertext",
+                    out.key_id
+                ),
+            )));
+        }
+        Ok(EncryptedDataKey {
+            wrap: WrapAlg::KmsContext,
+            ciphertext: out.ciphertext,
+            stored_map: context,
+        })
+    }
+
     /// Everything on decrypt that needs no KMS call. `Ok(false)`: not a KMS
     /// wrap, not this keyring's.
     fn plan_decrypt(req: &DecryptRequest<'_>) -> Result<bool, KeyringError> {
@@ -326,6 +356,17 @@ impl AsyncKeyring for KmsKeyring {
             self.inner.unwrap(req.encrypted_key, req.stored_map).await
         })
     }
+
+    fn wrap_data_key<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+        data_key: &'a DataKey,
+    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
+        Box::pin(async move {
+            let (key_id, context) = self.inner.plan_encrypt(req)?;
+            self.inner.wrap(&key_id, context, data_key).await
+        })
+    }
 }
 
 impl Keyring for KmsKeyring {
@@ -345,6 +386,18 @@ impl Keyring for KmsKeyring {
         let stored = req.stored_map.clone();
         blocking::run(async move { inner.unwrap(&ciphertext, &stored).await })
             .map_err(|e| runtime_failure("Decrypt", e))?
+    }
+
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        let (key_id, context) = self.inner.plan_encrypt(req)?;
+        let inner = Arc::clone(&self.inner);
+        let data_key = data_key.clone();
+        blocking::run(async move { inner.wrap(&key_id, context, &data_key).await })
+            .map_err(|e| runtime_failure("Encrypt", e))?
     }
 }
 

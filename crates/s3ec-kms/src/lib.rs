@@ -37,7 +37,8 @@ pub mod testing;
 
 pub use aws::{AwsKms, USER_AGENT_NAME, USER_AGENT_VERSION};
 pub use client::{
-    is_key_arn, same_key, DecryptedDataKey, GeneratedDataKey, KmsClient, KmsError, KmsErrorKind,
+    is_key_arn, same_key, DecryptedDataKey, EncryptedBlob, GeneratedDataKey, KmsClient, KmsError,
+    KmsErrorKind,
 };
 pub use keyring::KmsKeyring;
 

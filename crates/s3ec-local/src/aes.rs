@@ -152,6 +152,22 @@ impl fmt::Debug for AesKeyring {
 
 impl Keyring for AesKeyring {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
+        // Spec `s3-keyring.md` OnEncrypt: GenerateDataKey (a fresh 256-bit
+        // key per object, from the OS RNG), then EncryptDataKey
+        // (`wrap_data_key`, which also checks the request).
+        let data_key = DataKey::generate(&mut OsRng)?;
+        let encrypted = self.wrap_data_key(req, &data_key)?;
+        Ok(EncryptionMaterials {
+            data_key,
+            encrypted,
+        })
+    }
+
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
         // Raw keyrings store their own material description; a per-request
         // encryption context would be stored nowhere and bind nothing (Java
         // `RawKeyring` only warns; we refuse).
@@ -160,26 +176,17 @@ impl Keyring for AesKeyring {
         }
         // Spec `client.md`: encryption MUST NOT use a legacy suite.
         req.suite.check_encrypt()?;
-        // Spec `s3-keyring.md` OnEncrypt: with no plaintext data key in the
-        // materials the keyring MUST generate one (GenerateDataKey), then
-        // MUST encrypt it (EncryptDataKey). A fresh 256-bit key per object,
-        // from the OS RNG.
-        let mut rng = OsRng;
-        let data_key = DataKey::generate(&mut rng)?;
         // Reference §5.3: nonce || AES-GCM(KEK, nonce, AAD = cek-alg, DK) || tag.
         let edk = aes_gcm::wrap(
             self.key.as_bytes(),
-            &data_key,
-            req.suite.cek_alg(),
-            &mut rng,
-        )?;
-        Ok(EncryptionMaterials {
             data_key,
-            encrypted: EncryptedDataKey {
-                wrap: WrapAlg::AesGcm,
-                ciphertext: edk.to_vec(),
-                stored_map: self.matdesc.clone(),
-            },
+            req.suite.cek_alg(),
+            &mut OsRng,
+        )?;
+        Ok(EncryptedDataKey {
+            wrap: WrapAlg::AesGcm,
+            ciphertext: edk.to_vec(),
+            stored_map: self.matdesc.clone(),
         })
     }
 

@@ -50,7 +50,7 @@
 //!
 //! let s3 = s3ec_reqwest::ReqwestTransport::from_env()?;
 //! let meta = vec![("color".to_string(), "blue".to_string())];
-//! let req = PutRequest { bucket: "my-bucket", key: "a/b.txt", metadata: &meta };
+//! let req = PutRequest::new("my-bucket", "a/b.txt", &meta);
 //! let etag = s3.put_object(&req, Bytes::from_static(b"hello"))?;
 //! println!("{etag:?}");
 //! # Ok::<(), s3ec_client::transport::TransportError>(())
@@ -59,6 +59,7 @@
 mod addressing;
 mod body;
 mod config;
+mod copy;
 mod retry;
 mod xml;
 
@@ -1188,6 +1189,23 @@ impl Transport for ReqwestTransport {
             }
             other => other,
         }
+    }
+
+    fn copy_object(
+        &self,
+        req: &s3ec_client::transport::CopyRequest<'_>,
+    ) -> Result<Option<String>, TransportError> {
+        self.copy_object_impl(req)
+    }
+
+    fn upload_part_copy(
+        &self,
+        req: &s3ec_client::transport::CopyRequest<'_>,
+        upload_id: &str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> Result<String, TransportError> {
+        self.upload_part_copy_impl(req, upload_id, part_number, range)
     }
 
     fn create_multipart_upload(&self, req: &PutRequest<'_>) -> Result<String, TransportError> {

@@ -7,6 +7,8 @@
 //!   [`open_in_place`]. Authenticated decryption never releases plaintext
 //!   before the tag has been checked.
 //! * [`kdf`]: HKDF-SHA512 key commitment of suite `0x0073`.
+//! * [`resume`]: [`ResumableEncryptor`], whose position can be sealed and
+//!   continued in another process (resumable multipart uploads).
 //! * [`content`]: [`ContentEncryption`] and [`ContentKey`], from a suite and a
 //!   data key to a cipher and the envelope values.
 //!
@@ -41,8 +43,10 @@ pub mod backend;
 pub mod content;
 pub mod gcm;
 pub mod kdf;
+pub mod resume;
 
 pub use backend::{GcmBackend, RustCrypto};
 pub use content::{ContentEncryption, ContentKey, ContentParams};
 pub use gcm::{open_in_place, open_in_place_with, GcmEncryptor, GcmVerifier, Verified};
 pub use kdf::{Commitment, DerivedKey};
+pub use resume::{ResumableEncryptor, SealedCheckpoint};

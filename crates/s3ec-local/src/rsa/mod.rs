@@ -415,26 +415,38 @@ fn not_unwrapped(mine: bool) -> Result<Option<DataKey>, KeyringError> {
 
 impl Keyring for RsaKeyring {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
-        // Raw keyrings store their own material description (see AesKeyring).
+        // Spec `s3-keyring.md` OnEncrypt: GenerateDataKey (a fresh 256-bit
+        // key per object, from the OS RNG), then EncryptDataKey
+        // (`wrap_data_key`, which also checks the request).
+        let data_key = DataKey::generate(&mut OsRng)?;
+        let encrypted = self.wrap_data_key(req, &data_key)?;
+        Ok(EncryptionMaterials {
+            data_key,
+            encrypted,
+        })
+    }
+
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        // Raw keyrings store their own material description; a per-request
+        // encryption context would be stored nowhere and bind nothing (Java
+        // `RawKeyring` only warns; we refuse).
         if !req.context.is_empty() {
             return Err(KeyringError::ContextNotSupported);
         }
         // Spec `client.md`: encryption MUST NOT use a legacy suite.
         req.suite.check_encrypt()?;
-        // Spec `s3-keyring.md` OnEncrypt: GenerateDataKey, then
-        // EncryptDataKey. A fresh 256-bit key per object, from the OS RNG.
-        let data_key = DataKey::generate(&mut OsRng)?;
         // Reference §5.4: RSAES-OAEP(SHA-1, MGF1-SHA-1, empty label) of
         // len(DK) || DK || cek-alg.
-        let pseudo = rsa_pseudo::encode(&data_key, req.suite.cek_alg())?;
+        let pseudo = rsa_pseudo::encode(data_key, req.suite.cek_alg())?;
         let ciphertext = self.oaep_encrypt(&OAEP_SHA1_MGF1SHA1, pseudo.as_bytes())?;
-        Ok(EncryptionMaterials {
-            data_key,
-            encrypted: EncryptedDataKey {
-                wrap: WrapAlg::RsaOaepSha1,
-                ciphertext,
-                stored_map: self.matdesc.clone(),
-            },
+        Ok(EncryptedDataKey {
+            wrap: WrapAlg::RsaOaepSha1,
+            ciphertext,
+            stored_map: self.matdesc.clone(),
         })
     }
 
