@@ -2,7 +2,7 @@
 //! started here (s3ec-testkit): N objects of 1 KiB are put under an old AES
 //! key, then rotated to a new one with the blocking client over
 //! `s3ec-reqwest`, for each envelope storage mode, with 1 and with 8
-//! threads; every object is then read with the new key.
+//! threads; a sample is then read with the new key.
 //!
 //! ```text
 //! S3EC_VENV=/path/to/venv cargo run -p s3ec-aws-sdk --example rotation_throughput [N]
@@ -77,7 +77,8 @@ fn main() {
                 }
             });
             let secs = start.elapsed().as_secs_f64();
-            for k in &keys {
+            // Spot-check with the new key.
+            for k in keys.iter().step_by(n.div_ceil(20).max(1)) {
                 let (got, _) = c_new.get_object_to_vec(&bucket, k, None).unwrap();
                 assert_eq!(got, body);
             }

@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use common::{bucket, s3_client};
 use s3ec_aws_sdk::AwsSdkTransport;
 use s3ec_client::{AsyncClient, Client, ClientError, MultipartError, PutOptions};
 use s3ec_keyring::Local;
@@ -18,45 +20,12 @@ const MIB: usize = 1 << 20;
 const PART: usize = 5 * MIB + 7;
 const CHILD_ENV: &str = "S3EC_MULTIPART_CHILD";
 
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-fn reqwest_transport(endpoint: &str) -> s3ec_reqwest::ReqwestTransport {
-    s3ec_reqwest::ReqwestTransport::builder()
-        .endpoint(endpoint)
-        .region(s3ec_testkit::REGION)
-        .credentials(s3ec_reqwest::Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .path_style(true)
-        .build()
-        .unwrap()
-}
-
 fn ring() -> AesKeyring {
     AesKeyring::new(&[0x33; 32]).unwrap()
 }
 
 fn blocking(endpoint: &str) -> Client {
-    Client::builder(reqwest_transport(endpoint), ring())
+    Client::builder(common::reqwest_transport(endpoint, 3), ring())
         .build()
         .unwrap()
 }
@@ -65,12 +34,6 @@ fn body(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[2] ^ seed)
         .collect()
-}
-
-fn bucket(prefix: &str) -> String {
-    let b = s3ec_testkit::unique_bucket(prefix);
-    s3ec_testkit::create_bucket(s3ec_testkit::moto().endpoint(), &b).unwrap();
-    b
 }
 
 fn multipart_err(e: ClientError) -> MultipartError {

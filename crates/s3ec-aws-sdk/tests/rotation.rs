@@ -13,11 +13,12 @@
     clippy::type_complexity
 )]
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use std::sync::Arc;
+
 use aws_sdk_s3::types::MetadataDirective;
+use common::{bucket, kms_client, reqwest_transport, s3_client};
 use s3ec_aws_sdk::AwsSdkTransport;
 use s3ec_client::transport::{GetRequest, Transport};
 use s3ec_client::{
@@ -29,39 +30,6 @@ use s3ec_local::{AesKeyring, RsaKeyring};
 use s3ec_testkit::faults::{Fault, FaultProxy};
 
 const MIB: usize = 1 << 20;
-
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-fn kms_client() -> aws_sdk_kms::Client {
-    let conf = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new(s3ec_testkit::REGION))
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(s3ec_testkit::moto().endpoint())
-        .build();
-    aws_sdk_kms::Client::from_conf(conf)
-}
 
 async fn kms_keyring() -> KmsKeyring {
     let kms = kms_client();
@@ -85,27 +53,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn reqwest_transport(endpoint: &str, retries: u32) -> s3ec_reqwest::ReqwestTransport {
-    s3ec_reqwest::ReqwestTransport::builder()
-        .endpoint(endpoint)
-        .region(s3ec_testkit::REGION)
-        .credentials(s3ec_reqwest::Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .path_style(true)
-        .retry(s3ec_reqwest::RetryConfig {
-            max_retries: retries,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-        })
-        .build()
-        .unwrap()
-}
-
 fn aes(byte: u8, name: &str) -> AesKeyring {
     AesKeyring::new(&[byte; 32])
         .unwrap()
@@ -122,12 +69,6 @@ fn rsa(file: &str, name: &str) -> RsaKeyring {
     RsaKeyring::from_pem(&pem)
         .unwrap()
         .with_material_description(Context::from([("key".into(), name.into())]))
-}
-
-fn bucket(prefix: &str) -> String {
-    let b = s3ec_testkit::unique_bucket(prefix);
-    s3ec_testkit::create_bucket(s3ec_testkit::moto().endpoint(), &b).unwrap();
-    b
 }
 
 fn body(len: usize) -> Vec<u8> {
