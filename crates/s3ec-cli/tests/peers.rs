@@ -99,6 +99,9 @@ fn kms_key() -> String {
     v["KeyMetadata"]["Arn"].as_str().unwrap().to_string()
 }
 
+/// (object, encrypt options, peer, mode, get options)
+type Case<'a> = (String, Vec<&'a str>, &'a str, &'a str, Vec<&'a str>);
+
 #[test]
 fn offline_encrypt_uploaded_as_is_is_read_by_python_and_ruby() {
     let python = peer_available("python");
@@ -123,7 +126,7 @@ fn offline_encrypt_uploaded_as_is_is_read_by_python_and_ruby() {
     let rsa = d.join("rsa.pem").display().to_string();
     let v3_ctx = ["--kms-key-id", arn.as_str(), "--context", "purpose=interop"];
     let v2 = ["--commitment-policy", "forbid-encrypt-allow-decrypt"];
-    let mut cases: Vec<(String, Vec<&str>, &str, &str, Vec<&str>)> = Vec::new();
+    let mut cases: Vec<Case<'_>> = Vec::new();
     if python {
         cases.push((
             "py-v3-kms".into(),
