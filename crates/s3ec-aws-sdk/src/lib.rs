@@ -48,8 +48,8 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkCompletedP
 use bytes::Bytes;
 use s3ec_client::transport::{
     Access, AsyncBody, AsyncGetResponse, AsyncTransport, ChecksumAlgorithm, CompleteRequest,
-    ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest, PutRequest,
-    ServerSideEncryption, TransportError,
+    ErrorKind, GetRequest, ListPage, ListRequest, ListedObject, Metadata, ObjectHead, ObjectRequest,
+    PartRequest, PutRequest, ServerSideEncryption, TransportError,
 };
 
 /// The SDK's `RequestPayer` for an [`Access`].
@@ -610,6 +610,50 @@ impl AsyncTransport for AwsSdkTransport {
         range: s3ec_client::transport::ByteRange,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
         Box::pin(self.upload_part_copy_impl(req, upload_id, part_number, range))
+    }
+
+    fn list_objects<'a>(
+        &'a self,
+        req: &'a ListRequest<'a>,
+    ) -> BoxFuture<'a, Result<ListPage, TransportError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(req.bucket)
+                .set_prefix(req.prefix.map(str::to_string))
+                .set_delimiter(req.delimiter.map(str::to_string))
+                .set_continuation_token(req.continuation_token.map(str::to_string))
+                .set_max_keys(req.max_keys.and_then(|m| i32::try_from(m).ok()))
+                .send()
+                .await
+                .map_err(|e| map_err("ListObjectsV2", e))?;
+            let objects = out
+                .contents()
+                .iter()
+                .map(|o| ListedObject {
+                    key: o.key().unwrap_or_default().to_string(),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    etag: o.e_tag().map(str::to_string),
+                    last_modified: o.last_modified().map(|t| t.to_string()),
+                })
+                .collect();
+            let common_prefixes = out
+                .common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string))
+                .collect();
+            let next = if out.is_truncated() == Some(true) {
+                out.next_continuation_token().map(str::to_string)
+            } else {
+                None
+            };
+            Ok(ListPage {
+                objects,
+                common_prefixes,
+                next_continuation_token: next,
+            })
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use s3ec_client::transport::{GetRequest, ListedObject, Transport};
+use s3ec_client::transport::{url_decode, GetRequest, ListedObject, Transport};
 use s3ec_client::Client;
 use serde_json::{json, Value};
 
@@ -129,31 +129,6 @@ struct Item {
     bucket: String,
     key: String,
     size: Option<u64>,
-}
-
-/// Undo URL encoding (`%XX`, `+` for space), as S3 Inventory writes keys.
-fn url_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(h, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Split one CSV line (RFC 4180 quoting, no embedded newlines: S3

@@ -63,7 +63,7 @@ struct Global {
     /// AWS region
     #[arg(long, global = true, value_name = "REGION")]
     region: Option<String>,
-    /// S3 endpoint: http(s)://host[:port] of an S3-compatible server, or
+    /// S3 endpoint: http(s)://HOST:PORT of an S3-compatible server, or
     /// file:///FOLDER for the local folder store (default: AWS_ENDPOINT_URL,
     /// S3EC_LOCAL_STORE, then AWS S3)
     #[arg(long, global = true, value_name = "URL")]

@@ -548,6 +548,39 @@ pub struct CopyRequest<'a> {
     pub metadata: &'a [(String, String)],
 }
 
+/// Undo URL encoding as S3 writes keys in `ListObjectsV2` with
+/// `encoding-type=url` and in S3 Inventory reports: `%XX` escapes, `+` for
+/// a space. `None` for a malformed escape or bytes that are not UTF-8.
+///
+/// ```
+/// use s3ec_client::transport::url_decode;
+/// assert_eq!(url_decode("a%2Fb+c%C3%A9").as_deref(), Some("a/b cé"));
+/// assert_eq!(url_decode("%4"), None);
+/// ```
+pub fn url_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// What kind of failure a transport hit.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,6 +1,6 @@
 //! The few S3 XML documents the transport reads and writes.
 
-use s3ec_client::transport::{CompletedPart, ListPage, ListedObject};
+use s3ec_client::transport::{url_decode, CompletedPart, ListPage, ListedObject};
 
 /// An S3 `<Error>` document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,31 +61,6 @@ pub(crate) fn parse_result(body: &[u8], root: &str, child: &str) -> Parsed {
         return Parsed::Malformed;
     }
     Parsed::Value(child_text(&doc, child))
-}
-
-/// Undo `encoding-type=url` (percent-encoding, `+` for space).
-fn url_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Parse a `ListBucketResult` (ListObjectsV2, `encoding-type=url`); an

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Measure the `s3ec` command line against a local S3 server (s3s-fs on
+# 127.0.0.1, started through scripts/measure-e2e.sh server):
+#  1. `s3ec cp` of a SIZE file up and back down, against the plain transfer
+#     of the same size through the same transport (s3ec-reqwest, the e2e
+#     bench's `--mode plain`), RUNS interleaved rounds; wall-clock MiB/s and
+#     peak RSS (/usr/bin/time -v);
+#  2. `s3ec cp --recursive` of FILES small files (SMALL bytes each) with
+#     --concurrency 8 and 1, against one `s3ec cp` per file.
+# Results: docs/measurements.md ("The s3ec command line").
+#
+# usage: nice -n 10 scripts/measure-cli.sh
+# Environment: SIZE [1GiB] RUNS [3] PORT [8015] FILES [1000] SMALL [4096]
+#   DATA_PARENT [${TMPDIR:-/tmp}] OUT [target/h-e2e/measure-cli.txt]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SIZE=${SIZE:-1GiB}
+RUNS=${RUNS:-3}
+PORT=${PORT:-8015}
+FILES=${FILES:-1000}
+SMALL=${SMALL:-4096}
+DATA_PARENT=${DATA_PARENT:-${TMPDIR:-/tmp}}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/h-e2e}
+OUT=${OUT:-$CARGO_TARGET_DIR/measure-cli.txt}
+E2E=$CARGO_TARGET_DIR/release/e2e
+S3EC=$CARGO_TARGET_DIR/release/s3ec
+mkdir -p "$(dirname "$OUT")"
+log() { echo "$*" | tee -a "$OUT"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+cargo build --release -p s3ec-cli --bin s3ec >&2
+WORK=$(mktemp -d "$DATA_PARENT/s3ec-cli-measure.XXXXXX")
+SERVER=
+cleanup() {
+    [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+PORT=$PORT scripts/measure-e2e.sh server >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 3000); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+    sleep 0.2
+done
+export AWS_ACCESS_KEY_ID=e2eaccess AWS_SECRET_ACCESS_KEY=e2esecret AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true S3EC_E2E_ENDPOINT=http://127.0.0.1:$PORT
+unset S3EC_LOCAL_STORE
+EP=(--endpoint-url "http://127.0.0.1:$PORT" --path-style)
+bytes=$(numfmt --from=iec "${SIZE%iB}")
+head -c "$bytes" /dev/urandom >"$WORK/big"
+"$S3EC" keygen aes --out "$WORK/k" 2>/dev/null
+
+# timed NAME CMD...: wall seconds and peak RSS of CMD, logged.
+timed() {
+    local name=$1
+    shift
+    sync
+    local load tm start end
+    load=$(loadavg | tr ' ' '/')
+    tm=$(mktemp)
+    start=$(date +%s.%N)
+    /usr/bin/time -v -o "$tm" "$@" >/dev/null
+    end=$(date +%s.%N)
+    local rss
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tm")
+    rm -f "$tm"
+    awk -v n="$name" -v s="$start" -v e="$end" -v b="$bytes" -v r="$rss" -v l="$load" \
+        'BEGIN {printf "%s secs=%.3f mib_per_s=%.1f rss_kib=%s load=%s\n", n, e - s, b / 1048576 / (e - s), r, l}' | tee -a "$OUT"
+}
+
+log "# $(date -u +%Y-%m-%dT%H:%M:%SZ) s3ec cli: SIZE=$SIZE RUNS=$RUNS, $(nproc) cores, load $(loadavg), git $(git rev-parse --short HEAD)"
+RES=$WORK/res
+for i in $(seq "$RUNS"); do
+    log "# round $i"
+    timed "put s3ec-cp" "$S3EC" -q "${EP[@]}" cp --aes-key-file "$WORK/k" "$WORK/big" s3://e2e/cli-big | tee -a "$RES"
+    timed "put plain" "$E2E" put --mode plain --size "$SIZE" | tee -a "$RES"
+    timed "get s3ec-cp" "$S3EC" -q "${EP[@]}" cp --aes-key-file "$WORK/k" s3://e2e/cli-big "$WORK/back" | tee -a "$RES"
+    cmp "$WORK/big" "$WORK/back"
+    rm -f "$WORK/back"
+    timed "get plain" "$E2E" get --mode plain --size "$SIZE" | tee -a "$RES"
+done
+log "## medians of $RUNS (ratio = s3ec cp / plain)"
+for op in put get; do
+    c=$(awk -v o="$op" '$1 == o && $2 == "s3ec-cp" {split($4, a, "="); print a[2]}' "$RES" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    p=$(awk -v o="$op" '$1 == o && $2 == "plain" {split($4, a, "="); print a[2]}' "$RES" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    r=$(awk -v o="$op" '$1 == o && $2 == "s3ec-cp" {split($5, a, "="); print a[2]}' "$RES" | sort -g | tail -1)
+    log "median $op s3ec_cp_mib_per_s=$c plain_mib_per_s=$p ratio=$(awk -v a="$c" -v b="$p" 'BEGIN {printf "%.2f", a / b}') max_rss_kib=$r"
+done
+
+log "## $FILES files of $SMALL bytes"
+mkdir -p "$WORK/small"
+for n in $(seq "$FILES"); do head -c "$SMALL" /dev/urandom >"$WORK/small/f$n"; done
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN {printf "%.2f", e - s}'; }
+for i in $(seq "$RUNS"); do
+    r8=$(t "$S3EC" -q "${EP[@]}" cp -r --concurrency 8 --aes-key-file "$WORK/k" "$WORK/small" "s3://e2e/r8-$i/")
+    r1=$(t "$S3EC" -q "${EP[@]}" cp -r --concurrency 1 --aes-key-file "$WORK/k" "$WORK/small" "s3://e2e/r1-$i/")
+    one=$(t bash -c "for f in $WORK/small/*; do \"$S3EC\" -q ${EP[*]} cp --aes-key-file $WORK/k \"\$f\" s3://e2e/one-$i/ || exit 1; done")
+    log "round $i: cp -r --concurrency 8: ${r8}s, cp -r --concurrency 1: ${r1}s, one s3ec cp per file: ${one}s"
+done
+log "# load average at the end: $(loadavg)"
