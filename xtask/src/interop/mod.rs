@@ -22,6 +22,7 @@ mod cells;
 mod env;
 mod java;
 mod peer;
+mod ranged;
 mod report;
 mod save;
 mod tamper;
@@ -162,7 +163,7 @@ pub(crate) fn parallel<T: Send, R: Send>(
 }
 
 /// Judge a driver run that did not succeed against the cell's expectation.
-fn judge_refusal(expect: Expect, run: &peer::Run, key: &str, what: &str) -> Outcome {
+pub(crate) fn judge_refusal(expect: Expect, run: &peer::Run, key: &str, what: &str) -> Outcome {
     let quoted = run.quoted(key);
     match expect {
         Expect::Cannot { exit, says } if run.code == Some(exit) && run.stderr.contains(says) => {
@@ -177,7 +178,7 @@ fn judge_refusal(expect: Expect, run: &peer::Run, key: &str, what: &str) -> Outc
     }
 }
 
-fn compare(got: &[u8], want: &[u8]) -> Outcome {
+pub(crate) fn compare(got: &[u8], want: &[u8]) -> Outcome {
     if got == want {
         Outcome::Pass
     } else {
@@ -219,6 +220,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 read,
                 expected,
                 extra,
+                range,
                 ..
             } => {
                 let put = peer::run(
@@ -241,6 +243,20 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 )?;
                 if put.code != Some(0) {
                     return Ok(judge_refusal(cell.expect, &put, &key, "the peer's put"));
+                }
+                if let Some(spec) = range {
+                    return ranged::compare_ranges(
+                        env,
+                        cell,
+                        &ranged::Object {
+                            key: &key,
+                            stem: &stem,
+                            plaintext: &want,
+                            context: context.as_ref(),
+                            expected: expected.as_ref(),
+                        },
+                        spec,
+                    );
                 }
                 if let Expect::Cannot { says, .. } = cell.expect {
                     return Ok(Outcome::Fail(format!(
@@ -288,7 +304,12 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                         file: &out_path,
                         kind: *get_kind,
                         context: get_context.as_ref(),
-                        matdesc: None,
+                        // java-v1's static materials are found by their description.
+                        matdesc: if cell.peer == Peer::JavaV1 {
+                            matdesc.as_ref()
+                        } else {
+                            None
+                        },
                         instruction_file: false,
                         multipart: false,
                         legacy: *legacy,

@@ -26,7 +26,7 @@ pub(crate) enum Peer {
     Go,
     /// amazon-s3-encryption-client-go v4.0.0.
     GoV4,
-    /// amazon-s3-encryption-client-java 3.6.1 (the newest 3.x).
+    /// amazon-s3-encryption-client-java 3.5.0 (the newest 3.x on Maven Central).
     Java3,
     /// amazon-s3-encryption-client-java 4.0.1 (the newest 4.x).
     Java4,
@@ -96,7 +96,7 @@ impl Peer {
                  aws-sdk-go-v2 1.18.0, service/s3 1.33.1, service/kms 1.21.1), moto 5.2.5 as S3 and KMS"
             }
             Peer::Java3 => {
-                "software.amazon.encryption.s3:amazon-s3-encryption-client-java 3.6.1 (Maven Central; \
+                "software.amazon.encryption.s3:amazon-s3-encryption-client-java 3.5.0 (Maven Central; \
                  AWS SDK for Java 2.x, Java 17), moto 5.2.5 as S3 and KMS"
             }
             Peer::Java4 => {
