@@ -111,10 +111,15 @@ pub(crate) fn compare_ranges(
     )?;
     if get.code != Some(0) {
         let _ = fs::remove_file(&out_path);
-        return Ok(judge_refusal(cell.expect, &get, obj.key, "the peer's ranged get"));
+        return Ok(judge_refusal(
+            cell.expect,
+            &get,
+            obj.key,
+            "the peer's ranged get",
+        ));
     }
-    let theirs =
-        fs::read(&out_path).map_err(|e| format!("the peer's output {}: {e}", out_path.display()))?;
+    let theirs = fs::read(&out_path)
+        .map_err(|e| format!("the peer's output {}: {e}", out_path.display()))?;
     let _ = fs::remove_file(&out_path);
     if let Expect::Cannot { says, .. } = cell.expect {
         return Ok(Outcome::Fail(format!(

@@ -303,7 +303,10 @@ pub(crate) fn save_all(
     let mut rows: Vec<String> = index
         .iter()
         .map(|(peer, id, expect, size)| {
-            format!("| {peer} | {id} | {size} | {} |", expect.replace('|', "\\|"))
+            format!(
+                "| {peer} | {id} | {size} | {} |",
+                expect.replace('|', "\\|")
+            )
         })
         .chain(kept)
         .collect();
