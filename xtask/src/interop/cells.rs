@@ -13,7 +13,7 @@ use s3ec_core::CommitmentPolicy;
 use s3ec_keyring::Context;
 
 use super::env::{KeyKind, ReadPolicy};
-use super::peer::Peer;
+use super::peer::{Peer, ROTATION_KEY, ROTATION_RSA};
 
 /// 1 MiB + 3: "about 1 MiB", not a multiple of the block size.
 pub(crate) const ONE_MIB_PLUS: u64 = (1 << 20) + 3;
@@ -759,6 +759,25 @@ fn java_s3ec_cells(p: &mut Plan, j: Peer) {
     }
     p.r2p(j, !v3, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], ascii.clone(), mpu,
           c.clone(), PASS);
+    // reEncryptInstructionFile: the AES-256 object's instruction file re-encrypted
+    // with the run's RSA key under a custom suffix (the client takes a custom suffix
+    // with an RSA keyring only), and with the run's AES-128 key in place; s3ec reads
+    // it with that key (and suffix).
+    let aes_mode = if v3 { "v3-aes" } else { "v2-aes" };
+    let aes_read = if v3 { ReadPolicy::V3_ONLY } else { ReadPolicy::ALLOW_V2 };
+    let rotations: [(&'static str, &'static [&'static str]); 2] = [
+        ("reEncryptInstructionFile to RSA, suffix .rotated",
+         &["--rotate-rsa-pem", ROTATION_RSA, "--instruction-suffix", ".rotated"]),
+        ("reEncryptInstructionFile to AES-128, in place",
+         &["--rotate-aes-key-b64", ROTATION_KEY]),
+    ];
+    for (note, extra_args) in rotations {
+        p.p2r(j, aes_mode, Aes256, Instr, note, &[0, 17, 65539], None, aes_read, None,
+              (false, None));
+        if let Some(Cell { op: Op::PeerToRust { extra, .. }, .. }) = p.cells.last_mut() {
+            *extra = extra_args;
+        }
+    }
     // Ranged gets: every form on the KMS object of the newest format, two forms on
     // the others.
     // Java's RangedGetUtils.getRange takes `bytes=A-B` and `bytes=A-` only; any other

@@ -9,7 +9,7 @@ use s3ec_keyring::Context;
 
 use super::cells::{Cell, Expect, Op};
 use super::env::Env;
-use super::peer::{self, Call, Peer};
+use super::peer::{self, Call};
 use super::{compare, judge_refusal, Outcome};
 
 /// The object a ranged cell reads.
@@ -96,12 +96,7 @@ pub(crate) fn compare_ranges(
             file: &out_path,
             kind: cell.kind,
             context: obj.context,
-            // java-v1's static materials are found by their description.
-            matdesc: if cell.peer == Peer::JavaV1 {
-                matdesc.as_ref()
-            } else {
-                None
-            },
+            matdesc: cell.peer.get_matdesc(matdesc.as_ref()),
             instruction_file: false,
             multipart: false,
             legacy: true,

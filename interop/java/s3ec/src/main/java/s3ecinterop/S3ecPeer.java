@@ -23,6 +23,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.S3BaseClientBuilder;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
@@ -36,11 +37,13 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
 import software.amazon.encryption.s3.S3EncryptionClient;
 import software.amazon.encryption.s3.internal.InstructionFileConfig;
+import software.amazon.encryption.s3.internal.ReEncryptInstructionFileRequest;
 import software.amazon.encryption.s3.materials.AesKeyring;
 import software.amazon.encryption.s3.materials.Keyring;
 import software.amazon.encryption.s3.materials.KmsKeyring;
 import software.amazon.encryption.s3.materials.MaterialsDescription;
 import software.amazon.encryption.s3.materials.PartialRsaKeyPair;
+import software.amazon.encryption.s3.materials.RawKeyring;
 import software.amazon.encryption.s3.materials.RsaKeyring;
 
 /**
@@ -143,23 +146,22 @@ public final class S3ecPeer implements Driver.Peer {
     }
 
     private static S3Client s3(Driver.Opts o) {
-        return (S3Client) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "s3"), k -> S3Client.builder()
-                .overrideConfiguration(NO_EXPECT)
-                .endpointOverride(URI.create(o.endpoint))
-                .region(Region.of(o.region))
-                .forcePathStyle(true)
-                .credentialsProvider(creds(o))
-                .build());
+        return (S3Client) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "s3"), k -> toMoto(S3Client.builder(), o));
     }
 
     private static S3AsyncClient s3Async(Driver.Opts o) {
-        return (S3AsyncClient) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "s3async"), k -> S3AsyncClient.builder()
-                .overrideConfiguration(NO_EXPECT)
+        return (S3AsyncClient) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "s3async"),
+                k -> toMoto(S3AsyncClient.builder(), o));
+    }
+
+    /** An S3 client (sync or async) for the call's endpoint, path-style. */
+    private static <B extends S3BaseClientBuilder<B, C>, C> C toMoto(B b, Driver.Opts o) {
+        return b.overrideConfiguration(NO_EXPECT)
                 .endpointOverride(URI.create(o.endpoint))
                 .region(Region.of(o.region))
                 .forcePathStyle(true)
                 .credentialsProvider(creds(o))
-                .build());
+                .build();
     }
 
     private static KmsClient kms(Driver.Opts o) {
@@ -304,6 +306,50 @@ public final class S3ecPeer implements Driver.Peer {
                 .key(o.key)
                 .overrideConfiguration(ctx(o))
                 .build(), RequestBody.fromBytes(body));
+        if (o.rotateAesKey != null || o.rotateRsaPem != null) {
+            rotate(o, c);
+        }
+    }
+
+    /**
+     * {@code --rotate-aes-key-b64 K} / {@code --rotate-rsa-pem FILE} (with
+     * {@code --instruction-suffix S}): after the put, reEncryptInstructionFile with an
+     * AesKeyring of K or an RsaKeyring of FILE's key pair (material description
+     * {"rotated": "1"}), into the instruction file itself or K + S. (The client takes
+     * a custom suffix with an RSA keyring only.)
+     */
+    private static void rotate(Driver.Opts o, S3EncryptionClient c) throws Exception {
+        if (!o.instructionFile || o.mode.endsWith("-kms")) {
+            throw new Driver.UsageError("--rotate-* needs --instruction-file and a raw-key mode");
+        }
+        MaterialsDescription md = MaterialsDescription.builder().put("rotated", "1").build();
+        RawKeyring next;
+        if (o.rotateRsaPem != null) {
+            KeyPair kp = Driver.rsaKeyPair(o.rotateRsaPem);
+            next = RsaKeyring.builder()
+                    .wrappingKeyPair(new PartialRsaKeyPair(kp.getPrivate(), kp.getPublic()))
+                    .materialsDescription(md)
+                    .build();
+        } else {
+            next = AesKeyring.builder()
+                    .wrappingKey(new SecretKeySpec(o.rotateAesKey, "AES"))
+                    .materialsDescription(md)
+                    .build();
+        }
+        ReEncryptInstructionFileRequest.Builder req = ReEncryptInstructionFileRequest.builder()
+                .bucket(o.bucket)
+                .key(o.key)
+                .newKeyring(next);
+        if (o.suffix != null) {
+            // The request prepends "." to its suffix (a get's withCustomInstructionFileSuffix
+            // does not): --instruction-suffix is the whole suffix, as for a get.
+            if (!o.suffix.startsWith(".")) {
+                throw new Driver.Unsupported("reEncryptInstructionFile writes K + \".\" + suffix: "
+                        + "--instruction-suffix must start with \".\"");
+            }
+            req.instructionFileSuffix(o.suffix.substring(1));
+        }
+        c.reEncryptInstructionFile(req.build());
     }
 
     /** createMultipartUpload / uploadPart (the last one SdkPartType.LAST) / complete. */
