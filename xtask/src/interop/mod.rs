@@ -278,10 +278,17 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 let (ring, rec) = env.keyring(kind, None)?;
                 let client = env.client(ring, read.commitment, read.legacy)?;
                 let mut out = Vec::new();
+                let suffix = extra
+                    .iter()
+                    .position(|a| *a == "--instruction-suffix")
+                    .and_then(|i| extra.get(i + 1))
+                    .map(|s| s.to_string());
                 let mut opts = s3ec_client::GetOptions::default();
-                opts.expected_context = expected.clone();
-                if let Some(i) = extra.iter().position(|a| *a == "--instruction-suffix") {
-                    opts.instruction_file_suffix = extra.get(i + 1).map(|s| s.to_string());
+                if let Some(c) = expected {
+                    opts = opts.expected_context(c.clone());
+                }
+                if let Some(suffix) = suffix {
+                    opts = opts.instruction_file_suffix(suffix);
                 }
                 let got = client.get_object_with(&env.bucket, &key, &mut out, &opts);
                 if let Some(rec) = rec {

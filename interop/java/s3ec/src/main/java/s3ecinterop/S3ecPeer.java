@@ -282,10 +282,18 @@ public final class S3ecPeer implements Driver.Peer {
                 .invoke(b, Enum.valueOf((Class) suiteClass, suite));
     }
 
+    /** The client's version, from its jar's Maven properties. */
     private static String version() {
-        Package p = S3EncryptionClient.class.getPackage();
-        String v = p == null ? null : p.getImplementationVersion();
-        return v == null ? System.getProperty("s3ec.peer", "") : v;
+        String res = "/META-INF/maven/software.amazon.encryption.s3/amazon-s3-encryption-client-java/pom.properties";
+        try (java.io.InputStream in = S3EncryptionClient.class.getResourceAsStream(res)) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", System.getProperty("s3ec.peer", "?"));
+        } catch (java.io.IOException e) {
+            return System.getProperty("s3ec.peer", "?");
+        }
     }
 
     private static Consumer<AwsRequestOverrideConfiguration.Builder> ctx(Driver.Opts o) {
