@@ -160,7 +160,7 @@ java_build() { # peer pom [profile]
   fi
   say "$peer: mvn compile ($pom${profile:+ -P $profile}; repository $CACHE/m2)"
   mkdir -p "$CACHE/m2"
-  mvn -B -q -Dmaven.repo.local="$CACHE/m2" ${profile:+-P "$profile"} -f "$pom" compile \
+  mvn -B -q -Dmaven.repo.local="$CACHE/m2" -Dinterop.out="$OUT" ${profile:+-P "$profile"} -f "$pom" compile \
     || die "mvn compile of $pom failed for $peer (can mvn reach Maven Central?)"
   touch "$stamp"
 }

@@ -54,7 +54,7 @@ const USAGE: &str = "usage:
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
   cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)
-  cargo xtask interop [--jobs N] [--peers python,ruby,go] [--save-vectors DIR] [--skip-setup]
+  cargo xtask interop [--jobs N] [--peers python,ruby,go,go-v4,java3,java4,java-v1] [--save-vectors DIR] [--skip-setup]
                                       s3ec against AWS's Python, Ruby and Go clients through moto, both ways";
 
 /// The workspace root (the parent of this crate's folder).

@@ -13,7 +13,7 @@ use s3ec_core::CommitmentPolicy;
 use s3ec_keyring::Context;
 
 use super::env::{KeyKind, ReadPolicy};
-use super::peer::Peer;
+use super::peer::{Peer, ROTATION_KEY, ROTATION_RSA};
 
 /// 1 MiB + 3: "about 1 MiB", not a multiple of the block size.
 pub(crate) const ONE_MIB_PLUS: u64 = (1 << 20) + 3;
@@ -23,6 +23,24 @@ pub(crate) const MULTIPART_SIZE: u64 = (5 << 20) + 7;
 pub(crate) const ALL_SIZES: [u64; 8] = [0, 1, 15, 16, 17, 4095, 65539, ONE_MIB_PLUS];
 /// Bodies of instruction-file cells.
 pub(crate) const INSTR_SIZES: [u64; 3] = [0, 17, 65539];
+/// The body size of ranged-get cells.
+pub(crate) const RANGED_SIZE: u64 = 65539;
+/// The range forms every ranged-get peer is asked for: first byte, first
+/// block, across the first block boundary, one block inside, a long middle
+/// run, open-ended, the last bytes, past the end, and a suffix.
+pub(crate) const RANGES: [&str; 10] = [
+    "bytes=0-0",
+    "bytes=0-15",
+    "bytes=15-16",
+    "bytes=16-31",
+    "bytes=17-4110",
+    "bytes=100-",
+    "bytes=65530-65538",
+    "bytes=65530-99999",
+    "bytes=1000-1000",
+    "bytes=-10",
+];
+
 /// The body size tampered copies are made from (small, so the saved
 /// negative vectors stay small).
 pub(crate) const TAMPER_SIZE: u64 = 17;
@@ -90,6 +108,13 @@ pub(crate) enum Expect {
         /// A piece of the peer's message.
         says: &'static str,
     },
+    /// Ranged gets: the peer ignores the range form and returns the whole
+    /// object (a peer bug, recorded as "peer cannot" with this text; s3ec
+    /// must still return the range).
+    WholeObject {
+        /// What the matrix says.
+        says: &'static str,
+    },
 }
 
 /// Which tampered copies are made of a peer-written object.
@@ -124,6 +149,10 @@ pub(crate) enum Op {
         tamper: Option<TamperSet>,
         /// Further options of the put (`--low-level`, ...).
         extra: &'static [&'static str],
+        /// A ranged-get cell: this `Range` (`bytes=A-B`, `bytes=A-`,
+        /// `bytes=-N`) is read by the peer and by s3ec, and both must equal
+        /// that slice of the plaintext.
+        range: Option<&'static str>,
     },
     /// The Rust client puts, the peer gets.
     RustToPeer {
@@ -234,6 +263,26 @@ pub(crate) fn non_ascii_matdesc() -> Context {
     ])
 }
 
+/// An ASCII material description.
+pub(crate) fn ascii_matdesc() -> Context {
+    ctx(&[("owner", "s3ec-interop"), ("purpose", "java-v1")])
+}
+
+/// The material description of a raw-key cell: non-ASCII, except for
+/// java-v1, whose StaticEncryptionMaterialsProvider hands out its key only
+/// for the description it was given (its gets are given the writer's), and
+/// whose writes store headers as ISO-8859-1 (one s3ec-written row has a
+/// non-ASCII one).
+fn raw_matdesc(peer: Peer, kind: KeyKind) -> Option<Context> {
+    matches!(kind, KeyKind::Aes256 | KeyKind::Aes128 | KeyKind::Rsa).then(|| {
+        if peer == Peer::JavaV1 {
+            ascii_matdesc()
+        } else {
+            non_ascii_matdesc()
+        }
+    })
+}
+
 /// Builds the plan.
 struct Plan {
     cells: Vec<Cell>,
@@ -281,8 +330,7 @@ impl Plan {
         expected: Option<Context>,
         extras: (bool, Option<TamperSet>),
     ) {
-        let matdesc = matches!(kind, KeyKind::Aes256 | KeyKind::Aes128 | KeyKind::Rsa)
-            .then(non_ascii_matdesc);
+        let matdesc = raw_matdesc(peer, kind);
         self.add(
             Dir::PeerWrites,
             peer,
@@ -300,6 +348,42 @@ impl Plan {
                 save: extras.0,
                 tamper: extras.1,
                 extra: &[],
+                range: None,
+            },
+        );
+    }
+
+    /// A ranged-get cell: the peer writes `mode` (65539 bytes), then the
+    /// peer's ranged get of `spec` and s3ec's must both equal the slice.
+    #[allow(clippy::too_many_arguments)]
+    fn ranged(
+        &mut self,
+        peer: Peer,
+        mode: &'static str,
+        kind: KeyKind,
+        spec: &'static str,
+        context: Option<Context>,
+        expect: Expect,
+    ) {
+        let matdesc = raw_matdesc(peer, kind);
+        self.add(
+            Dir::PeerWrites,
+            peer,
+            kind,
+            Storage::Meta,
+            spec,
+            &[RANGED_SIZE],
+            expect,
+            Op::PeerToRust {
+                mode,
+                context: context.clone(),
+                matdesc,
+                read: ReadPolicy::RANGED,
+                expected: context,
+                save: false,
+                tamper: None,
+                extra: &[],
+                range: Some(spec),
             },
         );
     }
@@ -334,6 +418,7 @@ impl Plan {
                 save: false,
                 tamper: None,
                 extra: &[],
+                range: None,
             },
         );
     }
@@ -353,8 +438,7 @@ impl Plan {
         get_context: Option<Context>,
         expect: Expect,
     ) {
-        let matdesc = matches!(kind, KeyKind::Aes256 | KeyKind::Aes128 | KeyKind::Rsa)
-            .then(non_ascii_matdesc);
+        let matdesc = raw_matdesc(peer, kind);
         self.add(
             Dir::RustWrites,
             peer,
@@ -584,6 +668,10 @@ fn go_v4_cells(p: &mut Plan) {
           Expect::Cannot { exit: 1, says: "AES/GCM" });
 }
 
+/// What the matrix says of Java's answer to a suffix range.
+const JAVA_SUFFIX_RANGE: &str = "amazon-s3-encryption-client-java ignores this range form \
+    (RangedGetUtils.getRange matches ^bytes=(\\d+-\\d+|\\d+-)$ only, else null: no range)";
+
 /// amazon-s3-encryption-client-java 3.x / 4.x: KMS, AES and RSA keyrings,
 /// V3 (4.x) and V2 writes, metadata and instruction files, both multipart
 /// APIs.
@@ -618,17 +706,25 @@ fn java_s3ec_cells(p: &mut Plan, j: Peer) {
             p.p2r(j, m3, kind, Instr, note, &INSTR_SIZES, c.clone(), ReadPolicy::V3_ONLY,
                   c.clone(), gcm);
         } else {
-            p.p2r_cannot(j, m3, kind, Meta, note, c.clone(), 1, "can ONLY be built with");
+            p.p2r_cannot(j, m3, kind, Meta, note, c.clone(), 3, "has no CommitmentPolicy");
         }
         p.p2r(j, m2, kind, Meta, note, &ALL_SIZES, c.clone(), ReadPolicy::ALLOW_V2, c.clone(),
               gcm);
         p.p2r(j, m2, kind, Instr, note, &INSTR_SIZES, c.clone(), ReadPolicy::ALLOW_V2,
               c.clone(), gcm);
         // s3ec writes, Java reads.
-        p.r2p(j, false, kind, Meta, note, &ALL_SIZES, put_ctx.clone(),
-              if v3 { m3 } else { m2 }, c.clone(), PASS);
-        p.r2p(j, false, kind, Instr, note, &INSTR_SIZES, put_ctx.clone(),
-              if v3 { m3 } else { m2 }, c.clone(), PASS);
+        if v3 {
+            p.r2p(j, false, kind, Meta, note, &ALL_SIZES, put_ctx.clone(), m3, c.clone(), PASS);
+            p.r2p(j, false, kind, Instr, note, &INSTR_SIZES, put_ctx.clone(), m3, c.clone(),
+                  PASS);
+        } else {
+            // 3.5.0 knows no V3: it finds no V2 envelope and looks for an
+            // instruction file, or finds one without x-amz-key-v2.
+            p.r2p(j, false, kind, Meta, note, &[17], put_ctx.clone(), m2, c.clone(),
+                  Expect::Cannot { exit: 1, says: "Exception encountered while fetching Instruction File" });
+            p.r2p(j, false, kind, Instr, note, &[17], put_ctx.clone(), m2, c.clone(),
+                  Expect::Cannot { exit: 1, says: "Could not find the encrypted data key" });
+        }
         p.r2p(j, true, kind, Meta, note, &ALL_SIZES, put_ctx.clone(), m2, c.clone(), PASS);
         p.r2p(j, true, kind, Instr, note, &INSTR_SIZES, put_ctx.clone(), m2, c.clone(), PASS);
         if v3 {
@@ -663,6 +759,47 @@ fn java_s3ec_cells(p: &mut Plan, j: Peer) {
     }
     p.r2p(j, !v3, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], ascii.clone(), mpu,
           c.clone(), PASS);
+    // reEncryptInstructionFile: the AES-256 object's instruction file re-encrypted
+    // with the run's RSA key under a custom suffix (the client takes a custom suffix
+    // with an RSA keyring only), and with the run's AES-128 key in place; s3ec reads
+    // it with that key (and suffix).
+    let aes_mode = if v3 { "v3-aes" } else { "v2-aes" };
+    let aes_read = if v3 { ReadPolicy::V3_ONLY } else { ReadPolicy::ALLOW_V2 };
+    let rotations: [(&'static str, &'static [&'static str]); 2] = [
+        ("reEncryptInstructionFile to RSA, suffix .rotated",
+         &["--rotate-rsa-pem", ROTATION_RSA, "--instruction-suffix", ".rotated"]),
+        ("reEncryptInstructionFile to AES-128, in place",
+         &["--rotate-aes-key-b64", ROTATION_KEY]),
+    ];
+    for (note, extra_args) in rotations {
+        p.p2r(j, aes_mode, Aes256, Instr, note, &[0, 17, 65539], None, aes_read, None,
+              (false, None));
+        if let Some(Cell { op: Op::PeerToRust { extra, .. }, .. }) = p.cells.last_mut() {
+            *extra = extra_args;
+        }
+    }
+    // Ranged gets: every form on the KMS object of the newest format, two forms on
+    // the others.
+    // Java's RangedGetUtils.getRange takes `bytes=A-B` and `bytes=A-` only; any other
+    // form is dropped and the whole object returned.
+    let suffix = |spec: &str| if spec.starts_with("bytes=-") {
+        Expect::WholeObject { says: JAVA_SUFFIX_RANGE }
+    } else {
+        PASS
+    };
+    for spec in RANGES {
+        p.ranged(j, mpu, Kms, spec, c.clone(), suffix(spec));
+    }
+    for (mode, kind) in [("v2-aes", Aes256), ("v2-rsa", Rsa)] {
+        for spec in ["bytes=17-4110", "bytes=100-"] {
+            p.ranged(j, mode, kind, spec, None, PASS);
+        }
+    }
+    if v3 {
+        for spec in ["bytes=17-4110", "bytes=-10"] {
+            p.ranged(j, "v2-kms", Kms, spec, c.clone(), suffix(spec));
+        }
+    }
 }
 
 /// aws-java-sdk-s3 1.12.x: AmazonS3EncryptionClientV2 (`v2-*`) and the
@@ -682,8 +819,8 @@ fn java_v1_cells(p: &mut Plan) {
     let save = (true, None);
     let small = [0, 17, 65539];
     let kinds: [(KeyKind, &'static str, &'static str); 3] =
-        [(Kms, "kms", "ASCII context"), (Aes256, "aes", "non-ASCII matdesc"),
-         (Rsa, "rsa", "non-ASCII matdesc")];
+        [(Kms, "kms", "ASCII context"), (Aes256, "aes", "ASCII matdesc"),
+         (Rsa, "rsa", "ASCII matdesc")];
     for (kind, k, note) in kinds {
         let c = (kind == Kms).then(|| ascii.clone());
         let put_ctx = if kind == Kms { ascii.clone() } else { none.clone() };
@@ -717,7 +854,14 @@ fn java_v1_cells(p: &mut Plan) {
               PASS);
         p.r2p(j, true, kind, Meta, note, &[17], put_ctx.clone(), m("ae"), c.clone(), PASS);
         p.r2p(j, true, kind, Meta, note, &[17], put_ctx.clone(), m("eo"), c.clone(), PASS);
-        p.r2p(j, false, kind, Meta, note, &[17], put_ctx.clone(), m("v2"), c.clone(), PASS);
+        p.r2p(j, false, kind, Meta, note, &[17], put_ctx.clone(), m("v2"), c.clone(),
+              Expect::Cannot { exit: 1, says: "Unencrypted object found" });
+    }
+    // A non-ASCII description s3ec wrote is matched (the get is given the same one).
+    p.r2p(j, true, Aes256, Meta, "non-ASCII matdesc", &[17, 65539], none.clone(), "v2-aes",
+          None, PASS);
+    if let Some(Cell { op: Op::RustToPeer { matdesc, .. }, .. }) = p.cells.last_mut() {
+        *matdesc = Some(non_ascii_matdesc());
     }
     let c = Some(ascii.clone());
     p.p2r(j, "v1-eo-aes", Aes128, Meta, "AES-128, non-ASCII matdesc", &[0, 17, 4095], None,
@@ -730,6 +874,19 @@ fn java_v1_cells(p: &mut Plan) {
           ReadPolicy::LEGACY_ALL, None, save);
     p.r2p(j, true, Kms, Multipart, "5 MiB parts", &[MULTIPART_SIZE], ascii.clone(), "v2-kms",
           c.clone(), PASS);
-    p.r2p(j, true, Aes128, Meta, "AES-128, non-ASCII matdesc", &[17], none, "v2-aes", None,
-          PASS);
+    p.r2p(j, true, Aes128, Meta, "AES-128, ASCII matdesc", &[17], none, "v2-aes", None, PASS);
+    // Ranged gets (CryptoRangeGetMode.ALL): every form GetObjectRequest.withRange
+    // takes on V2 kms+context, two on the legacy client's GCM (AESWrap) object
+    // (s3ec's ranged gets are for GCM objects only, so no CBC ones).
+    for spec in RANGES {
+        let expect = if spec.starts_with("bytes=-") {
+            Expect::Cannot { exit: 3, says: "withRange takes" }
+        } else {
+            PASS
+        };
+        p.ranged(j, "v2-kms", Kms, spec, c.clone(), expect);
+    }
+    for spec in ["bytes=17-4110", "bytes=100-"] {
+        p.ranged(j, "v1-ae-aes", Aes256, spec, None, PASS);
+    }
 }

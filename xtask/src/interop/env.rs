@@ -70,6 +70,15 @@ impl ReadPolicy {
         legacy: LegacyOptions::ALL,
     };
 
+    /// Ranged gets: V2 and V3 allowed, every legacy switch on (a range
+    /// cannot be authenticated, so s3ec, like Java, asks for the
+    /// unauthenticated-modes switch; legacy wraps for the V1 client's
+    /// AESWrap objects).
+    pub(crate) const RANGED: ReadPolicy = ReadPolicy {
+        commitment: CommitmentPolicy::RequireEncryptAllowDecrypt,
+        legacy: LegacyOptions::ALL,
+    };
+
     /// A short label for the matrix.
     pub(crate) fn label(&self) -> &'static str {
         match (self.commitment, self.legacy) {

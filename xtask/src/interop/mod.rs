@@ -1,10 +1,12 @@
 //! `cargo xtask interop`: s3ec against AWS's own S3 Encryption Clients
-//! (Python 4.0, Ruby V1/V2, Go s3crypto), both ways, through a local moto.
+//! (Python 4.0, Ruby V1/V2, Go s3crypto, Go v4, Java 3.x and 4.x, the Java
+//! SDK 1.12 V1/V2 clients), both ways, through a local moto.
 //!
 //! 1. `interop/setup.sh` installs the peers (idempotent; seconds when
 //!    everything is there).
 //! 2. moto starts on 127.0.0.1 (through `s3ec-testkit`); a bucket, two KMS
-//!    keys, AES keys and an RSA key pair are made.
+//!    keys, AES keys and an RSA key pair are made; one JVM per Java peer
+//!    starts ([`java`]).
 //! 3. Every cell of the plan ([`cells::plan`]) runs, in parallel: the peer
 //!    writes and the Rust client (in this process: `s3ec-client` over
 //!    `s3ec-reqwest`, with the real keyrings) reads, or the reverse. A cell
@@ -22,6 +24,7 @@ mod cells;
 mod env;
 mod java;
 mod peer;
+mod ranged;
 mod report;
 mod save;
 mod tamper;
@@ -40,7 +43,7 @@ use s3ec_client::PutOptions;
 use s3ec_keyring::LegacyOptions;
 
 use cells::{Cell, Dir, Expect, Op, Storage};
-use env::{Env, Recorded};
+use env::{Env, KeyKind, Recorded};
 use peer::{Call, Peer};
 
 /// Options of `cargo xtask interop`.
@@ -162,7 +165,7 @@ pub(crate) fn parallel<T: Send, R: Send>(
 }
 
 /// Judge a driver run that did not succeed against the cell's expectation.
-fn judge_refusal(expect: Expect, run: &peer::Run, key: &str, what: &str) -> Outcome {
+pub(crate) fn judge_refusal(expect: Expect, run: &peer::Run, key: &str, what: &str) -> Outcome {
     let quoted = run.quoted(key);
     match expect {
         Expect::Cannot { exit, says } if run.code == Some(exit) && run.stderr.contains(says) => {
@@ -177,7 +180,7 @@ fn judge_refusal(expect: Expect, run: &peer::Run, key: &str, what: &str) -> Outc
     }
 }
 
-fn compare(got: &[u8], want: &[u8]) -> Outcome {
+pub(crate) fn compare(got: &[u8], want: &[u8]) -> Outcome {
     if got == want {
         Outcome::Pass
     } else {
@@ -219,6 +222,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 read,
                 expected,
                 extra,
+                range,
                 ..
             } => {
                 let put = peer::run(
@@ -242,15 +246,51 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                 if put.code != Some(0) {
                     return Ok(judge_refusal(cell.expect, &put, &key, "the peer's put"));
                 }
+                if let Some(spec) = range {
+                    return ranged::compare_ranges(
+                        env,
+                        cell,
+                        &ranged::Object {
+                            key: &key,
+                            stem: &stem,
+                            plaintext: &want,
+                            context: context.as_ref(),
+                            expected: expected.as_ref(),
+                        },
+                        spec,
+                    );
+                }
                 if let Expect::Cannot { says, .. } = cell.expect {
                     return Ok(Outcome::Fail(format!(
                         "the peer was expected to refuse ({says:?}) but its put succeeded"
                     )));
                 }
-                let (ring, rec) = env.keyring(cell.kind, None)?;
+                // An instruction file re-encrypted by the peer
+                // (`--rotate-aes-key-b64`) is read with the new key, from the
+                // suffix it was written to.
+                let kind = if extra.contains(&peer::ROTATION_KEY) {
+                    KeyKind::Aes128
+                } else if extra.contains(&peer::ROTATION_RSA) {
+                    KeyKind::Rsa
+                } else {
+                    cell.kind
+                };
+                let (ring, rec) = env.keyring(kind, None)?;
                 let client = env.client(ring, read.commitment, read.legacy)?;
                 let mut out = Vec::new();
-                let got = client.get_object(&env.bucket, &key, &mut out, expected.as_ref());
+                let suffix = extra
+                    .iter()
+                    .position(|a| *a == "--instruction-suffix")
+                    .and_then(|i| extra.get(i + 1))
+                    .map(|s| s.to_string());
+                let mut opts = s3ec_client::GetOptions::default();
+                if let Some(c) = expected {
+                    opts = opts.expected_context(c.clone());
+                }
+                if let Some(suffix) = suffix {
+                    opts = opts.instruction_file_suffix(suffix);
+                }
+                let got = client.get_object_with(&env.bucket, &key, &mut out, &opts);
                 if let Some(rec) = rec {
                     result.recorded = rec.calls();
                 }
@@ -288,7 +328,7 @@ fn run_job(env: &Env, cell: &Cell, size: u64) -> JobResult {
                         file: &out_path,
                         kind: *get_kind,
                         context: get_context.as_ref(),
-                        matdesc: None,
+                        matdesc: cell.peer.get_matdesc(matdesc.as_ref()),
                         instruction_file: false,
                         multipart: false,
                         legacy: *legacy,

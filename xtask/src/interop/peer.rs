@@ -12,6 +12,15 @@ use s3ec_keyring::Context;
 
 use super::env::{Env, KeyKind};
 
+/// In a call's `extra`, stands for the run's 128-bit AES key (base64): the
+/// key an instruction file is re-encrypted with (`--rotate-aes-key-b64`).
+pub(crate) const ROTATION_KEY: &str = "{aes128-b64}";
+
+/// In a call's `extra`, stands for the run's RSA private key file (the
+/// keyring a custom-suffix instruction file is re-encrypted with,
+/// `--rotate-rsa-pem`).
+pub(crate) const ROTATION_RSA: &str = "{rsa-pem}";
+
 /// How long one driver run may take before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -26,7 +35,7 @@ pub(crate) enum Peer {
     Go,
     /// amazon-s3-encryption-client-go v4.0.0.
     GoV4,
-    /// amazon-s3-encryption-client-java 3.6.1 (the newest 3.x).
+    /// amazon-s3-encryption-client-java 3.5.0 (the newest 3.x on Maven Central).
     Java3,
     /// amazon-s3-encryption-client-java 4.0.1 (the newest 4.x).
     Java4,
@@ -65,6 +74,17 @@ impl Peer {
         matches!(self, Peer::Java3 | Peer::Java4 | Peer::JavaV1)
     }
 
+    /// The `--matdesc` of a get of an object written with `written`: only
+    /// java-v1 needs it (its StaticEncryptionMaterialsProvider hands out the
+    /// key only for the description it was built with).
+    pub(crate) fn get_matdesc(self, written: Option<&Context>) -> Option<&Context> {
+        if self == Peer::JavaV1 {
+            written
+        } else {
+            None
+        }
+    }
+
     /// The peer takes raw AES and RSA keys (else it is given the KMS key,
     /// so that it answers with its own error).
     pub(crate) fn has_raw_keys(self) -> bool {
@@ -96,7 +116,7 @@ impl Peer {
                  aws-sdk-go-v2 1.18.0, service/s3 1.33.1, service/kms 1.21.1), moto 5.2.5 as S3 and KMS"
             }
             Peer::Java3 => {
-                "software.amazon.encryption.s3:amazon-s3-encryption-client-java 3.6.1 (Maven Central; \
+                "software.amazon.encryption.s3:amazon-s3-encryption-client-java 3.5.0 (Maven Central; \
                  AWS SDK for Java 2.x, Java 17), moto 5.2.5 as S3 and KMS"
             }
             Peer::Java4 => {
@@ -230,7 +250,15 @@ pub(crate) fn run(env: &Env, call: &Call<'_>, log_stem: &str) -> Result<Run, Str
     if call.legacy {
         cmd.arg("--legacy");
     }
-    cmd.args(call.extra);
+    for a in call.extra {
+        if *a == ROTATION_KEY {
+            cmd.arg(env.aes_b64(KeyKind::Aes128));
+        } else if *a == ROTATION_RSA {
+            cmd.arg(&env.rsa_private_file);
+        } else {
+            cmd.arg(a);
+        }
+    }
     if let Some(dir) = &env.java_serve_dir {
         cmd.env("S3EC_JAVA_SERVE_DIR", dir);
     }

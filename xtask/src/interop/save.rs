@@ -37,8 +37,12 @@ fn case_id(cell: &Cell, mode: &str, size: u64) -> String {
     } else {
         ""
     };
+    let low_level = match &cell.op {
+        Op::PeerToRust { extra, .. } if extra.contains(&"--low-level") => "-lowlevel",
+        _ => "",
+    };
     format!(
-        "interop-{}-{mode}{k}-{}-{size}",
+        "interop-{}-{mode}{k}-{}{low_level}-{size}",
         cell.peer,
         cell.storage.short()
     )
@@ -277,17 +281,39 @@ pub(crate) fn save_all(
         )?;
         index.push((cell.peer, id, format!("error: {}", t.what), TAMPER_SIZE));
     }
+    // Rows of peers this run did not save stay as they were.
+    let mut kept = Vec::new();
+    if let Ok(old) = fs::read_to_string(dir.join("INDEX.md")) {
+        for line in old.lines() {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let peer = cells.first().and_then(|c| c.strip_prefix("| "));
+            if let (Some(peer), 4) = (peer, cells.len()) {
+                if Peer::parse(peer).is_some_and(|p| !cleared.contains(&p)) {
+                    kept.push(line.to_string());
+                }
+            }
+        }
+    }
     index.sort();
     let mut text = String::from(
         "# Peer-written vector cases\n\nWritten by `cargo xtask interop --save-vectors \
          test-vectors/peers` (xtask/src/interop/save.rs) from one run against moto; see \
          README.md. Do not edit.\n\n| peer | case | plaintext bytes | expect |\n|---|---|---:|---|\n",
     );
-    for (peer, id, expect, size) in &index {
-        text.push_str(&format!(
-            "| {peer} | {id} | {size} | {} |\n",
-            expect.replace('|', "\\|")
-        ));
+    let mut rows: Vec<String> = index
+        .iter()
+        .map(|(peer, id, expect, size)| {
+            format!(
+                "| {peer} | {id} | {size} | {} |",
+                expect.replace('|', "\\|")
+            )
+        })
+        .chain(kept)
+        .collect();
+    rows.sort();
+    for row in rows {
+        text.push_str(&row);
+        text.push('\n');
     }
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     fs::write(dir.join("INDEX.md"), text)

@@ -93,6 +93,8 @@ public final class Driver {
         public boolean delayedAuth;
         public String range;
         public String suffix;
+        public byte[] rotateAesKey;
+        public Path rotateRsaPem;
         public String accessKey = "testing";
         public String secretKey = "testing";
 
@@ -161,6 +163,14 @@ public final class Driver {
                     }
                     break;
                 case "--range": o.range = v; break;
+                case "--rotate-rsa-pem": o.rotateRsaPem = Path.of(v); break;
+                case "--rotate-aes-key-b64":
+                    try {
+                        o.rotateAesKey = Base64.getDecoder().decode(v);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageError("--rotate-aes-key-b64: " + e.getMessage());
+                    }
+                    break;
                 case "--instruction-suffix": o.suffix = v; break;
                 default: throw new UsageError("unknown option " + a);
             }
@@ -325,7 +335,12 @@ public final class Driver {
 
     /** The RSA key pair of {@code --rsa-private-pem} (PKCS#1 or PKCS#8 PEM). */
     public static KeyPair rsaKeyPair(Opts o) throws Exception {
-        String pem = Files.readString(o.rsaPem);
+        return rsaKeyPair(o.rsaPem);
+    }
+
+    /** The RSA key pair of a PEM file (PKCS#1 or PKCS#8). */
+    public static KeyPair rsaKeyPair(Path file) throws Exception {
+        String pem = Files.readString(file);
         boolean pkcs1 = pem.contains("BEGIN RSA PRIVATE KEY");
         String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
         byte[] der = Base64.getDecoder().decode(b64);

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -21,6 +22,8 @@ import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.S3BaseClientBuilder;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
@@ -32,20 +35,21 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.SdkPartType;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartResponse;
-import software.amazon.encryption.s3.CommitmentPolicy;
 import software.amazon.encryption.s3.S3EncryptionClient;
-import software.amazon.encryption.s3.algorithms.AlgorithmSuite;
 import software.amazon.encryption.s3.internal.InstructionFileConfig;
+import software.amazon.encryption.s3.internal.ReEncryptInstructionFileRequest;
 import software.amazon.encryption.s3.materials.AesKeyring;
 import software.amazon.encryption.s3.materials.Keyring;
 import software.amazon.encryption.s3.materials.KmsKeyring;
 import software.amazon.encryption.s3.materials.MaterialsDescription;
 import software.amazon.encryption.s3.materials.PartialRsaKeyPair;
+import software.amazon.encryption.s3.materials.RawKeyring;
 import software.amazon.encryption.s3.materials.RsaKeyring;
 
 /**
  * Peers java3 and java4: software.amazon.encryption.s3:amazon-s3-encryption-client-java
- * (3.6.1 / 4.0.1, same source, see pom.xml). Modes {@code v3-kms|aes|rsa}:
+ * (3.5.0 / 4.0.1, the newest 3.x and 4.x on Maven Central, same source, see pom.xml;
+ * 3.5.0 has no commitment policy: its v3 modes exit 3). Modes {@code v3-kms|aes|rsa}:
  * {@code S3EncryptionClient.builderV4()} with REQUIRE_ENCRYPT_REQUIRE_DECRYPT and
  * ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY (V3); {@code v2-kms|aes|rsa}:
  * FORBID_ENCRYPT_ALLOW_DECRYPT and ALG_AES_256_GCM_IV12_TAG16_NO_KDF (V2), reads
@@ -129,14 +133,43 @@ public final class S3ecPeer implements Driver.Peer {
             })
             .build();
 
+    /**
+     * The SDK clients, one per endpoint/region/credentials for the life of the JVM:
+     * building them (the async one makes a Netty event loop) is most of a call's
+     * cost in a long-lived JVM. They hold no encryption state; every call builds its
+     * own keyring and S3EncryptionClient over them (and never closes them).
+     */
+    private static final Map<String, Object> SDK_CLIENTS = new ConcurrentHashMap<>();
+
+    private static String sdkKey(Driver.Opts o, String what) {
+        return what + "\0" + o.endpoint + "\0" + o.region + "\0" + o.accessKey + "\0" + o.secretKey;
+    }
+
     private static S3Client s3(Driver.Opts o) {
-        return S3Client.builder()
-                .overrideConfiguration(NO_EXPECT)
+        return (S3Client) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "s3"), k -> toMoto(S3Client.builder(), o));
+    }
+
+    private static S3AsyncClient s3Async(Driver.Opts o) {
+        return (S3AsyncClient) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "s3async"),
+                k -> toMoto(S3AsyncClient.builder(), o));
+    }
+
+    /** An S3 client (sync or async) for the call's endpoint, path-style. */
+    private static <B extends S3BaseClientBuilder<B, C>, C> C toMoto(B b, Driver.Opts o) {
+        return b.overrideConfiguration(NO_EXPECT)
                 .endpointOverride(URI.create(o.endpoint))
                 .region(Region.of(o.region))
                 .forcePathStyle(true)
                 .credentialsProvider(creds(o))
                 .build();
+    }
+
+    private static KmsClient kms(Driver.Opts o) {
+        return (KmsClient) SDK_CLIENTS.computeIfAbsent(sdkKey(o, "kms"), k -> KmsClient.builder()
+                .endpointOverride(URI.create(o.endpoint))
+                .region(Region.of(o.region))
+                .credentialsProvider(creds(o))
+                .build());
     }
 
     private static StaticCredentialsProvider creds(Driver.Opts o) {
@@ -170,13 +203,8 @@ public final class S3ecPeer implements Driver.Peer {
                         .enableLegacyWrappingAlgorithms(legacy)
                         .build();
             default:
-                KmsClient kms = KmsClient.builder()
-                        .endpointOverride(URI.create(o.endpoint))
-                        .region(Region.of(o.region))
-                        .credentialsProvider(creds(o))
-                        .build();
                 return KmsKeyring.builder()
-                        .kmsClient(kms)
+                        .kmsClient(kms(o))
                         .wrappingKeyId(o.kmsKeyId)
                         .enableLegacyWrappingAlgorithms(legacy)
                         .build();
@@ -190,13 +218,14 @@ public final class S3ecPeer implements Driver.Peer {
         }
         // The client also builds an async S3 client of its own (and, for kmsKeyId, a
         // KMS client): give it the same endpoint, region and credentials.
-        S3EncryptionClient.Builder b = S3EncryptionClient.builderV4()
+        S3EncryptionClient.Builder b = newBuilder(o)
                 .region(Region.of(o.region))
                 .credentialsProvider(creds(o))
                 .endpointOverride(URI.create(o.endpoint))
                 .forcePathStyle(true)
                 .overrideConfiguration(NO_EXPECT)
                 .wrappedClient(s3)
+                .wrappedAsyncClient(s3Async(o))
                 .keyring(keyring(o, legacy))
                 .enableLegacyWrappingAlgorithms(legacy)
                 .enableLegacyUnauthenticatedModes(legacy)
@@ -206,16 +235,65 @@ public final class S3ecPeer implements Driver.Peer {
                         .enableInstructionFilePutObject(o.instructionFile)
                         .build());
         if (o.mode.startsWith("v3-")) {
-            b.commitmentPolicy(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
-                    .encryptionAlgorithm(AlgorithmSuite.ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY);
+            configure(b, "REQUIRE_ENCRYPT_REQUIRE_DECRYPT", "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY", o);
         } else {
-            b.commitmentPolicy(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
-                    .encryptionAlgorithm(AlgorithmSuite.ALG_AES_256_GCM_IV12_TAG16_NO_KDF);
+            configure(b, "FORBID_ENCRYPT_ALLOW_DECRYPT", "ALG_AES_256_GCM_IV12_TAG16_NO_KDF", o);
         }
         if (o.multipart && !o.lowLevel) {
             b.enableMultipartPutObject(true);
         }
         return b.build();
+    }
+
+    /**
+     * builderV4() where the version has it (3.6+, 4.x), else builder(): one source
+     * for 3.5.0 (the newest 3.x on Maven Central) and 4.x.
+     */
+    private static S3EncryptionClient.Builder newBuilder(Driver.Opts o) throws Exception {
+        try {
+            return (S3EncryptionClient.Builder) S3EncryptionClient.class.getMethod("builderV4").invoke(null);
+        } catch (NoSuchMethodException e) {
+            return (S3EncryptionClient.Builder) S3EncryptionClient.class.getMethod("builder").invoke(null);
+        }
+    }
+
+    /**
+     * commitmentPolicy(policy) and encryptionAlgorithm(suite), by name: 3.5.0 has
+     * neither (it writes V2 with ALG_AES_256_GCM_IV12_TAG16_NO_KDF only).
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void configure(S3EncryptionClient.Builder b, String policy, String suite, Driver.Opts o)
+            throws Exception {
+        Class<?> policyClass;
+        try {
+            policyClass = Class.forName("software.amazon.encryption.s3.CommitmentPolicy");
+        } catch (ClassNotFoundException e) {
+            if (o.mode.startsWith("v3-")) {
+                throw new Driver.Unsupported("amazon-s3-encryption-client-java " + version()
+                        + " has no CommitmentPolicy / encryptionAlgorithm: it writes and reads V2 only"
+                        + " (ALG_AES_256_GCM_IV12_TAG16_NO_KDF), not V3");
+            }
+            return;
+        }
+        Class<?> suiteClass = Class.forName("software.amazon.encryption.s3.algorithms.AlgorithmSuite");
+        b.getClass().getMethod("commitmentPolicy", policyClass)
+                .invoke(b, Enum.valueOf((Class) policyClass, policy));
+        b.getClass().getMethod("encryptionAlgorithm", suiteClass)
+                .invoke(b, Enum.valueOf((Class) suiteClass, suite));
+    }
+
+    /** The client's version, from its jar's Maven properties. */
+    private static String version() {
+        String res = "/META-INF/maven/software.amazon.encryption.s3/amazon-s3-encryption-client-java/pom.properties";
+        try (java.io.InputStream in = S3EncryptionClient.class.getResourceAsStream(res)) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", System.getProperty("s3ec.peer", "?"));
+        } catch (java.io.IOException e) {
+            return System.getProperty("s3ec.peer", "?");
+        }
     }
 
     private static Consumer<AwsRequestOverrideConfiguration.Builder> ctx(Driver.Opts o) {
@@ -225,17 +303,61 @@ public final class S3ecPeer implements Driver.Peer {
     @Override
     public void put(Driver.Opts o) throws Exception {
         byte[] body = Driver.input(o);
-        try (S3Client s3 = s3(o); S3EncryptionClient c = client(o, s3)) {
-            if (o.multipart && o.lowLevel) {
-                putLowLevel(o, c, body);
-                return;
-            }
-            c.putObject(PutObjectRequest.builder()
-                    .bucket(o.bucket)
-                    .key(o.key)
-                    .overrideConfiguration(ctx(o))
-                    .build(), RequestBody.fromBytes(body));
+        // Not closed: close() would close the shared SDK clients.
+        S3EncryptionClient c = client(o, s3(o));
+        if (o.multipart && o.lowLevel) {
+            putLowLevel(o, c, body);
+            return;
         }
+        c.putObject(PutObjectRequest.builder()
+                .bucket(o.bucket)
+                .key(o.key)
+                .overrideConfiguration(ctx(o))
+                .build(), RequestBody.fromBytes(body));
+        if (o.rotateAesKey != null || o.rotateRsaPem != null) {
+            rotate(o, c);
+        }
+    }
+
+    /**
+     * {@code --rotate-aes-key-b64 K} / {@code --rotate-rsa-pem FILE} (with
+     * {@code --instruction-suffix S}): after the put, reEncryptInstructionFile with an
+     * AesKeyring of K or an RsaKeyring of FILE's key pair (material description
+     * {"rotated": "1"}), into the instruction file itself or K + S. (The client takes
+     * a custom suffix with an RSA keyring only.)
+     */
+    private static void rotate(Driver.Opts o, S3EncryptionClient c) throws Exception {
+        if (!o.instructionFile || o.mode.endsWith("-kms")) {
+            throw new Driver.UsageError("--rotate-* needs --instruction-file and a raw-key mode");
+        }
+        MaterialsDescription md = MaterialsDescription.builder().put("rotated", "1").build();
+        RawKeyring next;
+        if (o.rotateRsaPem != null) {
+            KeyPair kp = Driver.rsaKeyPair(o.rotateRsaPem);
+            next = RsaKeyring.builder()
+                    .wrappingKeyPair(new PartialRsaKeyPair(kp.getPrivate(), kp.getPublic()))
+                    .materialsDescription(md)
+                    .build();
+        } else {
+            next = AesKeyring.builder()
+                    .wrappingKey(new SecretKeySpec(o.rotateAesKey, "AES"))
+                    .materialsDescription(md)
+                    .build();
+        }
+        ReEncryptInstructionFileRequest.Builder req = ReEncryptInstructionFileRequest.builder()
+                .bucket(o.bucket)
+                .key(o.key)
+                .newKeyring(next);
+        if (o.suffix != null) {
+            // The request prepends "." to its suffix (a get's withCustomInstructionFileSuffix
+            // does not): --instruction-suffix is the whole suffix, as for a get.
+            if (!o.suffix.startsWith(".")) {
+                throw new Driver.Unsupported("reEncryptInstructionFile writes K + \".\" + suffix: "
+                        + "--instruction-suffix must start with \".\"");
+            }
+            req.instructionFileSuffix(o.suffix.substring(1));
+        }
+        c.reEncryptInstructionFile(req.build());
     }
 
     /** createMultipartUpload / uploadPart (the last one SdkPartType.LAST) / complete. */
@@ -265,18 +387,17 @@ public final class S3ecPeer implements Driver.Peer {
 
     @Override
     public void get(Driver.Opts o) throws Exception {
-        try (S3Client s3 = s3(o); S3EncryptionClient c = client(o, s3)) {
-            GetObjectRequest.Builder req = GetObjectRequest.builder().bucket(o.bucket).key(o.key);
-            Consumer<AwsRequestOverrideConfiguration.Builder> over = ctx(o);
-            if (o.suffix != null) {
-                over = over.andThen(S3EncryptionClient.withCustomInstructionFileSuffix(o.suffix));
-            }
-            req.overrideConfiguration(over);
-            if (o.range != null) {
-                req.range(o.range);
-            }
-            ResponseBytes<GetObjectResponse> r = c.getObjectAsBytes(req.build());
-            Driver.output(o, r.asByteArray());
+        S3EncryptionClient c = client(o, s3(o));
+        GetObjectRequest.Builder req = GetObjectRequest.builder().bucket(o.bucket).key(o.key);
+        Consumer<AwsRequestOverrideConfiguration.Builder> over = ctx(o);
+        if (o.suffix != null) {
+            over = over.andThen(S3EncryptionClient.withCustomInstructionFileSuffix(o.suffix));
         }
+        req.overrideConfiguration(over);
+        if (o.range != null) {
+            req.range(o.range);
+        }
+        ResponseBytes<GetObjectResponse> r = c.getObjectAsBytes(req.build());
+        Driver.output(o, r.asByteArray());
     }
 }

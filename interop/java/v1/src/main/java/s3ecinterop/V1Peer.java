@@ -171,6 +171,7 @@ public final class V1Peer implements Driver.Peer {
             default: mode = CryptoMode.StrictAuthenticatedEncryption; break;
         }
         @SuppressWarnings("deprecation")
+        // (The legacy CryptoConfiguration has no range-get switch: ranged gets are on.)
         CryptoConfiguration conf = new CryptoConfiguration(mode).withStorageMode(storage);
         @SuppressWarnings("deprecation")
         AmazonS3 c = AmazonS3EncryptionClientBuilder.standard()
