@@ -352,7 +352,7 @@ impl Client {
         let Some((ikey, required)) = get::instruction_file_lookup(metadata, key, suffix)? else {
             return Ok(None);
         };
-        let fallback = get::fallback_instruction_file_key(key, suffix);
+        let fallback = get::fallback_instruction_file_key(key, suffix, required);
         for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
             let req = GetRequest {
                 bucket,

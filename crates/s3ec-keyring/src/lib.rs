@@ -237,6 +237,34 @@ impl From<s3ec_core::Error> for KeyringError {
     }
 }
 
+/// A data key a keyring unwrapped, and the master key that unwrapped it when
+/// the keyring can name it (a KMS keyring: the key ARN KMS answered with;
+/// matters most in discovery mode, where the object chose the key).
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct UnwrappedKey {
+    /// The data key (zeroized on drop).
+    pub data_key: DataKey,
+    /// The master key that unwrapped it, if the keyring knows.
+    pub key_id: Option<String>,
+}
+
+impl UnwrappedKey {
+    /// A data key with no master key named.
+    pub fn new(data_key: DataKey) -> UnwrappedKey {
+        UnwrappedKey {
+            data_key,
+            key_id: None,
+        }
+    }
+
+    /// Name the master key that unwrapped it.
+    pub fn with_key_id(mut self, key_id: impl Into<String>) -> UnwrappedKey {
+        self.key_id = Some(key_id.into());
+        self
+    }
+}
+
 /// A master-key provider (blocking).
 ///
 /// On encrypt it makes a fresh data key per object from the OS RNG (or has
@@ -249,6 +277,15 @@ pub trait Keyring: Send + Sync + fmt::Debug {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError>;
     /// Unwrap a data key, or say it is not this keyring's.
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError>;
+    /// [`Keyring::on_decrypt`], also naming the master key that unwrapped
+    /// the data key where the keyring knows it (the clients call this one).
+    /// The default names none.
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        Ok(self.on_decrypt(req)?.map(UnwrappedKey::new))
+    }
 }
 
 /// A boxed future, as the async keyring methods return.
@@ -266,6 +303,15 @@ pub trait AsyncKeyring: Send + Sync + fmt::Debug {
         &'a self,
         req: &'a DecryptRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>>;
+    /// [`AsyncKeyring::on_decrypt`], also naming the master key that
+    /// unwrapped the data key where the keyring knows it (the clients call
+    /// this one). The default names none.
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        Box::pin(async move { Ok(self.on_decrypt(req).await?.map(UnwrappedKey::new)) })
+    }
 }
 
 /// Use a local (non-blocking in practice) keyring where an async one is
@@ -286,6 +332,12 @@ impl<K: Keyring> AsyncKeyring for Local<K> {
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
         Box::pin(std::future::ready(self.0.on_decrypt(req)))
     }
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        Box::pin(std::future::ready(self.0.on_decrypt_reporting(req)))
+    }
 }
 
 impl<K: Keyring + ?Sized> Keyring for Arc<K> {
@@ -295,6 +347,12 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
         (**self).on_decrypt(req)
     }
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        (**self).on_decrypt_reporting(req)
+    }
 }
 
 impl<K: Keyring + ?Sized> Keyring for Box<K> {
@@ -303,6 +361,12 @@ impl<K: Keyring + ?Sized> Keyring for Box<K> {
     }
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
         (**self).on_decrypt(req)
+    }
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        (**self).on_decrypt_reporting(req)
     }
 }
 
@@ -337,9 +401,16 @@ impl Keyring for Keyrings {
     }
 
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
+        Ok(self.on_decrypt_reporting(req)?.map(|k| k.data_key))
+    }
+
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
         let mut first_error = None;
         for ring in &self.rings {
-            match ring.on_decrypt(req) {
+            match ring.on_decrypt_reporting(req) {
                 Ok(Some(key)) => return Ok(Some(key)),
                 Ok(None) => {}
                 Err(e) => {

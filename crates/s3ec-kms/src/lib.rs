@@ -39,7 +39,7 @@ pub use aws::{AwsKms, USER_AGENT_NAME, USER_AGENT_VERSION};
 pub use client::{
     is_key_arn, same_key, DecryptedDataKey, GeneratedDataKey, KmsClient, KmsError, KmsErrorKind,
 };
-pub use keyring::KmsKeyring;
+pub use keyring::{DiscoveryFilter, KmsKeyring};
 
 /// The AWS SDK crates this crate is built on, for building a client of the
 /// matching version (`aws_sdk_kms::Client`, `aws_config::from_env()`).
