@@ -20,6 +20,7 @@ use std::process::{Command, ExitCode};
 mod generate;
 mod interop;
 mod keys;
+mod refusal;
 mod vectors;
 
 fn main() -> ExitCode {
@@ -125,6 +126,11 @@ fn ci(interop: bool) -> Result<(), String> {
     let mut dirs = vec![root().join("test-vectors")];
     if shared.is_dir() {
         dirs.insert(0, shared);
+    } else if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") {
+        return Err(format!(
+            "{} not found and CI is set: set S3EC_SHARED_DIR to the shared folder",
+            shared.display()
+        ));
     } else {
         eprintln!(
             "xtask: {} not found: checking the project's own vectors only",

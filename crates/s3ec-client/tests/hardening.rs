@@ -9,8 +9,7 @@ mod common;
 use common::FakeS3;
 use s3ec_client::{AsyncClient, Client, ClientError, ConfigError, GetOptions, PutOptions};
 use s3ec_keyring::{
-    DecryptRequest, EncryptRequest, EncryptionMaterials, Keyring, KeyringError, Local,
-    UnwrappedKey,
+    DecryptRequest, EncryptRequest, EncryptionMaterials, Keyring, KeyringError, Local, UnwrappedKey,
 };
 use s3ec_local::AesKeyring;
 
@@ -57,7 +56,10 @@ fn put(c: &Client, key: &str, instruction_file: bool) {
 }
 
 fn is_empty_suffix(e: &ClientError) -> bool {
-    matches!(e, ClientError::Config(ConfigError::EmptyInstructionFileSuffix))
+    matches!(
+        e,
+        ClientError::Config(ConfigError::EmptyInstructionFileSuffix)
+    )
 }
 
 #[test]

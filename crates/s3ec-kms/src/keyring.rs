@@ -650,7 +650,8 @@ mod tests {
     fn discovery_filter_and_reported_key() {
         let kms = Arc::new(StaticKms::new());
         let b = KmsKeyring::new(Arc::clone(&kms), KEY_B).unwrap();
-        let other_account = "arn:aws:kms:us-east-1:444455556666:key/cccccccc-0000-0000-0000-000000000003";
+        let other_account =
+            "arn:aws:kms:us-east-1:444455556666:key/cccccccc-0000-0000-0000-000000000003";
         let other_partition =
             "arn:aws-cn:kms:cn-north-1:111122223333:key/dddddddd-0000-0000-0000-000000000004";
         let c = ctx(&[]);
@@ -681,7 +682,10 @@ mod tests {
                     assert_eq!(operation, "Decrypt");
                     let e = source.downcast_ref::<KmsError>().unwrap();
                     assert_eq!(e.kind(), KmsErrorKind::IncorrectKey);
-                    assert!(e.to_string().contains("outside the discovery filter"), "{e}");
+                    assert!(
+                        e.to_string().contains("outside the discovery filter"),
+                        "{e}"
+                    );
                 }
                 other => panic!("{arn}: {other:?}"),
             }
@@ -708,7 +712,10 @@ mod tests {
             Arc::clone(&kms),
             DiscoveryFilter::new("aws", ["111122223333"]).unwrap(),
         );
-        let got = AsyncKeyring::on_decrypt_reporting(&disc, &r).await.unwrap().unwrap();
+        let got = AsyncKeyring::on_decrypt_reporting(&disc, &r)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(got.key_id.as_deref(), Some(KEY_B));
         let wrong = KmsKeyring::discovery_with_filter(
             Arc::clone(&kms),

@@ -519,17 +519,35 @@ fn pkcs1_failures_are_rejected_implicitly() {
     let others = [bad_padding, odd, vec![0xff; 256], vec![0; 256]];
     for stored in [&empty, &theirs] {
         let real = ring
-            .on_decrypt(&dreq(WrapAlg::RsaPkcs1, &good, "AES/GCM/NoPadding", stored, true))
+            .on_decrypt(&dreq(
+                WrapAlg::RsaPkcs1,
+                &good,
+                "AES/GCM/NoPadding",
+                stored,
+                true,
+            ))
             .unwrap()
             .unwrap();
         assert_eq!(real.as_bytes(), dk.as_bytes());
         for edk in &others {
-            let r = ring.on_decrypt(&dreq(WrapAlg::RsaPkcs1, edk, "AES/GCM/NoPadding", stored, true));
+            let r = ring.on_decrypt(&dreq(
+                WrapAlg::RsaPkcs1,
+                edk,
+                "AES/GCM/NoPadding",
+                stored,
+                true,
+            ));
             assert_stand_in(&r, dk.as_bytes(), "failed unwrap");
             let k = r.unwrap().unwrap();
             // The same ciphertext gives the same stand-in (a retry shows nothing).
             let again = ring
-                .on_decrypt(&dreq(WrapAlg::RsaPkcs1, edk, "AES/GCM/NoPadding", stored, true))
+                .on_decrypt(&dreq(
+                    WrapAlg::RsaPkcs1,
+                    edk,
+                    "AES/GCM/NoPadding",
+                    stored,
+                    true,
+                ))
                 .unwrap()
                 .unwrap();
             assert_eq!(k.as_bytes(), again.as_bytes());
@@ -543,22 +561,49 @@ fn pkcs1_failures_are_rejected_implicitly() {
     // Different ciphertexts, different stand-ins; another keyring instance
     // (another secret), another stand-in.
     let a = ring
-        .on_decrypt(&dreq(WrapAlg::RsaPkcs1, &others[2], "AES/GCM/NoPadding", &empty, true))
+        .on_decrypt(&dreq(
+            WrapAlg::RsaPkcs1,
+            &others[2],
+            "AES/GCM/NoPadding",
+            &empty,
+            true,
+        ))
         .unwrap()
         .unwrap();
     let b = ring
-        .on_decrypt(&dreq(WrapAlg::RsaPkcs1, &others[3], "AES/GCM/NoPadding", &empty, true))
+        .on_decrypt(&dreq(
+            WrapAlg::RsaPkcs1,
+            &others[3],
+            "AES/GCM/NoPadding",
+            &empty,
+            true,
+        ))
         .unwrap()
         .unwrap();
     assert_ne!(a.as_bytes(), b.as_bytes());
     let c = ring2048()
-        .on_decrypt(&dreq(WrapAlg::RsaPkcs1, &others[2], "AES/GCM/NoPadding", &empty, true))
+        .on_decrypt(&dreq(
+            WrapAlg::RsaPkcs1,
+            &others[2],
+            "AES/GCM/NoPadding",
+            &empty,
+            true,
+        ))
         .unwrap()
         .unwrap();
     assert_ne!(a.as_bytes(), c.as_bytes());
     // Legacy wrapping off: still refused up front, before any RSA operation.
-    let r = ring.on_decrypt(&dreq(WrapAlg::RsaPkcs1, &others[0], "AES/GCM/NoPadding", &empty, false));
-    assert!(matches!(r, Err(KeyringError::LegacyWrappingDisabled { .. })), "{r:?}");
+    let r = ring.on_decrypt(&dreq(
+        WrapAlg::RsaPkcs1,
+        &others[0],
+        "AES/GCM/NoPadding",
+        &empty,
+        false,
+    ));
+    assert!(
+        matches!(r, Err(KeyringError::LegacyWrappingDisabled { .. })),
+        "{r:?}"
+    );
 }
 
 #[test]

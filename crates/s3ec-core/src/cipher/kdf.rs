@@ -79,11 +79,12 @@ impl Drop for Prk {
 
 fn expand_commitment(prk: &Prk) -> Result<Commitment, Error> {
     let mut ck = [0u8; COMMITMENT_LEN];
-    prk.0.expand_multi_info(
-        &[&Suite::AesGcmCommitting.id_bytes(), COMMIT_LABEL],
-        &mut ck,
-    )
-    .map_err(|_| Error::LimitExceeded)?;
+    prk.0
+        .expand_multi_info(
+            &[&Suite::AesGcmCommitting.id_bytes(), COMMIT_LABEL],
+            &mut ck,
+        )
+        .map_err(|_| Error::LimitExceeded)?;
     Ok(ck)
 }
 
@@ -91,11 +92,12 @@ fn expand_key(prk: &Prk) -> Result<DerivedKey, Error> {
     // Spec `key-derivation.md`: the derived key length MUST be the suite's
     // encryption key length (256 bits).
     let mut k = DerivedKey([0u8; 32]);
-    prk.0.expand_multi_info(
-        &[&Suite::AesGcmCommitting.id_bytes(), DERIVE_LABEL],
-        &mut k.0,
-    )
-    .map_err(|_| Error::LimitExceeded)?;
+    prk.0
+        .expand_multi_info(
+            &[&Suite::AesGcmCommitting.id_bytes(), DERIVE_LABEL],
+            &mut k.0,
+        )
+        .map_err(|_| Error::LimitExceeded)?;
     Ok(k)
 }
 
@@ -198,7 +200,10 @@ mod tests {
         let before = expand_commitment(&prk).unwrap();
         assert_ne!(before, expand_commitment(&zero).unwrap());
         prk.wipe();
-        assert_eq!(expand_commitment(&prk).unwrap(), expand_commitment(&zero).unwrap());
+        assert_eq!(
+            expand_commitment(&prk).unwrap(),
+            expand_commitment(&zero).unwrap()
+        );
         assert_ne!(expand_commitment(&prk).unwrap(), before);
     }
 
