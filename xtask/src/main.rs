@@ -10,6 +10,8 @@
 //!   the given folders and print `N passed, M failed, K skipped`.
 //! - `cargo xtask vectors generate DIR`: write the project's own vector cases
 //!   into `DIR/s3ec-rust/` (deterministic; see `generate.rs`).
+//! - `cargo xtask fuzz [--secs N] [TARGET...]`: build every fuzz target and
+//!   run each briefly over its seeds (`fuzz.rs`; CI: 15 s each).
 //! - `cargo xtask interop [--jobs N] [--peers a,b] [--save-vectors DIR]
 //!   [--skip-setup]`: both directions against AWS's Python, Ruby and Go
 //!   clients through moto; prints the matrix (see `interop/`).
@@ -17,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod fuzz;
 mod generate;
 mod interop;
 mod keys;
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         }
         ["vectors", "generate", dir] => generate::generate(Path::new(dir)),
         ["interop", rest @ ..] => interop::parse(rest).and_then(|o| interop::run(&o)),
+        ["fuzz", rest @ ..] => fuzz::parse(rest).and_then(|o| fuzz::run_all(&o)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -55,6 +59,8 @@ const USAGE: &str = "usage:
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
   cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)
+  cargo xtask fuzz [--secs N] [TARGET...]
+                                      build every fuzz target, replay its seeds, run it N s (default 20)
   cargo xtask interop [--jobs N] [--peers python,ruby,go] [--save-vectors DIR] [--skip-setup]
                                       s3ec against AWS's Python, Ruby and Go clients through moto, both ways";
 
@@ -138,6 +144,12 @@ fn ci(interop: bool) -> Result<(), String> {
         );
     }
     vectors::check(&dirs)?;
+    // Every fuzz target builds and runs briefly over its seeds (a few
+    // minutes, most of it the first build).
+    fuzz::run_all(&fuzz::Options {
+        secs: 15,
+        only: Vec::new(),
+    })?;
     if interop {
         // Installs the peers (apt, pip, go build), starts moto, runs both
         // directions and the tampering; a few minutes.
