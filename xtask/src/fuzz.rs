@@ -28,7 +28,11 @@ pub(crate) fn targets(manifest: &str) -> Vec<String> {
         }
         if in_bin {
             if let Some(v) = line.strip_prefix("name") {
-                let v = v.trim_start().trim_start_matches('=').trim().trim_matches('"');
+                let v = v
+                    .trim_start()
+                    .trim_start_matches('=')
+                    .trim()
+                    .trim_matches('"');
                 if !v.is_empty() {
                     out.push(v.to_string());
                 }
@@ -78,8 +82,8 @@ pub(crate) fn parse(args: &[&str]) -> Result<Options, String> {
 
 pub(crate) fn run_all(o: &Options) -> Result<(), String> {
     let fuzz = root().join("fuzz");
-    let manifest = fs::read_to_string(fuzz.join("Cargo.toml"))
-        .map_err(|e| format!("fuzz/Cargo.toml: {e}"))?;
+    let manifest =
+        fs::read_to_string(fuzz.join("Cargo.toml")).map_err(|e| format!("fuzz/Cargo.toml: {e}"))?;
     let all = targets(&manifest);
     for t in &o.only {
         if !all.contains(t) {
@@ -144,15 +148,32 @@ mod tests {
     fn every_bin_is_a_target() {
         let m = fs::read_to_string(root().join("fuzz/Cargo.toml")).unwrap();
         let t = targets(&m);
-        for want in ["metadata", "matdesc", "instruction_file", "decrypt", "gcm_differential"] {
+        for want in [
+            "metadata",
+            "matdesc",
+            "instruction_file",
+            "decrypt",
+            "gcm_differential",
+        ] {
             assert!(t.contains(&want.to_string()), "{t:?}");
         }
         // Every target has a source file and committed seeds.
         for name in &t {
-            assert!(root().join(format!("fuzz/fuzz_targets/{name}.rs")).is_file(), "{name}");
-            assert!(root().join(format!("fuzz/seeds/{name}")).is_dir(), "{name}: no seeds");
+            assert!(
+                root()
+                    .join(format!("fuzz/fuzz_targets/{name}.rs"))
+                    .is_file(),
+                "{name}"
+            );
+            assert!(
+                root().join(format!("fuzz/seeds/{name}")).is_dir(),
+                "{name}: no seeds"
+            );
         }
-        assert_eq!(targets("[package]\nname = \"x\"\n[[bin]]\nname = \"a\"\n[dependencies]\nname = 1\n"), vec!["a"]);
+        assert_eq!(
+            targets("[package]\nname = \"x\"\n[[bin]]\nname = \"a\"\n[dependencies]\nname = 1\n"),
+            vec!["a"]
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ mod config;
 mod retry;
 mod xml;
 
+#[cfg(test)]
+mod parse_props;
+
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
