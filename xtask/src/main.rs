@@ -5,6 +5,8 @@
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
+//! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
+//!   cargo-deny when missing; part of `ci`).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
 //! - `cargo xtask vectors check DIR...`: decrypt every interop vector case under
 //!   the given folders and print `N passed, M failed, K skipped`.
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         ["ci"] => ci(true),
         ["ci", "--no-interop"] => ci(false),
         ["no-std"] => no_std(),
+        ["deny"] => supply_chain(),
         ["vectors", "check", dirs @ ..] if !dirs.is_empty() => {
             let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
             vectors::check(&dirs)
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask ci [--no-interop]       fmt check, clippy, tests, no-std check, vector check, interop
+  cargo xtask deny                    cargo deny check licenses bans sources (deny.toml)
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
   cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)
@@ -126,6 +130,7 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(["--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().arg("test").args(rustcrypto))?;
     no_std()?;
+    supply_chain()?;
     // The committed test-vectors/ must be exactly what the generator writes.
     generate::verify(&root().join("test-vectors"))?;
     let shared = shared_dir().join("interop").join("vectors");
@@ -156,6 +161,19 @@ fn ci(interop: bool) -> Result<(), String> {
         interop::run(&interop::Options::default())?;
     }
     Ok(())
+}
+
+/// `cargo deny check licenses bans sources` (`deny.toml`); cargo-deny is
+/// installed from crates.io first when missing (a few minutes, once).
+fn supply_chain() -> Result<(), String> {
+    let have = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        run(cargo().args(["install", "--locked", "cargo-deny"]))?;
+    }
+    run(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
 }
 
 fn no_std() -> Result<(), String> {
