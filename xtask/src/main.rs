@@ -5,6 +5,8 @@
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
+//! - `cargo xtask spec-coverage [--spec DIR] [--write]`: the spec sections
+//!   cited in code and in tests (`spec_coverage.rs`, `docs/spec-coverage.md`).
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
 //!   cargo-deny when missing; part of `ci`).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
@@ -26,6 +28,7 @@ mod generate;
 mod interop;
 mod keys;
 mod refusal;
+mod spec_coverage;
 mod vectors;
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         ["ci", "--no-interop"] => ci(false),
         ["no-std"] => no_std(),
         ["deny"] => supply_chain(),
+        ["spec-coverage", rest @ ..] => spec_coverage::run(rest),
         ["vectors", "check", dirs @ ..] if !dirs.is_empty() => {
             let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
             vectors::check(&dirs)
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask ci [--no-interop]       fmt check, clippy, tests, no-std check, vector check, interop
+  cargo xtask spec-coverage [--spec DIR] [--write]
+                                      spec sections cited in code and in tests (docs/spec-coverage.md)
   cargo xtask deny                    cargo deny check licenses bans sources (deny.toml)
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
