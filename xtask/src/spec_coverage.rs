@@ -91,7 +91,7 @@ pub(crate) fn citations(line: &str, files: &[String]) -> Vec<Citation> {
                 .strip_prefix('§')
                 .map(|s| {
                     s.trim_start()
-                        .split(|c: char| matches!(c, ':' | ',' | ';' | '(' | ')' | '`' | '"'))
+                        .split([':', ',', ';', '(', ')', '`', '"'])
                         .next()
                         .unwrap_or("")
                         .trim()

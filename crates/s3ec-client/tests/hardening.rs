@@ -364,7 +364,9 @@ fn canary_keys_never_leak() {
     }
     for e in errors {
         let r: Result<(), ClientError> = Err(e);
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.unwrap()));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::hint::black_box(r).unwrap()
+        }));
     }
     std::panic::set_hook(prev);
     let caught = caught.lock().unwrap().clone();

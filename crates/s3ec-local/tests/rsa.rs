@@ -560,37 +560,21 @@ fn pkcs1_failures_are_rejected_implicitly() {
     }
     // Different ciphertexts, different stand-ins; another keyring instance
     // (another secret), another stand-in.
-    let a = ring
-        .on_decrypt(&dreq(
+    let stand_in = |r: &RsaKeyring, edk: &[u8]| {
+        r.on_decrypt(&dreq(
             WrapAlg::RsaPkcs1,
-            &others[2],
+            edk,
             "AES/GCM/NoPadding",
             &empty,
             true,
         ))
         .unwrap()
-        .unwrap();
-    let b = ring
-        .on_decrypt(&dreq(
-            WrapAlg::RsaPkcs1,
-            &others[3],
-            "AES/GCM/NoPadding",
-            &empty,
-            true,
-        ))
         .unwrap()
-        .unwrap();
+    };
+    let a = stand_in(&ring, &others[2]);
+    let b = stand_in(&ring, &others[3]);
     assert_ne!(a.as_bytes(), b.as_bytes());
-    let c = ring2048()
-        .on_decrypt(&dreq(
-            WrapAlg::RsaPkcs1,
-            &others[2],
-            "AES/GCM/NoPadding",
-            &empty,
-            true,
-        ))
-        .unwrap()
-        .unwrap();
+    let c = stand_in(&ring2048(), &others[2]);
     assert_ne!(a.as_bytes(), c.as_bytes());
     // Legacy wrapping off: still refused up front, before any RSA operation.
     let r = ring.on_decrypt(&dreq(

@@ -60,12 +60,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(manifest)
-        .to_path_buf()
+    shared::workspace_root()
 }
 
 #[path = "shared.rs"]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root: two levels above the including crate's manifest
 /// (every crate lives in `crates/<name>`).
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest
         .parent()
