@@ -65,7 +65,7 @@ pub fn workspace_root() -> PathBuf {
 
 #[path = "shared.rs"]
 mod shared;
-pub use shared::{in_ci, require_interop_vectors, require_shared};
+pub use shared::{in_ci, require, require_in, require_interop_vectors, require_shared};
 
 /// The shared folder beside the project (`S3EC_SHARED_DIR`, else
 /// `<workspace>/../shared`), if it exists (see [`require_shared`] for tests).
