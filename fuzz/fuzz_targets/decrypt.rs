@@ -205,12 +205,16 @@ fn content_key_paths(u: &mut Unstructured<'_>) -> Result<()> {
         Suite::AesGcm | Suite::AesGcmCommitting => {
             assert!(key.cbc_decryptor().is_err());
             // The key the content is really under.
-            let (k, civ, aad): ([u8; 32], [u8; 12], &[u8]) = if suite == Suite::AesGcm {
-                (*dk.as_256().unwrap(), iv[..].try_into().unwrap(), b"")
+            // V1/V2 GCM takes 128/192/256-bit data keys as they are; the
+            // committing suite derives a 256-bit key (and requires a 256-bit
+            // data key, or for_decrypt would have refused it above).
+            let (k, civ, aad): (Vec<u8>, [u8; 12], &[u8]) = if suite == Suite::AesGcm {
+                (dk.as_bytes().to_vec(), iv[..].try_into().unwrap(), b"")
             } else {
-                let d = kdf::derive_for_decrypt(dk.as_256().unwrap(), &mid.unwrap(), &ck.unwrap())
+                let dk256 = dk.as_256().expect("for_decrypt accepted a 256-bit key");
+                let d = kdf::derive_for_decrypt(dk256, &mid.unwrap(), &ck.unwrap())
                     .expect("for_decrypt accepted the commitment");
-                (*d.as_bytes(), COMMITTING_IV, suite.content_aad())
+                (d.as_bytes().to_vec(), COMMITTING_IV, suite.content_aad())
             };
             let mut a = body.clone();
             let ra = key.open_in_place(&mut a);

@@ -50,6 +50,8 @@ use s3ec_core::matdesc::{write_pairs_canonical, MatDesc};
 use s3ec_core::wrap::{aes_ecb, aes_gcm, aes_kw};
 use s3ec_core::{b64, DataKey, MetaKey, Suite, WrapAlg};
 
+use crate::refusal::{self, Class};
+
 /// The producer folder under the output directory.
 pub(crate) const PRODUCER_DIR: &str = "s3ec-rust";
 /// `producer` in every `case.json`.
@@ -181,6 +183,8 @@ struct Case {
     ciphertext: Vec<u8>,
     /// `Some` for an `expect: "error"` case.
     tamper: Option<String>,
+    /// For a negative case: the class(es) of the refusal (`expect_error`).
+    expect_error: Vec<Class>,
     notes: String,
     /// The plaintext data key, kept for the negative cases derived from this
     /// one (never written out).
@@ -282,6 +286,7 @@ impl Shape {
             plaintext: pt,
             ciphertext: sealed.body,
             tamper: None,
+            expect_error: Vec::new(),
             notes: self.notes,
             dk: dk.to_vec(),
         }
@@ -730,6 +735,60 @@ fn variant(
     Ok(c)
 }
 
+/// Why each negative case must be refused (`expect_error`, by tamper
+/// suffix): the first check a reader following the reference
+/// implementation meets (`../shared/interop/VECTOR-FORMAT.md`). A new
+/// tamper must be added here (the generator refuses one without a class).
+fn expected_refusal(suffix: &str) -> Option<&'static [Class]> {
+    use Class::*;
+    Some(match suffix {
+        // The body or the IV changed: the GCM tag.
+        "append-byte" | "ct-bitflip" | "iv-bitflip" | "tag-bitflip" | "trunc-last-byte"
+        | "trunc-tag" | "tag" => &[Authentication],
+        // No body at all: shorter than the tag (a reader may check the
+        // length or let the tag check fail).
+        "empty-body" => &[Format, Authentication],
+        // V3: the key commitment fails before any content key is derived
+        // (another object's wrapped key, a flipped message id or commitment).
+        "3-from-other-object" | "file-3-from-other-object" | "i-bitflip" | "d-bitflip" => {
+            &[Commitment]
+        }
+        // The wrapped key does not unwrap, or its binding (AES/GCM wrap AAD,
+        // the wrap algorithm changed to another keyring's) fails.
+        "key-v2-bitflip"
+        | "key-v2-wrapped-for-v3"
+        | "3-bitflip"
+        | "file-3-bitflip"
+        | "3-wrapped-for-v2"
+        | "w-12" => &[Key],
+        // The content algorithm relabelled to CBC: the wrap binding, or a
+        // stricter reader's envelope check (IV length, wrap/suite pair).
+        "cek-alg-gcm-to-cbc" | "cbc-relabel-reencrypted" => &[Key, Format],
+        // Malformed or inconsistent envelopes.
+        "iv-unpadded"
+        | "wrap-alg-added"
+        | "zero-iv"
+        | "cek-alg-115"
+        | "cek-alg-ctr"
+        | "dup-iv-case"
+        | "tag-len-96"
+        | "tag-len-missing"
+        | "key-v2-unpadded"
+        | "cdi-copied-into-file"
+        | "cdi-moved-into-file"
+        | "file-dup-w-case"
+        | "v2-instruction-file"
+        | "c-114"
+        | "dup-d-case"
+        | "i-unpadded"
+        | "v2-keys-added"
+        | "v2-keys-added-v2-body"
+        | "w-01"
+        | "zero-message-id" => &[Format],
+        _ => return None,
+    })
+}
+
 /// A negative case: a tampered copy of `base`. `tamper` says what changed,
 /// `why` which check must reject it.
 fn neg(
@@ -742,6 +801,9 @@ fn neg(
     let mut c = base.clone();
     c.id = format!("{}-neg-{suffix}", base.id);
     c.tamper = Some(tamper.to_string());
+    c.expect_error = expected_refusal(suffix)
+        .ok_or_else(|| format!("{}: no expect_error stated for tamper {suffix:?}", c.id))?
+        .to_vec();
     c.notes = format!(
         "Tampered copy of {} (key, format, wrap_alg, cek_alg, material_description, \
          plaintext_len and plaintext_sha256 describe the original; metadata, instruction_file \
@@ -1597,6 +1659,8 @@ struct CaseJson<'c> {
     ciphertext_len: usize,
     multipart: bool,
     expect: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expect_error: Option<serde_json::Value>,
     tamper: Option<&'c str>,
     notes: &'c str,
 }
@@ -1642,6 +1706,7 @@ fn write_case(dir: &Path, c: &Case) -> Result<(), String> {
         ciphertext_len: c.ciphertext.len(),
         multipart: false,
         expect: if c.tamper.is_some() { "error" } else { "ok" },
+        expect_error: (!c.expect_error.is_empty()).then(|| refusal::to_json(&c.expect_error)),
         tamper: c.tamper.as_deref(),
         notes: &c.notes,
     };

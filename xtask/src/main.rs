@@ -5,11 +5,17 @@
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
+//! - `cargo xtask spec-coverage [--spec DIR] [--write]`: the spec sections
+//!   cited in code and in tests (`spec_coverage.rs`, `docs/spec-coverage.md`).
+//! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
+//!   cargo-deny when missing; `ci` runs the check when cargo-deny is there).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
 //! - `cargo xtask vectors check DIR...`: decrypt every interop vector case under
 //!   the given folders and print `N passed, M failed, K skipped`.
 //! - `cargo xtask vectors generate DIR`: write the project's own vector cases
 //!   into `DIR/s3ec-rust/` (deterministic; see `generate.rs`).
+//! - `cargo xtask fuzz [--secs N] [TARGET...]`: build every fuzz target and
+//!   run each briefly over its seeds (`fuzz.rs`; CI: 15 s each).
 //! - `cargo xtask interop [--jobs N] [--peers a,b] [--save-vectors DIR]
 //!   [--skip-setup]`: both directions against AWS's Python, Ruby and Go
 //!   clients through moto; prints the matrix (see `interop/`).
@@ -17,9 +23,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod fuzz;
 mod generate;
 mod interop;
 mod keys;
+mod refusal;
+mod spec_coverage;
 mod vectors;
 
 fn main() -> ExitCode {
@@ -29,12 +38,15 @@ fn main() -> ExitCode {
         ["ci"] => ci(true),
         ["ci", "--no-interop"] => ci(false),
         ["no-std"] => no_std(),
+        ["deny"] => supply_chain(true),
+        ["spec-coverage", rest @ ..] => spec_coverage::run(rest),
         ["vectors", "check", dirs @ ..] if !dirs.is_empty() => {
             let dirs: Vec<PathBuf> = dirs.iter().map(PathBuf::from).collect();
             vectors::check(&dirs)
         }
         ["vectors", "generate", dir] => generate::generate(Path::new(dir)),
         ["interop", rest @ ..] => interop::parse(rest).and_then(|o| interop::run(&o)),
+        ["fuzz", rest @ ..] => fuzz::parse(rest).and_then(|o| fuzz::run_all(&o)),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -51,9 +63,14 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask ci [--no-interop]       fmt check, clippy, tests, no-std check, vector check, interop
+  cargo xtask spec-coverage [--spec DIR] [--write]
+                                      spec sections cited in code and in tests (docs/spec-coverage.md)
+  cargo xtask deny                    cargo deny check licenses bans sources (deny.toml)
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
   cargo xtask vectors generate DIR    write the project's own cases into DIR/s3ec-rust/ (deterministic)
+  cargo xtask fuzz [--secs N] [TARGET...]
+                                      build every fuzz target, replay its seeds, run it N s (default 20)
   cargo xtask interop [--jobs N] [--peers python,ruby,go,go-v4,java3,java4,java-v1] [--save-vectors DIR] [--skip-setup]
                                       s3ec against AWS's Python, Ruby and Go clients through moto, both ways";
 
@@ -119,12 +136,20 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(["--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().arg("test").args(rustcrypto))?;
     no_std()?;
+    // cargo-deny is not installed by CI (building it took 38 min on the
+    // shared, loaded 2-core machine): checked when present.
+    supply_chain(false)?;
     // The committed test-vectors/ must be exactly what the generator writes.
     generate::verify(&root().join("test-vectors"))?;
     let shared = shared_dir().join("interop").join("vectors");
     let mut dirs = vec![root().join("test-vectors")];
     if shared.is_dir() {
         dirs.insert(0, shared);
+    } else if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") {
+        return Err(format!(
+            "{} not found and CI is set: set S3EC_SHARED_DIR to the shared folder",
+            shared.display()
+        ));
     } else {
         eprintln!(
             "xtask: {} not found: checking the project's own vectors only",
@@ -132,6 +157,12 @@ fn ci(interop: bool) -> Result<(), String> {
         );
     }
     vectors::check(&dirs)?;
+    // Every fuzz target builds and runs briefly over its seeds (a few
+    // minutes, most of it the first build).
+    fuzz::run_all(&fuzz::Options {
+        secs: 15,
+        only: Vec::new(),
+    })?;
     if interop {
         // Installs the peers (apt, pip, go build), starts moto, runs both
         // directions and the tampering; a few minutes.
@@ -145,6 +176,27 @@ fn ci(interop: bool) -> Result<(), String> {
             .env("S3EC_REQUIRE_PEERS", "1"))?;
     }
     Ok(())
+}
+
+/// `cargo deny check licenses bans sources` (`deny.toml`). When cargo-deny
+/// is missing: `install` installs it from crates.io first, else the check is
+/// skipped with a note.
+fn supply_chain(install: bool) -> Result<(), String> {
+    let have = cargo()
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        if !install {
+            eprintln!(
+                "xtask: cargo-deny not installed: supply-chain check skipped \
+                 (`cargo xtask deny` installs it and runs it)"
+            );
+            return Ok(());
+        }
+        run(cargo().args(["install", "--locked", "cargo-deny"]))?;
+    }
+    run(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
 }
 
 fn no_std() -> Result<(), String> {

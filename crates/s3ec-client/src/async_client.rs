@@ -337,7 +337,7 @@ impl AsyncClient {
         else {
             return Ok(None);
         };
-        let fallback = get::fallback_instruction_file_key(target.key, suffix);
+        let fallback = get::fallback_instruction_file_key(target.key, suffix, required);
         for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
             let req = target.get_other(k);
             match self.transport.get_object(&req).await {

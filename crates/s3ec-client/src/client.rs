@@ -391,7 +391,7 @@ impl Client {
         else {
             return Ok(None);
         };
-        let fallback = get::fallback_instruction_file_key(target.key, suffix);
+        let fallback = get::fallback_instruction_file_key(target.key, suffix, required);
         for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
             match self.transport.get_object(&target.get_other(k)) {
                 Ok(resp) => return read_instruction_file(resp).map(Some),

@@ -84,6 +84,11 @@ pub struct EnvelopeInfo {
     pub unencrypted_content_length: Option<u64>,
     /// The wrapped data key.
     pub encrypted_data_key: Vec<u8>,
+    /// The master key that unwrapped the data key, when the keyring names
+    /// it (KMS: the key ARN KMS answered with; see
+    /// [`s3ec_keyring::Keyring::on_decrypt_reporting`]). Set by a get;
+    /// `None` from [`inspect`] and head, which unwrap nothing.
+    pub master_key_id: Option<String>,
 }
 
 /// An unwrapped, checked content key, with what was learned on the way.
@@ -132,6 +137,7 @@ fn info_of(env: &Envelope<'_>) -> EnvelopeInfo {
         placement: env.placement(),
         unencrypted_content_length: env.unencrypted_content_length(),
         encrypted_data_key: env.encrypted_data_key().to_vec(),
+        master_key_id: None,
     }
 }
 
@@ -209,6 +215,19 @@ impl PendingOpen {
         }
     }
 
+    /// [`finish`](Self::finish) with the keyring's report: the master key
+    /// it names goes into [`EnvelopeInfo::master_key_id`].
+    pub fn finish_reporting(
+        mut self,
+        unwrapped: Option<s3ec_keyring::UnwrappedKey>,
+    ) -> Result<OpenedEnvelope, ClientError> {
+        let data_key = unwrapped.map(|k| {
+            self.info.master_key_id = k.key_id;
+            k.data_key
+        });
+        self.finish(data_key)
+    }
+
     /// Build the checked content key from what the keyring answered (for
     /// V3: after verifying the key commitment). `None` (no keyring could
     /// unwrap the key) is [`KeyringError::NoMatchingKeyring`].
@@ -251,8 +270,8 @@ pub fn open_envelope(
     expected_context: Option<&Context>,
 ) -> Result<OpenedEnvelope, ClientError> {
     let pending = PendingOpen::new(metadata, instruction_file, policy)?;
-    let data_key = keyring.on_decrypt(&pending.request(expected_context))?;
-    pending.finish(data_key)
+    let data_key = keyring.on_decrypt_reporting(&pending.request(expected_context))?;
+    pending.finish_reporting(data_key)
 }
 
 /// [`open_envelope`] with an async keyring.
@@ -266,9 +285,9 @@ pub async fn open_envelope_async(
     let pending = PendingOpen::new(metadata, instruction_file, policy)?;
     let data_key = {
         let req = pending.request(expected_context);
-        keyring.on_decrypt(&req).await?
+        keyring.on_decrypt_reporting(&req).await?
     };
-    pending.finish(data_key)
+    pending.finish_reporting(data_key)
 }
 
 /// Decrypt a whole body held in memory: GCM bodies are authenticated before

@@ -175,11 +175,17 @@ impl ClientConfig {
                 return Err(ConfigError::BufferSize { size: max_bytes });
             }
         }
-        if self.instruction_file_suffix.is_empty() {
-            return Err(ConfigError::EmptyInstructionFileSuffix);
-        }
+        check_instruction_file_suffix(&self.instruction_file_suffix)?;
         Ok(())
     }
+}
+
+/// The check of an instruction-file suffix, client-wide and per get.
+pub(crate) fn check_instruction_file_suffix(suffix: &str) -> Result<(), ConfigError> {
+    if suffix.is_empty() {
+        return Err(ConfigError::EmptyInstructionFileSuffix);
+    }
+    Ok(())
 }
 
 /// Builds a [`Client`](crate::Client) (blocking; [`ClientBuilder`]) or an

@@ -32,6 +32,9 @@ pub(crate) fn instruction_file_lookup(
     key: &str,
     suffix: &str,
 ) -> Result<Option<(String, bool)>, ClientError> {
+    // A per-get suffix is checked like the client-wide one (an empty one
+    // would read the object as its own instruction file).
+    crate::config::check_instruction_file_suffix(suffix)?;
     Ok(match crate::codec::needs_instruction_file(metadata)? {
         EnvelopeLocation::ObjectMetadata => None,
         EnvelopeLocation::InstructionFile { required } => {
@@ -47,9 +50,16 @@ pub const DOTNET_V1_INSTRUCTION_FILE_SUFFIX: &str = "INSTRUCTION_SUFFIX";
 
 /// Where to look next when the instruction file `<key><suffix>` is
 /// missing: the .NET V1 name, but only when the default suffix was asked
-/// for (a custom suffix is taken as the caller's exact choice).
-pub(crate) fn fallback_instruction_file_key(key: &str, suffix: &str) -> Option<String> {
-    (suffix == s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX)
+/// for (a custom suffix is taken as the caller's exact choice) and only for
+/// a V1/V2-era object (`required` false: no S3EC metadata on the object).
+/// A V3 object (`required`: its split metadata names the instruction file)
+/// was never written by .NET V1.
+pub(crate) fn fallback_instruction_file_key(
+    key: &str,
+    suffix: &str,
+    required: bool,
+) -> Option<String> {
+    (!required && suffix == s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX)
         .then(|| instruction_file_key(key, DOTNET_V1_INSTRUCTION_FILE_SUFFIX))
 }
 

@@ -7,22 +7,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use s3ec_core::envelope::{detect, Detected, Envelope, Placement};
 use s3ec_core::{Arena, FormatVersion, Suite, WrapAlg};
 use serde_json::Value;
 
-fn shared_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("S3EC_SHARED_DIR").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("interop/vectors").is_dir())
-}
+#[path = "../../s3ec-testkit/src/shared.rs"]
+mod shared;
 
 struct Case {
     dir: PathBuf,
@@ -31,12 +23,8 @@ struct Case {
 }
 
 fn cases() -> Option<Vec<Case>> {
-    let Some(shared) = shared_dir() else {
-        eprintln!("note: shared interop vectors not found (set S3EC_SHARED_DIR); skipping");
-        return None;
-    };
+    let root = shared::require_interop_vectors("s3ec-core envelope vectors")?;
     let mut out = Vec::new();
-    let root = shared.join("interop/vectors");
     let mut producers: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().collect();
     producers.sort_by_key(|e| e.path());
     for producer in producers {

@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use base64ct::{Base64, Encoding};
@@ -18,9 +18,14 @@ use s3ec_core::wrap::{aes_ecb, aes_gcm as gcm_wrap, infer_v1};
 use s3ec_core::{DataKey, Error, WrapAlg};
 use serde_json::Value;
 
+#[path = "../../s3ec-testkit/src/shared.rs"]
+mod shared;
+
 fn vectors_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop/vectors/ruby");
-    dir.is_dir().then_some(dir)
+    shared::require(
+        "interop/vectors/ruby",
+        "s3ec-core wrap interop (Ruby vectors)",
+    )
 }
 
 fn b64(s: &str) -> Vec<u8> {

@@ -296,6 +296,34 @@ impl From<s3ec_core::Error> for KeyringError {
     }
 }
 
+/// A data key a keyring unwrapped, and the master key that unwrapped it when
+/// the keyring can name it (a KMS keyring: the key ARN KMS answered with;
+/// matters most in discovery mode, where the object chose the key).
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct UnwrappedKey {
+    /// The data key (zeroized on drop).
+    pub data_key: DataKey,
+    /// The master key that unwrapped it, if the keyring knows.
+    pub key_id: Option<String>,
+}
+
+impl UnwrappedKey {
+    /// A data key with no master key named.
+    pub fn new(data_key: DataKey) -> UnwrappedKey {
+        UnwrappedKey {
+            data_key,
+            key_id: None,
+        }
+    }
+
+    /// Name the master key that unwrapped it.
+    pub fn with_key_id(mut self, key_id: impl Into<String>) -> UnwrappedKey {
+        self.key_id = Some(key_id.into());
+        self
+    }
+}
+
 /// A master-key provider (blocking).
 ///
 /// On encrypt it makes a fresh data key per object from the OS RNG (or has
@@ -318,6 +346,15 @@ pub trait Keyring: Send + Sync + fmt::Debug {
     ) -> Result<EncryptedDataKey, KeyringError> {
         let _ = (req, data_key);
         Err(KeyringError::RewrapUnsupported)
+    }
+    /// [`Keyring::on_decrypt`], also naming the master key that unwrapped
+    /// the data key where the keyring knows it (the clients call this one).
+    /// The default names none.
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        Ok(self.on_decrypt(req)?.map(UnwrappedKey::new))
     }
 }
 
@@ -346,6 +383,15 @@ pub trait AsyncKeyring: Send + Sync + fmt::Debug {
         let _ = (req, data_key);
         Box::pin(std::future::ready(Err(KeyringError::RewrapUnsupported)))
     }
+    /// [`AsyncKeyring::on_decrypt`], also naming the master key that
+    /// unwrapped the data key where the keyring knows it (the clients call
+    /// this one). The default names none.
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        Box::pin(async move { Ok(self.on_decrypt(req).await?.map(UnwrappedKey::new)) })
+    }
 }
 
 /// Use a local (non-blocking in practice) keyring where an async one is
@@ -373,6 +419,12 @@ impl<K: Keyring> AsyncKeyring for Local<K> {
     ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
         Box::pin(std::future::ready(self.0.wrap_data_key(req, data_key)))
     }
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        Box::pin(std::future::ready(self.0.on_decrypt_reporting(req)))
+    }
 }
 
 impl<K: Keyring + ?Sized> Keyring for Arc<K> {
@@ -388,6 +440,12 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
         data_key: &DataKey,
     ) -> Result<EncryptedDataKey, KeyringError> {
         (**self).wrap_data_key(req, data_key)
+    }
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        (**self).on_decrypt_reporting(req)
     }
 }
 
@@ -405,6 +463,12 @@ impl<K: Keyring + ?Sized> Keyring for Box<K> {
     ) -> Result<EncryptedDataKey, KeyringError> {
         (**self).wrap_data_key(req, data_key)
     }
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        (**self).on_decrypt_reporting(req)
+    }
 }
 
 impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Arc<K> {
@@ -419,6 +483,19 @@ impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Arc<K> {
         req: &'a DecryptRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
         (**self).on_decrypt(req)
+    }
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        (**self).on_decrypt_reporting(req)
+    }
+    fn wrap_data_key<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+        data_key: &'a DataKey,
+    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
+        (**self).wrap_data_key(req, data_key)
     }
 }
 
@@ -435,12 +512,25 @@ impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Box<K> {
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
         (**self).on_decrypt(req)
     }
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        (**self).on_decrypt_reporting(req)
+    }
+    fn wrap_data_key<'a>(
+        &'a self,
+        req: &'a EncryptRequest<'a>,
+        data_key: &'a DataKey,
+    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
+        (**self).wrap_data_key(req, data_key)
+    }
 }
 
 /// The first error wins; no error and no key is "not ours".
-fn first_match(
-    results: impl IntoIterator<Item = Result<Option<DataKey>, KeyringError>>,
-) -> Result<Option<DataKey>, KeyringError> {
+fn first_match<T>(
+    results: impl IntoIterator<Item = Result<Option<T>, KeyringError>>,
+) -> Result<Option<T>, KeyringError> {
     let mut first_error = None;
     for r in results {
         match r {
@@ -520,10 +610,17 @@ impl AsyncKeyring for AsyncKeyrings {
         &'a self,
         req: &'a DecryptRequest<'a>,
     ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
+        Box::pin(async move { Ok(self.on_decrypt_reporting(req).await?.map(|k| k.data_key)) })
+    }
+
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
         Box::pin(async move {
             let mut results = Vec::new();
             for ring in &self.rings {
-                let r = ring.on_decrypt(req).await;
+                let r = ring.on_decrypt_reporting(req).await;
                 let found = matches!(r, Ok(Some(_)));
                 results.push(r);
                 if found {
@@ -579,8 +676,15 @@ impl Keyring for Keyrings {
     }
 
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
+        Ok(self.on_decrypt_reporting(req)?.map(|k| k.data_key))
+    }
+
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
         // Lazily: stop at the first keyring that unwraps the key.
-        first_match(self.rings.iter().map(|ring| ring.on_decrypt(req)))
+        first_match(self.rings.iter().map(|ring| ring.on_decrypt_reporting(req)))
     }
 }
 

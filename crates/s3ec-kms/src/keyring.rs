@@ -4,13 +4,14 @@
 //! Spec: `s3-encryption/materials/s3-kms-keyring.md` (cited as KMSK below);
 //! wire format: `s3ec-format.md` §5.1, §5.2 with errata E1-E3.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
 use s3ec_keyring::{
     check_kms_decrypt_context, kms_encrypt_context, AsyncKeyring, BoxFuture, Context, DataKey,
     DecryptRequest, EncryptRequest, EncryptedDataKey, EncryptionMaterials, Keyring, KeyringError,
-    WrapAlg,
+    UnwrappedKey, WrapAlg,
 };
 
 use crate::blocking;
@@ -38,7 +39,12 @@ use crate::client::{is_key_arn, same_key, KmsClient, KmsError, KmsErrorKind};
 ///   [`KeyringError::Service`].
 /// - **Discovery** ([`KmsKeyring::discovery`]): decrypts with whichever KMS
 ///   key the blob names, if the caller's credentials may use it; cannot
-///   encrypt. Use it only where any key in reach is acceptable.
+///   encrypt. Use it only where any key in reach is acceptable, or bound it
+///   with a [`DiscoveryFilter`] (partition and account ids,
+///   [`KmsKeyring::discovery_with_filter`]).
+/// - The key KMS answered with is reported
+///   ([`Keyring::on_decrypt_reporting`]; the clients put it in the get's
+///   output).
 ///
 /// It implements [`AsyncKeyring`] natively and [`Keyring`] (blocking) by
 /// running the KMS call on a small runtime of this crate (one worker thread,
@@ -93,6 +99,83 @@ struct Inner {
     client: Box<dyn KmsClient>,
     /// The configured key; `None` in discovery mode.
     key_id: Option<String>,
+    /// Discovery mode only: the keys it may decrypt with.
+    filter: Option<DiscoveryFilter>,
+}
+
+/// The KMS keys a discovery keyring may decrypt with: those of one AWS
+/// partition and a set of account ids (as the AWS Encryption SDK's discovery
+/// filter). The S3 envelope does not name the KMS key, so the check is on
+/// the key ARN KMS `Decrypt` answers with; a key outside the filter, or an
+/// answer naming no key, is refused and the data key dropped.
+///
+/// ```
+/// use s3ec_kms::DiscoveryFilter;
+/// let f = DiscoveryFilter::new("aws", ["111122223333"])?;
+/// assert!(f.allows("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"));
+/// assert!(!f.allows("arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"));
+/// assert!(!f.allows("arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"));
+/// assert!(DiscoveryFilter::new("aws", Vec::<String>::new()).is_err());
+/// # Ok::<(), s3ec_keyring::KeyringError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryFilter {
+    partition: String,
+    account_ids: BTreeSet<String>,
+}
+
+impl DiscoveryFilter {
+    /// Keys of `partition` (`aws`, `aws-cn`, `aws-us-gov`, ...) owned by one
+    /// of `account_ids`. An empty partition, no account id, or an empty or
+    /// non-numeric account id is [`KeyringError::InvalidKey`].
+    pub fn new<I, S>(partition: impl Into<String>, account_ids: I) -> Result<Self, KeyringError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let invalid = |reason: &str| KeyringError::InvalidKey {
+            reason: format!("discovery filter: {reason}"),
+        };
+        let partition = partition.into();
+        if partition.is_empty() || partition.contains(':') {
+            return Err(invalid("the partition is empty or contains ':'"));
+        }
+        let account_ids: BTreeSet<String> = account_ids.into_iter().map(Into::into).collect();
+        if account_ids.is_empty() {
+            return Err(invalid("no account id"));
+        }
+        if account_ids
+            .iter()
+            .any(|a| a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid("an account id is empty or not all digits"));
+        }
+        Ok(DiscoveryFilter {
+            partition,
+            account_ids,
+        })
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// The account ids.
+    pub fn account_ids(&self) -> impl Iterator<Item = &str> {
+        self.account_ids.iter().map(String::as_str)
+    }
+
+    /// Whether the key ARN `key_arn` passes (a key ARN of the partition
+    /// owned by one of the accounts; anything else does not).
+    pub fn allows(&self, key_arn: &str) -> bool {
+        if !is_key_arn(key_arn) {
+            return false;
+        }
+        let parts: Vec<&str> = key_arn.splitn(6, ':').collect();
+        matches!(parts.as_slice(), ["arn", partition, "kms", _, account, _]
+            if *partition == self.partition && self.account_ids.contains(*account))
+    }
 }
 
 impl fmt::Debug for KmsKeyring {
@@ -102,6 +185,9 @@ impl fmt::Debug for KmsKeyring {
             Some(k) => d.field("key_id", k),
             None => d.field("discovery", &true),
         };
+        if let Some(filter) = &self.inner.filter {
+            d.field("discovery_filter", filter);
+        }
         d.field("client", &self.inner.client).finish()
     }
 }
@@ -126,6 +212,7 @@ impl KmsKeyring {
             inner: Arc::new(Inner {
                 client: Box::new(client),
                 key_id: Some(key_id),
+                filter: None,
             }),
         })
     }
@@ -140,8 +227,43 @@ impl KmsKeyring {
             inner: Arc::new(Inner {
                 client: Box::new(client),
                 key_id: None,
+                filter: None,
             }),
         }
+    }
+
+    /// A discovery keyring that decrypts only with KMS keys `filter`
+    /// allows: the key ARN KMS answers with must be of the filter's
+    /// partition and accounts, else the unwrap is refused
+    /// ([`KeyringError::Service`] with [`KmsErrorKind::IncorrectKey`]) and
+    /// the data key dropped.
+    ///
+    /// ```
+    /// use s3ec_kms::{testing::StaticKms, DiscoveryFilter, KmsKeyring};
+    /// let ring = KmsKeyring::discovery_with_filter(
+    ///     StaticKms::new(),
+    ///     DiscoveryFilter::new("aws", ["111122223333"])?,
+    /// );
+    /// assert!(ring.is_discovery());
+    /// assert_eq!(ring.discovery_filter().map(|f| f.partition()), Some("aws"));
+    /// # Ok::<(), s3ec_keyring::KeyringError>(())
+    /// ```
+    pub fn discovery_with_filter(
+        client: impl KmsClient + 'static,
+        filter: DiscoveryFilter,
+    ) -> KmsKeyring {
+        KmsKeyring {
+            inner: Arc::new(Inner {
+                client: Box::new(client),
+                key_id: None,
+                filter: Some(filter),
+            }),
+        }
+    }
+
+    /// The discovery filter, if any.
+    pub fn discovery_filter(&self) -> Option<&DiscoveryFilter> {
+        self.inner.filter.as_ref()
     }
 
     /// The configured key identifier (`None` in discovery mode).
@@ -290,7 +412,7 @@ impl Inner {
         &self,
         ciphertext: &[u8],
         stored: &Context,
-    ) -> Result<Option<DataKey>, KeyringError> {
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
         const OP: &str = "Decrypt";
         if ciphertext.is_empty() {
             return Err(KeyringError::UnwrapFailed);
@@ -316,8 +438,38 @@ impl Inner {
                         )));
                     }
                 }
-                // KMSK: "MUST immediately return the plaintext".
-                Ok(Some(out.data_key))
+                // Discovery filter (as the AWS Encryption SDK's): the key
+                // KMS used must be of the allowed partition and accounts.
+                if let Some(filter) = &self.filter {
+                    match &out.key_id {
+                        Some(used) if filter.allows(used) => {}
+                        Some(used) => {
+                            return Err(service(KmsError::new(
+                                KmsErrorKind::IncorrectKey,
+                                OP,
+                                format!(
+                                    "KMS decrypted with key {used:?}, outside the discovery \
+                                     filter (partition {:?}, accounts {:?})",
+                                    filter.partition, filter.account_ids
+                                ),
+                            )));
+                        }
+                        None => {
+                            return Err(service(KmsError::new(
+                                KmsErrorKind::Other,
+                                OP,
+                                "KMS did not name the key it decrypted with, so the \
+                                 discovery filter cannot be checked",
+                            )));
+                        }
+                    }
+                }
+                // KMSK: "MUST immediately return the plaintext"; with the
+                // key KMS says it used (else the configured one).
+                let used = out.key_id.clone().or_else(|| self.key_id.clone());
+                let mut key = UnwrappedKey::new(out.data_key);
+                key.key_id = used;
+                Ok(Some(key))
             }
             Err(e) => match e.kind() {
                 // Another KMS key's blob: not ours, let another keyring try.
@@ -353,6 +505,19 @@ impl AsyncKeyring for KmsKeyring {
             if !Inner::plan_decrypt(req)? {
                 return Ok(None);
             }
+            let key = self.inner.unwrap(req.encrypted_key, req.stored_map).await?;
+            Ok(key.map(|k| k.data_key))
+        })
+    }
+
+    fn on_decrypt_reporting<'a>(
+        &'a self,
+        req: &'a DecryptRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+        Box::pin(async move {
+            if !Inner::plan_decrypt(req)? {
+                return Ok(None);
+            }
             self.inner.unwrap(req.encrypted_key, req.stored_map).await
         })
     }
@@ -378,6 +543,13 @@ impl Keyring for KmsKeyring {
     }
 
     fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
+        Ok(Keyring::on_decrypt_reporting(self, req)?.map(|k| k.data_key))
+    }
+
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
         if !Inner::plan_decrypt(req)? {
             return Ok(None);
         }
@@ -523,6 +695,86 @@ mod tests {
         assert!(matches!(e, KeyringError::InvalidKey { .. }), "{e}");
         assert!(disc.is_discovery() && disc.key_id().is_none());
         assert_eq!(a.key_id(), Some(KEY_A));
+    }
+
+    /// Issue 14: a discovery filter bounds the keys a discovery keyring
+    /// decrypts with, and the key used is reported.
+    #[test]
+    fn discovery_filter_and_reported_key() {
+        let kms = Arc::new(StaticKms::new());
+        let b = KmsKeyring::new(Arc::clone(&kms), KEY_B).unwrap();
+        let other_account =
+            "arn:aws:kms:us-east-1:444455556666:key/cccccccc-0000-0000-0000-000000000003";
+        let other_partition =
+            "arn:aws-cn:kms:cn-north-1:111122223333:key/dddddddd-0000-0000-0000-000000000004";
+        let c = ctx(&[]);
+        let in_filter = encrypt(&b, Suite::AesGcmCommitting, &c);
+        let filter = DiscoveryFilter::new("aws", ["111122223333"]).unwrap();
+        let disc = KmsKeyring::discovery_with_filter(Arc::clone(&kms), filter.clone());
+        assert_eq!(disc.discovery_filter(), Some(&filter));
+        assert!(format!("{disc:?}").contains("discovery_filter"));
+        // In the filter: decrypts, and names the key KMS used.
+        let r = dreq(Suite::AesGcmCommitting, &in_filter.encrypted, None);
+        let got = Keyring::on_decrypt_reporting(&disc, &r).unwrap().unwrap();
+        assert_eq!(got.data_key.as_bytes(), in_filter.data_key.as_bytes());
+        assert_eq!(got.key_id.as_deref(), Some(KEY_B));
+        // The configured keyring reports it too (blocking and through a set).
+        let got = Keyring::on_decrypt_reporting(&b, &r).unwrap().unwrap();
+        assert_eq!(got.key_id.as_deref(), Some(KEY_B));
+        let set = Keyrings::new().with(b.clone());
+        let got = set.on_decrypt_reporting(&r).unwrap().unwrap();
+        assert_eq!(got.key_id.as_deref(), Some(KEY_B));
+        // Outside: another account, another partition. Refused; an
+        // unfiltered discovery keyring reads both.
+        for arn in [other_account, other_partition] {
+            let ring = KmsKeyring::new(Arc::clone(&kms), arn).unwrap();
+            let m = encrypt(&ring, Suite::AesGcmCommitting, &c);
+            let r = dreq(Suite::AesGcmCommitting, &m.encrypted, None);
+            match Keyring::on_decrypt(&disc, &r) {
+                Err(KeyringError::Service { operation, source }) => {
+                    assert_eq!(operation, "Decrypt");
+                    let e = source.downcast_ref::<KmsError>().unwrap();
+                    assert_eq!(e.kind(), KmsErrorKind::IncorrectKey);
+                    assert!(
+                        e.to_string().contains("outside the discovery filter"),
+                        "{e}"
+                    );
+                }
+                other => panic!("{arn}: {other:?}"),
+            }
+            let open = KmsKeyring::discovery(Arc::clone(&kms));
+            let got = Keyring::on_decrypt_reporting(&open, &r).unwrap().unwrap();
+            assert_eq!(got.key_id.as_deref(), Some(arn));
+        }
+        // Bad filters.
+        assert!(DiscoveryFilter::new("", ["111122223333"]).is_err());
+        assert!(DiscoveryFilter::new("aws", [""]).is_err());
+        assert!(DiscoveryFilter::new("aws", ["12ab"]).is_err());
+        assert!(DiscoveryFilter::new("aws", Vec::<String>::new()).is_err());
+        assert!(!filter.allows("alias/x"));
+        assert!(!filter.allows("1234abcd-12ab-34cd-56ef-1234567890ab"));
+    }
+
+    #[tokio::test]
+    async fn discovery_filter_async_and_unnamed_key() {
+        let kms = Arc::new(StaticKms::new());
+        let b = KmsKeyring::new(Arc::clone(&kms), KEY_B).unwrap();
+        let m = encrypt(&b, Suite::AesGcm, &ctx(&[]));
+        let r = dreq(Suite::AesGcm, &m.encrypted, None);
+        let disc = KmsKeyring::discovery_with_filter(
+            Arc::clone(&kms),
+            DiscoveryFilter::new("aws", ["111122223333"]).unwrap(),
+        );
+        let got = AsyncKeyring::on_decrypt_reporting(&disc, &r)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.key_id.as_deref(), Some(KEY_B));
+        let wrong = KmsKeyring::discovery_with_filter(
+            Arc::clone(&kms),
+            DiscoveryFilter::new("aws", ["999999999999"]).unwrap(),
+        );
+        assert!(AsyncKeyring::on_decrypt(&wrong, &r).await.is_err());
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use client::{
     is_key_arn, same_key, DecryptedDataKey, EncryptedBlob, GeneratedDataKey, KmsClient, KmsError,
     KmsErrorKind,
 };
-pub use keyring::KmsKeyring;
+pub use keyring::{DiscoveryFilter, KmsKeyring};
 
 /// The AWS SDK crates this crate is built on, for building a client of the
 /// matching version (`aws_sdk_kms::Client`, `aws_config::from_env()`).

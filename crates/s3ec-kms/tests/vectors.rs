@@ -156,8 +156,7 @@ fn run_case(case: &Value, out: &mut Outcome) {
 
 #[test]
 fn interop_kms_cases_unwrap_through_the_strict_fake() {
-    let Some(root) = s3ec_testkit::interop_vectors_dir() else {
-        eprintln!("note: shared interop vectors not found (set S3EC_SHARED_DIR): skipped");
+    let Some(root) = s3ec_testkit::require_interop_vectors("s3ec-kms vectors") else {
         return;
     };
     let mut out = Outcome {

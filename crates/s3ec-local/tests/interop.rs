@@ -101,13 +101,7 @@ impl Case {
 }
 
 fn ruby_cases() -> Option<Vec<Case>> {
-    let Some(shared) = shared_dir() else {
-        eprintln!(
-            "note: shared/ not found (set S3EC_SHARED_DIR); skipping the Ruby interop vectors"
-        );
-        return None;
-    };
-    let root = shared.join("interop/vectors/ruby");
+    let root = shared::require("interop/vectors/ruby", "s3ec-local Ruby interop vectors")?;
     if !root.is_dir() {
         eprintln!("note: {} not found; skipping", root.display());
         return None;
@@ -344,6 +338,19 @@ fn ruby_vectors_wrong_key() {
             }
         };
         let id = case.id();
+        if raw.req().wrap == WrapAlg::RsaPkcs1 {
+            // V1 `RSA`: implicit rejection, a stand-in key (never the real
+            // one) whatever the description says; the content then fails.
+            let want = case.keyring(true).on_decrypt(&raw.req()).unwrap().unwrap();
+            let want = want.as_bytes().to_vec();
+            for ring in &rings {
+                match ring.on_decrypt(&raw.req()) {
+                    Ok(Some(k)) => assert_ne!(k.as_bytes(), &want[..], "{id}"),
+                    other => panic!("{id}: {other:?}"),
+                }
+            }
+            continue;
+        }
         assert!(
             matches!(
                 rings[0].on_decrypt(&raw.req()),
@@ -358,7 +365,18 @@ fn ruby_vectors_wrong_key() {
 #[test]
 fn shared_dir_is_found_or_skipped() {
     // Documents the lookup: when shared/ is present the vectors are there.
-    if let Some(d) = shared_dir() {
+    if let Some(d) = shared::shared_dir() {
         assert!(Path::new(&d).join("interop").is_dir());
     }
+}
+
+/// A missing shared folder is a skip outside CI and a failure under CI.
+#[test]
+fn missing_shared_dir_fails_under_ci() {
+    let nowhere = std::env::temp_dir().join("s3ec-no-such-shared-dir");
+    assert_eq!(shared::require_in(nowhere.clone(), false, "test"), None);
+    let under_ci = std::panic::catch_unwind(|| shared::require_in(nowhere, true, "test"));
+    assert!(under_ci.is_err());
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(shared::require_in(here.clone(), true, "test"), Some(here));
 }

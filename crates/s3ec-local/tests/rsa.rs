@@ -321,10 +321,15 @@ fn openssl_vectors_every_wrap() {
             WrapAlg::RsaPkcs1
         };
         let r = ring.on_decrypt(&dreq(swapped, &edk, "AES/GCM/NoPadding", &empty, true));
-        assert!(
-            matches!(r, Err(KeyringError::UnwrapFailed)),
-            "{file}: {r:?}"
-        );
+        if swapped == WrapAlg::RsaPkcs1 {
+            // Implicit rejection: a stand-in key, not the data key.
+            assert_stand_in(&r, &dk, file);
+        } else {
+            assert!(
+                matches!(r, Err(KeyringError::UnwrapFailed)),
+                "{file}: {r:?}"
+            );
+        }
     }
 }
 
@@ -390,13 +395,21 @@ fn wrong_key_follows_the_material_description_rule() {
         edks.push((v.wrap_alg(), ring.legacy_wrap(v, &dk).unwrap()));
     }
     for (wrap, edk) in &edks {
-        let r = wrong_same_desc.on_decrypt(&dreq(*wrap, edk, "115", &desc, true));
-        assert!(
-            matches!(r, Err(KeyringError::UnwrapFailed)),
-            "{wrap:?}: {r:?}"
-        );
-        let r = wrong_other_desc.on_decrypt(&dreq(*wrap, edk, "115", &desc, true));
-        assert!(matches!(r, Ok(None)), "{wrap:?}: {r:?}");
+        if *wrap == WrapAlg::RsaPkcs1 {
+            // V1 `RSA`: implicit rejection whatever the description says.
+            for wrong in [&wrong_same_desc, &wrong_other_desc] {
+                let r = wrong.on_decrypt(&dreq(*wrap, edk, "115", &desc, true));
+                assert_stand_in(&r, &[1; 32], "wrong key");
+            }
+        } else {
+            let r = wrong_same_desc.on_decrypt(&dreq(*wrap, edk, "115", &desc, true));
+            assert!(
+                matches!(r, Err(KeyringError::UnwrapFailed)),
+                "{wrap:?}: {r:?}"
+            );
+            let r = wrong_other_desc.on_decrypt(&dreq(*wrap, edk, "115", &desc, true));
+            assert!(matches!(r, Ok(None)), "{wrap:?}: {r:?}");
+        }
         // The right key with a description that is not its own: decrypts.
         let r = ring2048().on_decrypt(&dreq(*wrap, edk, "115", &desc, true));
         assert!(matches!(r, Ok(Some(_))), "{wrap:?}: {r:?}");
@@ -453,7 +466,7 @@ fn tampered_edk_fails() {
         ));
         assert!(matches!(r, Err(KeyringError::UnwrapFailed)), "{r:?}");
     }
-    // All ones is larger than the modulus.
+    // All ones is larger than the modulus: V1 `RSA` rejects implicitly.
     let r = ring.on_decrypt(&dreq(
         WrapAlg::RsaPkcs1,
         &[0xff; 256],
@@ -461,7 +474,120 @@ fn tampered_edk_fails() {
         &empty,
         true,
     ));
-    assert!(matches!(r, Err(KeyringError::UnwrapFailed)), "{r:?}");
+    assert_stand_in(&r, &[], "all ones");
+}
+
+/// `r` is a 256-bit stand-in key from implicit rejection, not `real`.
+fn assert_stand_in(r: &Result<Option<DataKey>, KeyringError>, real: &[u8], what: &str) {
+    match r {
+        Ok(Some(k)) => {
+            assert_eq!(k.len(), 32, "{what}");
+            assert_ne!(k.as_bytes(), real, "{what}");
+        }
+        other => panic!("{what}: expected a stand-in key, got {other:?}"),
+    }
+}
+
+/// Implicit rejection (issue 14): a V1 `RSA` (PKCS#1 v1.5) unwrap that
+/// fails is not reported: it yields a stand-in key derived from the
+/// encrypted key and the keyring's secret, so the read fails only where a
+/// wrong key fails, on the content, with the content's error. Without it
+/// the keyring answered `UnwrapFailed` (or "not mine"), an oracle.
+#[test]
+fn pkcs1_failures_are_rejected_implicitly() {
+    use aes_gcm::aead::{Aead, KeyInit};
+    let ring = ring2048();
+    let empty = Context::new();
+    let theirs = ctx(&[("key", "someone-else")]);
+    let dk = DataKey::from_slice(&[0x5a; 32]).unwrap();
+    let good = ring.legacy_wrap(LegacyRsaWrap::Pkcs1V15, &dk).unwrap();
+    let pt = b"the object body";
+    let nonce = [7u8; 12];
+    let body = aes_gcm::Aes256Gcm::new_from_slice(dk.as_bytes())
+        .unwrap()
+        .encrypt((&nonce).into(), &pt[..])
+        .unwrap();
+    // A data key of a length no cipher takes (bad key length, good padding).
+    let odd = {
+        let k = aws_lc_rs::rsa::PublicEncryptingKey::from_der(&ring.public_key_der()).unwrap();
+        let p = aws_lc_rs::rsa::Pkcs1PublicEncryptingKey::new(k).unwrap();
+        let mut out = vec![0u8; 256];
+        p.encrypt(&[3u8; 20], &mut out).unwrap().to_vec()
+    };
+    let mut bad_padding = good.clone();
+    bad_padding[100] ^= 1;
+    let others = [bad_padding, odd, vec![0xff; 256], vec![0; 256]];
+    for stored in [&empty, &theirs] {
+        let real = ring
+            .on_decrypt(&dreq(
+                WrapAlg::RsaPkcs1,
+                &good,
+                "AES/GCM/NoPadding",
+                stored,
+                true,
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!(real.as_bytes(), dk.as_bytes());
+        for edk in &others {
+            let r = ring.on_decrypt(&dreq(
+                WrapAlg::RsaPkcs1,
+                edk,
+                "AES/GCM/NoPadding",
+                stored,
+                true,
+            ));
+            assert_stand_in(&r, dk.as_bytes(), "failed unwrap");
+            let k = r.unwrap().unwrap();
+            // The same ciphertext gives the same stand-in (a retry shows nothing).
+            let again = ring
+                .on_decrypt(&dreq(
+                    WrapAlg::RsaPkcs1,
+                    edk,
+                    "AES/GCM/NoPadding",
+                    stored,
+                    true,
+                ))
+                .unwrap()
+                .unwrap();
+            assert_eq!(k.as_bytes(), again.as_bytes());
+            // And the content fails exactly as under any wrong key.
+            let open = aes_gcm::Aes256Gcm::new_from_slice(k.as_bytes())
+                .unwrap()
+                .decrypt((&nonce).into(), &body[..]);
+            assert!(open.is_err());
+        }
+    }
+    // Different ciphertexts, different stand-ins; another keyring instance
+    // (another secret), another stand-in.
+    let stand_in = |r: &RsaKeyring, edk: &[u8]| {
+        r.on_decrypt(&dreq(
+            WrapAlg::RsaPkcs1,
+            edk,
+            "AES/GCM/NoPadding",
+            &empty,
+            true,
+        ))
+        .unwrap()
+        .unwrap()
+    };
+    let a = stand_in(&ring, &others[2]);
+    let b = stand_in(&ring, &others[3]);
+    assert_ne!(a.as_bytes(), b.as_bytes());
+    let c = stand_in(&ring2048(), &others[2]);
+    assert_ne!(a.as_bytes(), c.as_bytes());
+    // Legacy wrapping off: still refused up front, before any RSA operation.
+    let r = ring.on_decrypt(&dreq(
+        WrapAlg::RsaPkcs1,
+        &others[0],
+        "AES/GCM/NoPadding",
+        &empty,
+        false,
+    ));
+    assert!(
+        matches!(r, Err(KeyringError::LegacyWrappingDisabled { .. })),
+        "{r:?}"
+    );
 }
 
 #[test]

@@ -63,6 +63,9 @@ mod copy;
 mod retry;
 mod xml;
 
+#[cfg(test)]
+mod parse_props;
+
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};

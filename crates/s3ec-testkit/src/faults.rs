@@ -91,7 +91,11 @@ pub struct Seen {
     pub target: String,
     /// The request body length.
     pub body_len: usize,
-    /// The fault applied, if any.
+    /// The fault applied, recorded only once it took effect: the error
+    /// answer written, the connection dropped or stalled, a response body
+    /// actually cut short. A queued fault that could not act (a truncation
+    /// past the end of the body, an upstream that could not be reached, a
+    /// client that went away first) leaves `None`.
     pub fault: Option<Fault>,
 }
 
@@ -367,32 +371,46 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
     }
     let body = read_body(&mut client, rest, head.content_length()?)?;
     let fault = next_fault(state, &method, &target);
-    lock(state).seen.push(Seen {
-        method: method.clone(),
-        target: target.clone(),
-        body_len: body.len(),
-        fault: fault.clone(),
-    });
+    let idx = {
+        let mut st = lock(state);
+        st.seen.push(Seen {
+            method: method.clone(),
+            target: target.clone(),
+            body_len: body.len(),
+            fault: None,
+        });
+        st.seen.len() - 1
+    };
+    // Record the fault once it has acted.
+    let took_effect = |f: &Fault| {
+        if let Some(seen) = lock(state).seen.get_mut(idx) {
+            if seen.method == method && seen.target == target {
+                seen.fault = Some(f.clone());
+            }
+        }
+    };
     match &fault {
-        Some(Fault::Status(s)) => {
-            client.write_all(&error_response(*s, error_code(*s)))?;
+        Some(f @ (Fault::Status(_) | Fault::StatusCode(..) | Fault::ErrorIn200(_))) => {
+            let answer = match f {
+                Fault::Status(s) => error_response(*s, error_code(*s)),
+                Fault::StatusCode(s, code) => error_response(*s, code),
+                Fault::ErrorIn200(code) => error_response(200, code),
+                _ => Vec::new(),
+            };
+            client.write_all(&answer)?;
+            client.flush()?;
+            took_effect(f);
             return finish(client);
         }
-        Some(Fault::StatusCode(s, code)) => {
-            client.write_all(&error_response(*s, code))?;
-            return finish(client);
-        }
-        Some(Fault::ErrorIn200(code)) => {
-            client.write_all(&error_response(200, code))?;
-            return finish(client);
-        }
-        Some(Fault::Drop) => {
+        Some(f @ Fault::Drop) => {
             let _ = client.shutdown(Shutdown::Both);
+            took_effect(f);
             return Ok(());
         }
-        Some(Fault::Stall(d)) => {
+        Some(f @ Fault::Stall(d)) => {
             thread::sleep((*d).min(MAX_STALL));
             let _ = client.shutdown(Shutdown::Both);
+            took_effect(f);
             return Ok(());
         }
         _ => {}
@@ -423,19 +441,24 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
         .position(|w| w == b"\r\n\r\n")
         .map_or(response.len(), |p| p + 4);
     match fault {
-        Some(Fault::Truncate(n)) => {
+        Some(ref f @ Fault::Truncate(n)) => {
             let end = head_end.saturating_add(n).min(response.len());
             client.write_all(&response[..end])?;
             client.flush()?;
             let _ = client.shutdown(Shutdown::Both);
+            // Only a body actually cut short is a truncation.
+            if end < response.len() {
+                took_effect(f);
+            }
             Ok(())
         }
-        Some(Fault::StallBody(n, d)) => {
+        Some(ref f @ Fault::StallBody(n, d)) => {
             let end = head_end.saturating_add(n).min(response.len());
             client.write_all(&response[..end])?;
             client.flush()?;
             thread::sleep(d.min(MAX_STALL));
             let _ = client.shutdown(Shutdown::Both);
+            took_effect(f);
             Ok(())
         }
         _ => {
@@ -480,6 +503,68 @@ mod tests {
         assert!(matches!(read_head(&mut none), Ok(None)));
         let mut short = &b"GET / HTTP/1.1\r\n"[..];
         assert!(read_head(&mut short).is_err());
+    }
+
+    /// An upstream answering every connection with `response`.
+    fn upstream(response: &'static [u8]) -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| unreachable!("{e}"));
+        let addr = l.local_addr().unwrap_or_else(|e| unreachable!("{e}"));
+        thread::spawn(move || {
+            for c in l.incoming() {
+                let Ok(mut c) = c else { continue };
+                let _ = read_head(&mut c);
+                let _ = c.write_all(response);
+                let _ = c.shutdown(Shutdown::Both);
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn get(proxy: &FaultProxy) -> Vec<u8> {
+        let mut c = TcpStream::connect(proxy.addr()).unwrap_or_else(|e| unreachable!("{e}"));
+        let _ = c.write_all(b"GET /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        out
+    }
+
+    /// Issue 14: a fault is recorded only once it took effect.
+    #[test]
+    fn faults_are_recorded_once_they_took_effect() {
+        const RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        let proxy = FaultProxy::start(&upstream(RESP)).unwrap_or_else(|e| unreachable!("{e}"));
+        // A truncation past the end of the body: not a fault.
+        proxy.push("GET", Fault::Truncate(100));
+        assert_eq!(get(&proxy), RESP);
+        // A real one: recorded.
+        proxy.push("GET", Fault::Truncate(2));
+        assert!(get(&proxy).ends_with(b"\r\n\r\nhe"));
+        proxy.push("GET", Fault::Status(503));
+        assert!(String::from_utf8_lossy(&get(&proxy)).starts_with("HTTP/1.1 503"));
+        proxy.push("GET", Fault::Drop);
+        assert!(get(&proxy).is_empty());
+        assert_eq!(get(&proxy), RESP);
+        // The handler records after answering: give the last one a moment.
+        let mut seen = proxy.seen();
+        for _ in 0..50 {
+            if seen.len() == 5 && seen[3].fault.is_some() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+            seen = proxy.seen();
+        }
+        let faults: Vec<_> = seen.iter().map(|s| s.fault.clone()).collect();
+        assert_eq!(
+            faults,
+            vec![
+                None,
+                Some(Fault::Truncate(2)),
+                Some(Fault::Status(503)),
+                Some(Fault::Drop),
+                None
+            ]
+        );
+        assert_eq!(proxy.pending(), 0);
     }
 
     #[test]

@@ -60,26 +60,22 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or(manifest)
-        .to_path_buf()
+    shared::workspace_root()
 }
 
+#[path = "shared.rs"]
+mod shared;
+pub use shared::{in_ci, require, require_in, require_interop_vectors, require_shared};
+
 /// The shared folder beside the project (`S3EC_SHARED_DIR`, else
-/// `<workspace>/../shared`), if it exists.
+/// `<workspace>/../shared`), if it exists (see [`require_shared`] for tests).
 pub fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("S3EC_SHARED_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => workspace_root().join("..").join("shared"),
-    };
-    dir.is_dir().then_some(dir)
+    shared::shared_dir()
 }
 
 /// The interop vectors folder (`<shared>/interop/vectors`), if present.
-/// Tests that read it should skip with a note when it is absent.
+/// Tests that read it call [`require_interop_vectors`] (a skip with a note
+/// outside CI, a failure under CI).
 pub fn interop_vectors_dir() -> Option<PathBuf> {
     let dir = shared_dir()?.join("interop").join("vectors");
     dir.is_dir().then_some(dir)

@@ -98,6 +98,8 @@ struct CaseOut<'a> {
     plaintext: Vec<u8>,
     recorded: &'a [Recorded],
     tamper: Option<String>,
+    /// For a tampered copy: the refusal class(es) (`expect_error`).
+    expect_error: Option<Value>,
     notes: String,
 }
 
@@ -167,6 +169,10 @@ fn write_case(env: &Env, dir: &Path, c: &CaseOut<'_>) -> Result<(), String> {
         "tamper": c.tamper,
         "notes": format!("{} | read live by {}", c.notes, read.label()),
     });
+    let mut case = case;
+    if let Some(classes) = &c.expect_error {
+        case["expect_error"] = classes.clone();
+    }
     let mut text = serde_json::to_string_pretty(&case).map_err(|e| format!("{}: {e}", c.id))?;
     text.push('\n');
     let d = dir.join(c.cell.peer.name()).join(&c.id);
@@ -235,6 +241,7 @@ pub(crate) fn save_all(
                     plaintext: body(r.size),
                     recorded: &r.recorded,
                     tamper: None,
+                    expect_error: None,
                     notes,
                 },
             )?;
@@ -276,6 +283,10 @@ pub(crate) fn save_all(
                 plaintext: body(TAMPER_SIZE),
                 recorded: &base.recorded,
                 tamper: Some(t.what.clone()),
+                expect_error: copy
+                    .format()
+                    .ok()
+                    .map(|f| crate::refusal::to_json(t.tamper.expected(f, copy.wrap()))),
                 notes: format!("tampered copy of a {} {mode} object", cell.peer),
             },
         )?;

@@ -22,6 +22,9 @@ use base64ct::{Base64, Encoding};
 use s3ec_client::transport::{Bytes, ErrorKind, GetRequest, PutRequest, Transport};
 use s3ec_keyring::Context;
 
+use crate::refusal::{self, Class, Stage};
+use s3ec_core::WrapAlg;
+
 use super::cells::{Cell, Op, TamperSet, TAMPER_SIZE};
 use super::env::{Env, KeyKind, ReadPolicy};
 use super::{body, parallel, JobResult, Outcome};
@@ -155,6 +158,34 @@ impl Tamper {
     }
 }
 
+impl Tamper {
+    /// Why the copy must be refused (`expect_error`): the class(es) a
+    /// reader following the reference implementation reports first, for an
+    /// object of `format` wrapped with `wrap`.
+    pub(crate) fn expected(self, format: Format, wrap: Option<WrapAlg>) -> &'static [Class] {
+        // Wraps that bind the content algorithm (KMS context, AES/GCM AAD,
+        // the RSA-OAEP pseudo key); the legacy ones do not, and a relabel
+        // to CBC is then caught only by the CBC padding check.
+        let binds = matches!(
+            wrap,
+            Some(WrapAlg::KmsContext | WrapAlg::AesGcm | WrapAlg::RsaOaepSha1)
+        );
+        match self {
+            Tamper::Body | Tamper::Tag => &[Class::Authentication],
+            Tamper::Iv if format == Format::V3 => &[Class::Commitment, Class::Authentication],
+            Tamper::Iv => &[Class::Authentication],
+            Tamper::WrappedKey => &[Class::Key],
+            Tamper::CekToCbc | Tamper::CekToCbcIv16 if binds => &[Class::Key, Class::Format],
+            Tamper::CekToCbc | Tamper::CekToCbcIv16 => {
+                &[Class::Key, Class::Format, Class::Authentication]
+            }
+            Tamper::Commitment => &[Class::Commitment, Class::Authentication],
+            Tamper::StoredContext if wrap == Some(WrapAlg::Kms) => &[Class::Key],
+            Tamper::StoredContext | Tamper::CallerContext => &[Class::Context],
+        }
+    }
+}
+
 /// One tampered read.
 #[derive(Debug)]
 pub(crate) struct TamperResult {
@@ -215,6 +246,24 @@ impl Raw {
             *b = text;
         }
         Ok(())
+    }
+
+    /// The wrapping algorithm the envelope names (V1 without
+    /// `x-amz-wrap-alg`: inferred from the wrapped key's length).
+    pub(crate) fn wrap(&self) -> Option<WrapAlg> {
+        if let Some(code) = self.field("x-amz-w") {
+            return match code.as_str() {
+                "02" => Some(WrapAlg::AesGcm),
+                "12" => Some(WrapAlg::KmsContext),
+                "22" => Some(WrapAlg::RsaOaepSha1),
+                _ => None,
+            };
+        }
+        if let Some(name) = self.field("x-amz-wrap-alg") {
+            return refusal::wrap_of(&name);
+        }
+        let edk = Base64::decode_vec(&self.field("x-amz-key")?).ok()?;
+        Some(s3ec_core::wrap::infer_v1(edk.len()))
     }
 
     /// The envelope format.
@@ -363,22 +412,23 @@ fn tampers_for(cell: &Cell, set: TamperSet, format: Format) -> Vec<Tamper> {
 }
 
 /// Read `key` with the most permissive client; `Ok` with the plaintext, or
-/// `Err((message, bytes written before the error))`.
+/// `Err((message, bytes written before the error, the refusal's class))`
+/// (no class: a transport or setup failure, not a refusal).
 fn permissive_get(
     env: &Env,
     cell: &Cell,
     key: &str,
     expected: Option<&Context>,
-) -> Result<Vec<u8>, (String, usize)> {
-    let (ring, _) = env.keyring(cell.kind, None).map_err(|e| (e, 0))?;
+) -> Result<Vec<u8>, (String, usize, Option<Class>)> {
+    let (ring, _) = env.keyring(cell.kind, None).map_err(|e| (e, 0, None))?;
     let p = ReadPolicy::LEGACY_ALL;
     let client = env
         .client(ring, p.commitment, p.legacy)
-        .map_err(|e| (e, 0))?;
+        .map_err(|e| (e, 0, None))?;
     let mut out = Vec::new();
     match client.get_object(&env.bucket, key, &mut out, expected) {
         Ok(_) => Ok(out),
-        Err(e) => Err((e.to_string(), out.len())),
+        Err(e) => Err((e.to_string(), out.len(), refusal::classify(&e, Stage::Get))),
     }
 }
 
@@ -423,7 +473,7 @@ fn run_base(env: &Env, cell: &Cell, base_key: &str, set: TamperSet) -> Vec<Tampe
     let want = body(TAMPER_SIZE);
     let control = store(env, &control_key, &raw).and_then(|()| {
         permissive_get(env, cell, &control_key, expected.as_ref())
-            .map_err(|(e, _)| format!("the unchanged copy does not decrypt: {e}"))
+            .map_err(|(e, _, _)| format!("the unchanged copy does not decrypt: {e}"))
             .and_then(|got| {
                 if got == want {
                     Ok(())
@@ -440,6 +490,7 @@ fn run_base(env: &Env, cell: &Cell, base_key: &str, set: TamperSet) -> Vec<Tampe
             None,
         )];
     }
+    let wrap = raw.wrap();
     let mut out = Vec::new();
     for t in tampers_for(cell, set, format) {
         let mut copy = raw.clone();
@@ -472,8 +523,12 @@ fn run_base(env: &Env, cell: &Cell, base_key: &str, set: TamperSet) -> Vec<Tampe
                     ""
                 }
             )),
-            Err((e, 0)) => Outcome::Cannot(e),
-            Err((e, n)) => Outcome::Fail(format!(
+            // Refused with nothing released: for the right reason?
+            Err((e, 0, got)) => match refusal::check(t.expected(format, wrap), got, wrap) {
+                Ok(()) => Outcome::Cannot(e),
+                Err(why) => Outcome::Fail(format!("{why} ({e})")),
+            },
+            Err((e, n, _)) => Outcome::Fail(format!(
                 "refused ({e}) but {n} bytes of plaintext were released first"
             )),
         };

@@ -52,29 +52,52 @@ const DERIVE_LABEL: &[u8] = b"DERIVEKEY";
 /// Extract step (spec `key-derivation.md` §HKDF Operation: hash from the
 /// suite = SHA-512; IKM MUST be the 32-byte data key; salt MUST be the
 /// message id). The lengths are enforced by the argument types.
-fn extract(data_key: &[u8; 32], message_id: &[u8; MESSAGE_ID_LEN]) -> Hkdf<Sha512> {
-    Hkdf::<Sha512>::new(Some(message_id), data_key)
+fn extract(data_key: &[u8; 32], message_id: &[u8; MESSAGE_ID_LEN]) -> Prk {
+    Prk(Hkdf::<Sha512>::new(Some(message_id), data_key))
 }
 
-fn expand_commitment(prk: &Hkdf<Sha512>) -> Result<Commitment, Error> {
+/// The HKDF state after the extract step: an HMAC keyed with the PRK, a
+/// function of the data key as secret as the data key itself. The hkdf
+/// crate's state has no `Zeroize`, so on drop it is overwritten in place
+/// with the state of an all-zero PRK (and the store kept observable).
+struct Prk(Hkdf<Sha512>);
+
+impl Prk {
+    fn wipe(&mut self) {
+        if let Ok(zero) = Hkdf::<Sha512>::from_prk(&[0u8; 64]) {
+            self.0 = zero;
+        }
+        core::hint::black_box(&mut self.0);
+    }
+}
+
+impl Drop for Prk {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+fn expand_commitment(prk: &Prk) -> Result<Commitment, Error> {
     let mut ck = [0u8; COMMITMENT_LEN];
-    prk.expand_multi_info(
-        &[&Suite::AesGcmCommitting.id_bytes(), COMMIT_LABEL],
-        &mut ck,
-    )
-    .map_err(|_| Error::LimitExceeded)?;
+    prk.0
+        .expand_multi_info(
+            &[&Suite::AesGcmCommitting.id_bytes(), COMMIT_LABEL],
+            &mut ck,
+        )
+        .map_err(|_| Error::LimitExceeded)?;
     Ok(ck)
 }
 
-fn expand_key(prk: &Hkdf<Sha512>) -> Result<DerivedKey, Error> {
+fn expand_key(prk: &Prk) -> Result<DerivedKey, Error> {
     // Spec `key-derivation.md`: the derived key length MUST be the suite's
     // encryption key length (256 bits).
     let mut k = DerivedKey([0u8; 32]);
-    prk.expand_multi_info(
-        &[&Suite::AesGcmCommitting.id_bytes(), DERIVE_LABEL],
-        &mut k.0,
-    )
-    .map_err(|_| Error::LimitExceeded)?;
+    prk.0
+        .expand_multi_info(
+            &[&Suite::AesGcmCommitting.id_bytes(), DERIVE_LABEL],
+            &mut k.0,
+        )
+        .map_err(|_| Error::LimitExceeded)?;
     Ok(k)
 }
 
@@ -166,6 +189,22 @@ mod tests {
             );
         }
         assert_eq!(format!("{k:?}"), "DerivedKey(redacted)");
+    }
+
+    /// The PRK-keyed HKDF state is overwritten when wiped (as on drop):
+    /// it then expands like the all-zero PRK, not like the data key's.
+    #[test]
+    fn prk_state_is_wiped() {
+        let mut prk = extract(&[9; 32], &[5; 28]);
+        let zero = Prk(Hkdf::<Sha512>::from_prk(&[0u8; 64]).unwrap());
+        let before = expand_commitment(&prk).unwrap();
+        assert_ne!(before, expand_commitment(&zero).unwrap());
+        prk.wipe();
+        assert_eq!(
+            expand_commitment(&prk).unwrap(),
+            expand_commitment(&zero).unwrap()
+        );
+        assert_ne!(expand_commitment(&prk).unwrap(), before);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::error::KeyRejected;
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{
     OaepPrivateDecryptingKey, OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey,
     Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1,
@@ -63,6 +65,22 @@ impl LegacyRsaWrap {
 struct PrivateKey {
     oaep: OaepPrivateDecryptingKey,
     pkcs1: Pkcs1PrivateDecryptingKey,
+    /// The implicit-rejection secret: a random HMAC-SHA-256 key drawn when
+    /// the keyring is built, never shown. A V1 `RSA` (PKCS#1 v1.5) unwrap
+    /// that fails yields `HMAC(secret, ciphertext)` as the data key.
+    reject: hmac::Key,
+}
+
+/// The data key a failed V1 `RSA` (PKCS#1 v1.5) unwrap yields: a 256-bit
+/// key derived from the encrypted key and the keyring's secret, the same for
+/// the same ciphertext, unrelated to any real key. The read then fails where
+/// a wrong data key fails (the content's authentication, or CBC padding),
+/// so an unwrap failure is not told apart from a content failure
+/// (implicit rejection, as in RFC 8017 errata / AWS-LC's
+/// `RSA_PKCS1_PADDING` implicit-rejection mode: no Bleichenbacher oracle).
+fn implicit_rejection_key(secret: &hmac::Key, edk: &[u8]) -> Result<DataKey, KeyringError> {
+    let tag = hmac::sign(secret, edk);
+    Ok(DataKey::from_slice(tag.as_ref())?)
 }
 
 /// The parsed key, shared between clones of a keyring.
@@ -103,15 +121,23 @@ struct Inner {
 /// v1.5 padding checks are constant time up to the final valid/invalid
 /// verdict. The pure-Rust `rsa` crate (RUSTSEC-2023-0071) is not used.
 ///
-/// Residual risk, legacy V1 `RSA` reads only: PKCS#1 v1.5 decryption that
-/// reports failure is an *explicit* Bleichenbacher oracle whatever the
-/// implementation (AWS-LC documents this for its PKCS#1 API). An attacker
-/// who can make a victim decrypt many crafted V1 objects with legacy
-/// wrapping enabled, and tell an unwrap failure from a later content
-/// failure, could in principle decrypt one wrapped data key. Requiring the
-/// unwrapped key to be 16, 24 or 32 bytes makes the oracle much weaker,
-/// but only disabling legacy wrapping (the default) closes it: re-encrypt
-/// V1 objects and turn it off.
+/// Legacy V1 `RSA` reads (PKCS#1 v1.5) use *implicit rejection*: a
+/// PKCS#1 v1.5 check that reports failure would be an explicit
+/// Bleichenbacher oracle whatever the implementation, so an unwrap that
+/// fails (bad padding, or a key that is not 16, 24 or 32 bytes) does not
+/// fail: it yields a stand-in 256-bit data key, `HMAC-SHA-256(secret,
+/// encrypted key)` under a random secret drawn when the keyring is built.
+/// The read then fails where any wrong data key fails, on the content
+/// (GCM authentication or CBC padding), with the same error. So for an
+/// encrypted key as long as the modulus, a V1 `RSA` wrap always answers
+/// `Ok(Some(_))`, whatever the material description says (it is
+/// unauthenticated; letting it choose between "failed" and "not mine"
+/// would reopen the oracle). Consequence for [`Keyrings`] holding several
+/// RSA keyrings of the same modulus size: a V1 `RSA` object is unwrapped
+/// by the first of them only. Legacy wrapping stays off by default;
+/// re-encrypting V1 objects remains the real fix.
+///
+/// [`Keyrings`]: s3ec_keyring::Keyrings
 ///
 /// ```
 /// use s3ec_keyring::{Context, DecryptRequest, EncryptRequest, Keyring, KeyringError, LegacyOptions};
@@ -212,6 +238,8 @@ impl Inner {
                 .map_err(|_| (invalid("RSA key unusable for OAEP"), false))?,
             pkcs1: Pkcs1PrivateDecryptingKey::new(private)
                 .map_err(|_| (invalid("RSA key unusable for PKCS#1 v1.5"), false))?,
+            reject: hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
+                .map_err(|_| (invalid("no randomness for the RSA keyring's secret"), false))?,
         });
         Ok(inner)
     }
@@ -509,15 +537,24 @@ impl Keyring for RsaKeyring {
                     }
                 }
             }
-            WrapAlg::RsaPkcs1 => match private.pkcs1.decrypt(edk, &mut buf) {
-                Ok(pt) => pt.len(),
-                Err(_) => return not_unwrapped(mine),
-            },
+            WrapAlg::RsaPkcs1 => {
+                // Implicit rejection: the stand-in key is computed first,
+                // whatever the padding check says, and taken for a bad
+                // padding or a bad key length alike, whether or not the
+                // (unauthenticated) material description names this key:
+                // every failure then shows only when the content fails.
+                let stand_in = implicit_rejection_key(&private.reject, edk)?;
+                let unwrapped = private
+                    .pkcs1
+                    .decrypt(edk, &mut buf)
+                    .ok()
+                    .and_then(|pt| DataKey::from_slice(pt).ok());
+                return Ok(Some(unwrapped.unwrap_or(stand_in)));
+            }
             _ => return Ok(None),
         };
-        // Legacy wraps carry the raw data key. A length other than 16, 24 or
-        // 32 is treated exactly like a padding failure (a wrong key passes
-        // the PKCS#1 v1.5 check about once in 2^16 tries).
+        // Legacy OAEP wraps carry the raw data key. A length other than 16,
+        // 24 or 32 is treated exactly like a padding failure.
         match buf.get(..len).map(DataKey::from_slice) {
             Some(Ok(dk)) => Ok(Some(dk)),
             _ => not_unwrapped(mine),

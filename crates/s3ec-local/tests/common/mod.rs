@@ -79,12 +79,5 @@ pub fn data_str(name: &str) -> String {
     String::from_utf8(data(name)).unwrap()
 }
 
-/// The shared folder (`$S3EC_SHARED_DIR`, else `../shared` beside the
-/// repository), if present.
-pub fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("S3EC_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    dir.is_dir().then_some(dir)
-}
+#[path = "../../../s3ec-testkit/src/shared.rs"]
+pub mod shared;
