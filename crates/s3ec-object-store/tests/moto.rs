@@ -341,6 +341,7 @@ async fn parquet_with_the_python_client() {
     let out = dir.path().join("out.parquet");
     let endpoint = moto.endpoint().to_string();
     let (b, o) = (bucket.clone(), out.to_str().unwrap().to_string());
+    let k = key.clone();
     tokio::task::spawn_blocking(move || {
         peer(&[
             "get",
@@ -355,7 +356,7 @@ async fn parquet_with_the_python_client() {
             "--mode",
             "v3-kms",
             "--kms-key-id",
-            &key,
+            &k,
         ])
     })
     .await
@@ -370,4 +371,43 @@ async fn parquet_with_the_python_client() {
     .unwrap();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
     assert_eq!(rows(&batches).columns(), expected[0].columns());
+
+    // With the envelope in an S3EC instruction file (V3 split: the data
+    // key in `<key>.instruction`, the content-cipher part in the object's
+    // metadata), Python reads it too.
+    let keyring = s3ec_kms::KmsKeyring::new(s3ec_kms::AwsKms::new(kms), key.clone()).unwrap();
+    let ifstore = S3ecStore::builder(raw.clone())
+        .keyring(keyring)
+        .envelope_storage(EnvelopeStorage::InstructionFile)
+        .build()
+        .unwrap();
+    let path = Path::from("from-s3ec/instruction-file.parquet");
+    ifstore.put(&path, file.clone().into()).await.unwrap();
+    assert!(raw
+        .head(&s3ec_object_store::instruction_file_path(&path).unwrap())
+        .await
+        .is_ok());
+    let out = dir.path().join("out-if.parquet");
+    let endpoint = moto.endpoint().to_string();
+    let (b, o) = (bucket.clone(), out.to_str().unwrap().to_string());
+    tokio::task::spawn_blocking(move || {
+        peer(&[
+            "get",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            &b,
+            "--key",
+            "from-s3ec/instruction-file.parquet",
+            "--out",
+            &o,
+            "--mode",
+            "v3-kms",
+            "--kms-key-id",
+            &key,
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), file);
 }
