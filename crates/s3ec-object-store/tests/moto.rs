@@ -229,6 +229,32 @@ fn peer(args: &[&str]) {
     );
 }
 
+/// `interop/peer python get` of `bucket`/`key` into `out` (mode `v3-kms`),
+/// off the async runtime.
+async fn python_get(bucket: &str, key: &str, out: &std::path::Path, kms_key: &str) {
+    let args: Vec<String> = [
+        "get",
+        "--endpoint",
+        s3ec_testkit::moto().endpoint(),
+        "--bucket",
+        bucket,
+        "--key",
+        key,
+        "--out",
+        out.to_str().unwrap(),
+        "--mode",
+        "v3-kms",
+        "--kms-key-id",
+        kms_key,
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    tokio::task::spawn_blocking(move || peer(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .unwrap();
+}
+
 fn kms_client() -> aws_sdk_kms::Client {
     use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
     let conf = aws_sdk_kms::Config::builder()
@@ -339,27 +365,7 @@ async fn parquet_with_the_python_client() {
         written.len()
     );
     let out = dir.path().join("out.parquet");
-    let endpoint = moto.endpoint().to_string();
-    let (b, o) = (bucket.clone(), out.to_str().unwrap().to_string());
-    tokio::task::spawn_blocking(move || {
-        peer(&[
-            "get",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            &b,
-            "--key",
-            "from-s3ec/t.parquet",
-            "--out",
-            &o,
-            "--mode",
-            "v3-kms",
-            "--kms-key-id",
-            &key,
-        ])
-    })
-    .await
-    .unwrap();
+    python_get(&bucket, "from-s3ec/t.parquet", &out, &key).await;
     let by_python = std::fs::read(&out).unwrap();
     assert_eq!(by_python, written);
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
@@ -370,4 +376,23 @@ async fn parquet_with_the_python_client() {
     .unwrap();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
     assert_eq!(rows(&batches).columns(), expected[0].columns());
+
+    // With the envelope in an S3EC instruction file (V3 split: the data
+    // key in `<key>.instruction`, the content-cipher part in the object's
+    // metadata), Python reads it too.
+    let keyring = s3ec_kms::KmsKeyring::new(s3ec_kms::AwsKms::new(kms), key.clone()).unwrap();
+    let ifstore = S3ecStore::builder(raw.clone())
+        .keyring(keyring)
+        .envelope_storage(EnvelopeStorage::InstructionFile)
+        .build()
+        .unwrap();
+    let path = Path::from("from-s3ec/instruction-file.parquet");
+    ifstore.put(&path, file.clone().into()).await.unwrap();
+    assert!(raw
+        .head(&s3ec_object_store::instruction_file_path(&path).unwrap())
+        .await
+        .is_ok());
+    let out = dir.path().join("out-if.parquet");
+    python_get(&bucket, "from-s3ec/instruction-file.parquet", &out, &key).await;
+    assert_eq!(std::fs::read(&out).unwrap(), file);
 }

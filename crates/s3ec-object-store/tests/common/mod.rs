@@ -8,7 +8,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, UpdateVersion};
 /// Conditional puts through the adapter: `Create` refuses an existing
 /// object (and leaves its envelope alone), `Update` needs the current
 /// entity tag.
-pub async fn conditional_puts(store: &dyn ObjectStore) {
+pub(crate) async fn conditional_puts(store: &dyn ObjectStore) {
     let path = Path::from("cond");
     let v1 = store
         .put_opts(&path, "a".into(), PutMode::Create.into())
