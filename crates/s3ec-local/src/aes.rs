@@ -8,7 +8,7 @@
 
 use core::fmt;
 
-use rand_core::OsRng;
+use getrandom::SysRng;
 use s3ec_core::wrap::{aes_ecb, aes_gcm, aes_kw};
 use s3ec_core::{DataKey, WrapAlg};
 use s3ec_keyring::{
@@ -164,7 +164,7 @@ impl Keyring for AesKeyring {
         // materials the keyring MUST generate one (GenerateDataKey), then
         // MUST encrypt it (EncryptDataKey). A fresh 256-bit key per object,
         // from the OS RNG.
-        let mut rng = OsRng;
+        let mut rng = SysRng;
         let data_key = DataKey::generate(&mut rng)?;
         // Reference §5.3: nonce || AES-GCM(KEK, nonce, AAD = cek-alg, DK) || tag.
         let edk = aes_gcm::wrap(

@@ -6,7 +6,7 @@
 
 use core::panic::PanicInfo;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::{TryCryptoRng, TryRng};
 use s3ec_core::cipher::content::{ContentEncryption, ContentKey, ContentParams};
 use s3ec_core::envelope::{detect, Envelope, Placement};
 use s3ec_core::matdesc::MatDesc;
@@ -21,25 +21,29 @@ fn panic(_info: &PanicInfo<'_>) -> ! {
 /// A deterministic stand-in for a hardware RNG (a microcontroller's TRNG).
 struct Counter(u64);
 
-impl RngCore for Counter {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
+impl Counter {
+    fn step(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0
     }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for b in dest {
-            *b = (self.next_u64() >> 56) as u8;
-        }
+}
+
+impl TryRng for Counter {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.step() as u32)
     }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.step())
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
+        for b in dest {
+            *b = (self.step() >> 56) as u8;
+        }
         Ok(())
     }
 }
-impl CryptoRng for Counter {}
+impl TryCryptoRng for Counter {}
 
 fn round_trip(body: &mut [u8], tag_out: &mut [u8; 16], seed: u64) -> Result<usize, Error> {
     let mut rng = Counter(seed);

@@ -19,7 +19,7 @@ use aws_lc_rs::rsa::{
     Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1,
     OAEP_SHA256_MGF1SHA256,
 };
-use rand_core::OsRng;
+use getrandom::SysRng;
 use s3ec_core::wrap::rsa_pseudo;
 use s3ec_core::{DataKey, WrapAlg};
 use s3ec_keyring::{
@@ -423,7 +423,7 @@ impl Keyring for RsaKeyring {
         req.suite.check_encrypt()?;
         // Spec `s3-keyring.md` OnEncrypt: GenerateDataKey, then
         // EncryptDataKey. A fresh 256-bit key per object, from the OS RNG.
-        let data_key = DataKey::generate(&mut OsRng)?;
+        let data_key = DataKey::generate(&mut SysRng)?;
         // Reference §5.4: RSAES-OAEP(SHA-1, MGF1-SHA-1, empty label) of
         // len(DK) || DK || cek-alg.
         let pseudo = rsa_pseudo::encode(&data_key, req.suite.cek_alg())?;
