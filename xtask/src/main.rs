@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod edge;
 mod generate;
 mod interop;
 mod keys;
@@ -145,11 +146,32 @@ fn no_std() -> Result<(), String> {
     // A staticlib with a #[panic_handler] and no global allocator: if std or
     // alloc creeps into the core or any of its dependencies, this fails to
     // build (duplicate panic handler / missing allocator / missing std).
-    run(cargo()
-        .args(["build", "--release", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(root().join("target").join("no-std-check")))?;
+    // Built twice: the default AES/GHASH backends (CPU kernels picked at run
+    // time) and the portable ones alone (what a device without crypto
+    // instructions gets); both are measured for the edge budget.
+    let mut builds = Vec::new();
+    for (name, target, rustflags) in [
+        (
+            "default backends (AES-NI/VAES + CLMUL + portable)",
+            "no-std-check",
+            "",
+        ),
+        (
+            "portable backends only (aes_backend=soft, polyval_backend=soft)",
+            "no-std-check-soft",
+            "--cfg aes_backend=\"soft\" --cfg polyval_backend=\"soft\"",
+        ),
+    ] {
+        let target_dir = root().join("target").join(target);
+        run(cargo()
+            .args(["build", "--release", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("RUSTFLAGS", rustflags))?;
+        let lib = target_dir.join("release").join("libs3ec_no_std_check.a");
+        builds.push(edge::measure(name, &lib, &target_dir.join("edge"))?);
+    }
     eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc)");
-    Ok(())
+    edge::report(&builds)
 }
