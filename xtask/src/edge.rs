@@ -21,9 +21,11 @@
 //! The figures are for the host (x86_64) code: this machine has no
 //! embedded Rust target installed. Two builds: the default one (AES-NI /
 //! VAES and CLMUL kernels plus the portable fallback, picked at run time)
-//! and the portable one alone (`--cfg aes_backend="soft"`, `--cfg
-//! polyval_backend="soft"`), which is the code a microcontroller without
-//! crypto instructions gets.
+//! and the portable ones alone in their compact forms (`--cfg
+//! aes_backend="soft"`, `aes_backend_soft="compact"`,
+//! `polyval_backend="soft"`, `sha2_backend="soft"`,
+//! `sha2_backend_soft="compact"`): the smallest firmware, the code a
+//! microcontroller without crypto instructions would carry.
 //!
 //! Bytes of state per open stream are `size_of` of the core's streaming
 //! types on this host.

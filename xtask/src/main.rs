@@ -147,8 +147,9 @@ fn no_std() -> Result<(), String> {
     // alloc creeps into the core or any of its dependencies, this fails to
     // build (duplicate panic handler / missing allocator / missing std).
     // Built twice: the default AES/GHASH backends (CPU kernels picked at run
-    // time) and the portable ones alone (what a device without crypto
-    // instructions gets); both are measured for the edge budget.
+    // time) and the portable ones alone in their compact forms (the
+    // smallest firmware, for a device without crypto instructions); both are
+    // measured for the edge budget.
     let mut builds = Vec::new();
     for (name, target, rustflags) in [
         (
@@ -157,9 +158,11 @@ fn no_std() -> Result<(), String> {
             "",
         ),
         (
-            "portable backends only (aes_backend=soft, polyval_backend=soft)",
+            "portable compact backends (aes, polyval, sha2: soft; aes, sha2: compact)",
             "no-std-check-soft",
-            "--cfg aes_backend=\"soft\" --cfg polyval_backend=\"soft\"",
+            "--cfg aes_backend=\"soft\" --cfg aes_backend_soft=\"compact\" \
+             --cfg polyval_backend=\"soft\" --cfg sha2_backend=\"soft\" \
+             --cfg sha2_backend_soft=\"compact\"",
         ),
     ] {
         let target_dir = root().join("target").join(target);
