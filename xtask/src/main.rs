@@ -119,6 +119,8 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(rustcrypto)
         .args(["--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().arg("test").args(rustcrypto))?;
+    // The rsa-crate unwrap (opt-in feature) against AWS-LC and the vectors.
+    run(cargo().args(["test", "-p", "s3ec-rsa", "--features", "decrypt"]))?;
     no_std()?;
     // The committed test-vectors/ must be exactly what the generator writes.
     generate::verify(&root().join("test-vectors"))?;
