@@ -6,10 +6,9 @@
 use std::fs;
 use std::path::Path;
 
-use base64ct::{Base64, Encoding};
 use getrandom::SysRng;
 use s3ec_core::{DataKey, Suite, WrapAlg};
-use s3ec_keyring::{Context, DecryptRequest, EncryptRequest, Keyring, LegacyOptions};
+use s3ec_keyring::{Context, DecryptRequest, Keyring, LegacyOptions};
 use s3ec_local::RsaKeyring;
 use s3ec_rsa::{RsaError, RsaOaepWrapper};
 
@@ -86,6 +85,8 @@ fn refusals() {
 #[cfg(feature = "decrypt")]
 mod decrypt {
     use super::*;
+    use base64ct::{Base64, Encoding};
+    use s3ec_keyring::EncryptRequest;
     use s3ec_rsa::RsaOaepUnwrapper;
     use serde_json::Value;
 
