@@ -9,7 +9,7 @@
 //! public key encrypts each object under a fresh data key; only the private
 //! key's owner (AWS-LC, KMS-free) reads it, and so do AWS's clients.
 //!
-//! Private-key operations ([`RsaOaepUnwrapper`]) are behind the `decrypt`
+//! Private-key operations (`RsaOaepUnwrapper`) are behind the `decrypt`
 //! feature, off by default: RUSTSEC-2023-0071 (the Marvin attack, a timing
 //! side channel in the `rsa` crate's private-key operations) lists no
 //! patched release (advisory-db, September 2026: 0.9.10 and the 0.10
