@@ -2,7 +2,10 @@
 //! `RustCrypto` (the core's default) and on `AwsLc` (s3ec-aws-lc), against
 //! `aws-lc-rs`'s one-shot AES-256-GCM (`LessSafeKey::
 //! seal_in_place_separate_tag` / `open_in_place`) as the reference, at
-//! 1 MiB and 64 MiB.
+//! 1 MiB and 64 MiB. The interleaved ratios also run RustCrypto's own
+//! one-shot (`aes-gcm`'s `encrypt_inout_detached` /
+//! `decrypt_inout_detached`): the pure-Rust streaming target is >= 0.95x of
+//! it.
 //!
 //! One run gives both:
 //! 1. Criterion throughput figures (`encrypt/*`, `decrypt/*`);
@@ -29,6 +32,8 @@
 use core::time::Duration;
 use std::time::Instant;
 
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes256Gcm, KeyInit};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use s3ec_aws_lc::AwsLc;
@@ -205,9 +210,24 @@ fn time(f: &mut dyn FnMut()) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// RustCrypto's one-shot AES-256-GCM encryption (`aes-gcm`).
+fn rc_seal(k: &Aes256Gcm, buf: &mut [u8]) {
+    core::hint::black_box(
+        k.encrypt_inout_detached(&IV.into(), b"", buf.into())
+            .unwrap(),
+    );
+}
+
+/// RustCrypto's one-shot AES-256-GCM decryption (`aes-gcm`).
+fn rc_open(k: &Aes256Gcm, buf: &mut [u8], tag: &[u8; 16]) {
+    k.decrypt_inout_detached(&IV.into(), b"", buf.into(), &(*tag).into())
+        .unwrap();
+}
+
 /// Buffers shared by the interleaved contenders.
 struct Bufs {
     reference: LessSafeKey,
+    rustcrypto: Aes256Gcm,
     plain: Vec<u8>,
     ct: Vec<u8>,
     tag: [u8; 16],
@@ -220,7 +240,7 @@ type Contender = (&'static str, fn(&mut Bufs) -> f64);
 
 /// Every contender: its label and one timed run (fresh input prepared
 /// outside the timed part).
-const CONTENDERS: [Contender; 9] = [
+const CONTENDERS: [Contender; 11] = [
     ("encrypt  rustcrypto stream 64KiB", |b| {
         time(&mut || {
             core::hint::black_box(stream_encrypt::<RustCrypto>(&mut b.plain));
@@ -266,11 +286,21 @@ const CONTENDERS: [Contender; 9] = [
         b.work_body.copy_from_slice(&b.body);
         time(&mut || ref_open(&b.reference, &mut b.work_body))
     }),
+    ("encrypt  aes-gcm one-shot (rc ref)", |b| {
+        time(&mut || rc_seal(&b.rustcrypto, &mut b.plain))
+    }),
+    ("decrypt  aes-gcm one-shot (rc ref)", |b| {
+        b.work.copy_from_slice(&b.ct);
+        time(&mut || rc_open(&b.rustcrypto, &mut b.work, &b.tag))
+    }),
 ];
 
 /// Index of each direction's reference in [`CONTENDERS`].
 const ENCRYPT_REF: usize = 2;
 const DECRYPT_REF: usize = 8;
+/// RustCrypto's one-shot (`aes-gcm`) in each direction.
+const ENCRYPT_RC_REF: usize = 9;
+const DECRYPT_RC_REF: usize = 10;
 
 /// The interleaved rounds: every contender once per round, the starting
 /// contender rotating from round to round; the best time of each over all
@@ -287,6 +317,7 @@ fn ratios() {
         body.extend_from_slice(&tag);
         let mut b = Bufs {
             reference: reference(),
+            rustcrypto: Aes256Gcm::new(&KEY.into()),
             plain: data(len),
             work: ct.clone(),
             work_body: body.clone(),
@@ -308,19 +339,22 @@ fn ratios() {
         let gib = |t: f64| len as f64 / t / (1u64 << 30) as f64;
         println!(
             "size {} MiB, best of {rounds} interleaved rounds \
-             (ratio = throughput / aws-lc-rs one-shot, same direction):",
+             (ratio = throughput / aws-lc-rs one-shot, rc = throughput / \
+             aes-gcm one-shot, same direction):",
             len >> 20
         );
         for (i, (name, _)) in CONTENDERS.iter().enumerate() {
-            let r = if i <= ENCRYPT_REF {
-                ENCRYPT_REF
+            let encrypt = name.starts_with("encrypt");
+            let (r, rc) = if encrypt {
+                (ENCRYPT_REF, ENCRYPT_RC_REF)
             } else {
-                DECRYPT_REF
+                (DECRYPT_REF, DECRYPT_RC_REF)
             };
             println!(
-                "  {name:<40} {:7.2} GiB/s   ratio {:.3}",
+                "  {name:<40} {:7.2} GiB/s   ratio {:.3}   rc {:.3}",
                 gib(best[i]),
-                best[r] / best[i]
+                best[r] / best[i],
+                best[rc] / best[i]
             );
         }
     }

@@ -1,11 +1,11 @@
 //! Streaming AES-256-GCM (s3ec-core, 64 KiB chunks) against `aes-gcm` 0.10
-//! one-shot `encrypt_in_place_detached` / `decrypt_in_place_detached`, as
+//! one-shot `encrypt_inout_detached` / `decrypt_inout_detached`, as
 //! throughput, at 1 MiB and 64 MiB.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use core::time::Duration;
 
-use aes_gcm::aead::AeadInPlace;
+use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use s3ec_core::cipher::{open_in_place, GcmEncryptor, GcmVerifier};
@@ -24,7 +24,7 @@ fn data(len: usize) -> Vec<u8> {
 fn sealed(len: usize) -> (Vec<u8>, [u8; 16]) {
     let mut ct = data(len);
     let tag = Aes256Gcm::new(&KEY.into())
-        .encrypt_in_place_detached(&IV.into(), b"", &mut ct)
+        .encrypt_inout_detached(&IV.into(), b"", (&mut ct[..]).into())
         .unwrap();
     (ct, tag.into())
 }
@@ -65,7 +65,7 @@ fn encrypt(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("aes_gcm_one_shot", label), |b| {
             b.iter(|| {
                 cipher
-                    .encrypt_in_place_detached(&IV.into(), b"", &mut buf)
+                    .encrypt_inout_detached(&IV.into(), b"", (&mut buf[..]).into())
                     .unwrap()
             })
         });
@@ -114,7 +114,7 @@ fn decrypt(c: &mut Criterion) {
                 || ct.clone(),
                 |buf| {
                     cipher
-                        .decrypt_in_place_detached(&IV.into(), b"", buf, &tag.into())
+                        .decrypt_inout_detached(&IV.into(), b"", (&mut buf[..]).into(), &tag.into())
                         .unwrap()
                 },
                 BatchSize::PerIteration,

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use aes_gcm::aead::AeadInPlace;
+use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit};
 use s3ec_core::cipher::{open_in_place, GcmEncryptor, GcmVerifier};
 
@@ -30,7 +30,7 @@ fn main() {
         let mut buf: Vec<u8> = (0..len).map(|i| i as u8).collect();
         let mut ct = buf.clone();
         let tag: [u8; 16] = cipher
-            .encrypt_in_place_detached(&IV.into(), b"", &mut ct)
+            .encrypt_inout_detached(&IV.into(), b"", (&mut ct[..]).into())
             .unwrap()
             .into();
         let mut body = ct.clone();
@@ -53,7 +53,7 @@ fn main() {
                 time(&mut || {
                     core::hint::black_box(
                         cipher
-                            .encrypt_in_place_detached(&IV.into(), b"", &mut buf)
+                            .encrypt_inout_detached(&IV.into(), b"", (&mut buf[..]).into())
                             .unwrap(),
                     );
                 }),
@@ -87,7 +87,12 @@ fn main() {
                     work.copy_from_slice(&ct);
                     time(&mut || {
                         cipher
-                            .decrypt_in_place_detached(&IV.into(), b"", &mut work, &tag.into())
+                            .decrypt_inout_detached(
+                                &IV.into(),
+                                b"",
+                                (&mut work[..]).into(),
+                                &tag.into(),
+                            )
                             .unwrap();
                     })
                 },

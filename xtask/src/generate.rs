@@ -32,10 +32,10 @@ use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ::aes_gcm::aead::generic_array::GenericArray;
-use ::aes_gcm::{AeadInPlace, Aes128Gcm, Aes256Gcm, KeyInit};
+use ::aes_gcm::aead::array::Array;
+use ::aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
 use cbc::cipher::block_padding::Pkcs7;
-use cbc::cipher::{BlockEncryptMut, KeyIvInit};
+use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use hkdf::Hkdf;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -76,9 +76,38 @@ fn err<E: Display>(what: &'static str) -> impl Fn(E) -> String {
 }
 
 /// A ChaCha20 RNG seeded with SHA-256 of `SEED_PREFIX/label`.
-fn rng(label: &str) -> ChaCha20Rng {
-    ChaCha20Rng::from_seed(Sha256::digest(format!("{SEED_PREFIX}/{label}")).into())
+fn rng(label: &str) -> CaseRng {
+    CaseRng(ChaCha20Rng::from_seed(
+        Sha256::digest(format!("{SEED_PREFIX}/{label}")).into(),
+    ))
 }
+
+/// `rand_chacha` 0.3's ChaCha20 (the byte stream every committed case was
+/// made with) behind the `rand_core` 0.10 traits the core's write path takes.
+struct CaseRng(ChaCha20Rng);
+
+impl CaseRng {
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        RngCore::fill_bytes(&mut self.0, dest);
+    }
+}
+
+impl rand_core::TryRng for CaseRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.0.next_u32())
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.0.next_u64())
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+// Test vectors only: a seeded generator, so that the cases are reproducible.
+impl rand_core::TryCryptoRng for CaseRng {}
 
 /// The fixed AES master key of `bits` (128, 192 or 256) bits.
 fn kek(bits: usize) -> Vec<u8> {
@@ -87,7 +116,7 @@ fn kek(bits: usize) -> Vec<u8> {
 }
 
 /// `n` bytes from `rng`.
-fn random(rng: &mut ChaCha20Rng, n: usize) -> Vec<u8> {
+fn random(rng: &mut CaseRng, n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
     rng.fill_bytes(&mut v);
     v
@@ -330,7 +359,7 @@ fn seal_content(
     suite: Suite,
     dk: &DataKey,
     pt: &[u8],
-    rng: &mut ChaCha20Rng,
+    rng: &mut CaseRng,
 ) -> Result<(Vec<u8>, ContentParams), String> {
     let (mut enc, params) = ContentEncryption::new(suite, dk, rng)
         .map_err(err("ContentEncryption::new"))?
@@ -348,7 +377,7 @@ fn seal_v3(
     md_json: &str,
     placement: Placement,
     pt: &[u8],
-    rng: &mut ChaCha20Rng,
+    rng: &mut CaseRng,
 ) -> Result<Sealed, String> {
     let edk = aes_gcm::wrap(kek, dk, V3_CEK, rng).map_err(err("aes_gcm::wrap"))?;
     let (body, params) = seal_content(Suite::AesGcmCommitting, dk, pt, rng)?;
@@ -379,7 +408,7 @@ fn seal_v2(
     md_json: &str,
     placement: Placement,
     pt: &[u8],
-    rng: &mut ChaCha20Rng,
+    rng: &mut CaseRng,
 ) -> Result<Sealed, String> {
     let edk = aes_gcm::wrap(kek, dk, GCM, rng).map_err(err("aes_gcm::wrap"))?;
     let (body, params) = seal_content(Suite::AesGcm, dk, pt, rng)?;
@@ -501,17 +530,17 @@ fn v2_small_dk_case(dk_bits: usize, len: usize) -> Result<Case, String> {
     let mut iv = [0u8; 12];
     iv.copy_from_slice(&random(&mut r, 12));
     let mut body = pt.clone();
-    let tag =
-        match dk_bits {
-            128 => Aes128Gcm::new(GenericArray::from_slice(dk.as_bytes()))
-                .encrypt_in_place_detached(GenericArray::from_slice(&iv), b"", &mut body),
-            192 => ::aes_gcm::AesGcm::<aes::Aes192, ::aes_gcm::aead::consts::U12>::new(
-                GenericArray::from_slice(dk.as_bytes()),
-            )
-            .encrypt_in_place_detached(GenericArray::from_slice(&iv), b"", &mut body),
-            n => return Err(format!("no {n}-bit data key case")),
-        }
-        .map_err(|_| "AES-GCM encrypt failed".to_string())?;
+    let tag = match dk_bits {
+        128 => Aes128Gcm::new_from_slice(dk.as_bytes())
+            .map_err(err("AES-128-GCM key"))?
+            .encrypt_inout_detached(&Array::from(iv), b"", (&mut body[..]).into()),
+        192 => ::aes_gcm::AesGcm::<aes::Aes192, ::aes_gcm::aead::consts::U12>::new(
+            dk.as_bytes().try_into().map_err(err("AES-192-GCM key"))?,
+        )
+        .encrypt_inout_detached(&Array::from(iv), b"", (&mut body[..]).into()),
+        n => return Err(format!("no {n}-bit data key case")),
+    }
+    .map_err(|_| "AES-GCM encrypt failed".to_string())?;
     body.extend_from_slice(&tag);
     let metadata = vec![
         ("x-amz-key-v2".to_string(), b64e(edk.as_bytes())?),
@@ -562,17 +591,17 @@ fn cbc_encrypt(key: &[u8], iv: &[u8; 16], pt: &[u8]) -> Result<Vec<u8>, String> 
     let out = match key.len() {
         16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(key, iv)
             .map_err(bad)?
-            .encrypt_padded_mut::<Pkcs7>(&mut buf, n)
+            .encrypt_padded::<Pkcs7>(&mut buf, n)
             .map_err(pad)?
             .len(),
         24 => cbc::Encryptor::<aes::Aes192>::new_from_slices(key, iv)
             .map_err(bad)?
-            .encrypt_padded_mut::<Pkcs7>(&mut buf, n)
+            .encrypt_padded::<Pkcs7>(&mut buf, n)
             .map_err(pad)?
             .len(),
         32 => cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
             .map_err(bad)?
-            .encrypt_padded_mut::<Pkcs7>(&mut buf, n)
+            .encrypt_padded::<Pkcs7>(&mut buf, n)
             .map_err(pad)?
             .len(),
         n => return Err(format!("CBC key of {n} bytes")),
@@ -582,7 +611,7 @@ fn cbc_encrypt(key: &[u8], iv: &[u8; 16], pt: &[u8]) -> Result<Vec<u8>, String> 
 }
 
 /// A 16-byte CBC IV from `rng` (never all zero).
-fn cbc_iv(rng: &mut ChaCha20Rng) -> Result<[u8; 16], String> {
+fn cbc_iv(rng: &mut CaseRng) -> Result<[u8; 16], String> {
     let mut iv = [0u8; 16];
     rng.fill_bytes(&mut iv);
     if iv == [0; 16] {
@@ -817,10 +846,10 @@ fn neg(
 /// AES-256-GCM with any IV, all-zero included (the core refuses a zero IV
 /// on purpose). Used for the two zero-IV / zero-message-id cases only.
 fn gcm_raw(key: &[u8; 32], iv: &[u8; 12], aad: &[u8], pt: &[u8]) -> Result<Vec<u8>, String> {
-    let cipher = Aes256Gcm::new(GenericArray::from_slice(key));
+    let cipher = Aes256Gcm::new(&Array::from(*key));
     let mut body = pt.to_vec();
     let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut body)
+        .encrypt_inout_detached(&Array::from(*iv), aad, (&mut body[..]).into())
         .map_err(|_| "AES-GCM encrypt failed".to_string())?;
     body.extend_from_slice(&tag);
     Ok(body)
@@ -1087,7 +1116,7 @@ fn fresh_v2(
     kek: &[u8],
     pt: &[u8],
     placement: Placement,
-    rng: &mut ChaCha20Rng,
+    rng: &mut CaseRng,
 ) -> Result<Sealed, String> {
     let dk = DataKey::generate(rng).map_err(err("DataKey::generate"))?;
     seal_v2(kek, &dk, &Md::Unicode.raw_json()?, placement, pt, rng)
@@ -1095,7 +1124,7 @@ fn fresh_v2(
 
 /// The encrypted data key (`x-amz-3`) of another V3 object under the same
 /// master key: a different data key that unwraps fine.
-fn other_v3_edk(kek: &[u8], rng: &mut ChaCha20Rng) -> Result<String, String> {
+fn other_v3_edk(kek: &[u8], rng: &mut CaseRng) -> Result<String, String> {
     let dk = DataKey::generate(rng).map_err(err("DataKey::generate"))?;
     let other = seal_v3(kek, &dk, "", Placement::ObjectMetadata, b"other", rng)?;
     lookup(&other.metadata, "x-amz-3")

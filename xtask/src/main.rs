@@ -23,6 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod edge;
 mod fuzz;
 mod generate;
 mod interop;
@@ -135,6 +136,8 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(rustcrypto)
         .args(["--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().arg("test").args(rustcrypto))?;
+    // The rsa-crate unwrap (opt-in feature) against AWS-LC and the vectors.
+    run(cargo().args(["test", "-p", "s3ec-rsa", "--features", "decrypt"]))?;
     no_std()?;
     // cargo-deny is not installed by CI (building it took 38 min on the
     // shared, loaded 2-core machine): checked when present.
@@ -204,11 +207,35 @@ fn no_std() -> Result<(), String> {
     // A staticlib with a #[panic_handler] and no global allocator: if std or
     // alloc creeps into the core or any of its dependencies, this fails to
     // build (duplicate panic handler / missing allocator / missing std).
-    run(cargo()
-        .args(["build", "--release", "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(root().join("target").join("no-std-check")))?;
+    // Built twice: the default AES/GHASH backends (CPU kernels picked at run
+    // time) and the portable ones alone in their compact forms (the
+    // smallest firmware, for a device without crypto instructions); both are
+    // measured for the edge budget.
+    let mut builds = Vec::new();
+    for (name, target, rustflags) in [
+        (
+            "default backends (AES-NI/VAES + CLMUL + portable)",
+            "no-std-check",
+            "",
+        ),
+        (
+            "portable compact backends (aes, polyval, sha2: soft; aes, sha2: compact)",
+            "no-std-check-soft",
+            "--cfg aes_backend=\"soft\" --cfg aes_backend_soft=\"compact\" \
+             --cfg polyval_backend=\"soft\" --cfg sha2_backend=\"soft\" \
+             --cfg sha2_backend_soft=\"compact\"",
+        ),
+    ] {
+        let target_dir = root().join("target").join(target);
+        run(cargo()
+            .args(["build", "--release", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env("RUSTFLAGS", rustflags))?;
+        let lib = target_dir.join("release").join("libs3ec_no_std_check.a");
+        builds.push(edge::measure(name, &lib, &target_dir.join("edge"))?);
+    }
     eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc)");
-    Ok(())
+    edge::report(&builds)
 }

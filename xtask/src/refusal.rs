@@ -259,7 +259,15 @@ mod tests {
         assert_eq!(classify(&auth, Stage::Get), Some(Class::Authentication));
         let k = |e| ClientError::Keyring(e);
         assert_eq!(
-            classify(&k(KeyringError::ContextMismatch { missing: vec![], unexpected: vec![], differing: vec![], expected_given: true }), Stage::Open),
+            classify(
+                &k(KeyringError::ContextMismatch {
+                    missing: vec![],
+                    unexpected: vec![],
+                    differing: vec![],
+                    expected_given: true
+                }),
+                Stage::Open
+            ),
             Some(Class::Context)
         );
         assert_eq!(

@@ -39,7 +39,7 @@ use aws_lc_rs::cipher::{
     EncryptingKey, EncryptionContext, UnboundCipherKey, AES_128, AES_192, AES_256,
 };
 use aws_lc_rs::iv::FixedLength;
-use ghash::universal_hash::{KeyInit, UniversalHash};
+use ghash::universal_hash::UniversalHash;
 use ghash::GHash;
 use s3ec_core::cipher::backend::{GcmBackend, StreamDecrypt, StreamEncrypt, StreamVerify};
 use s3ec_core::{Error, InputError};
@@ -221,7 +221,7 @@ fn fused_keystream(
     }
     match u32::try_from(end) {
         // Block aligned: the next keystream block is `iv || end`.
-        Ok(next) if buf.len() % 16 == 0 => cursor.next = next,
+        Ok(next) if buf.len().is_multiple_of(16) => cursor.next = next,
         // Stopped inside a block (or at the very end of the counter
         // space): nothing can continue from here.
         _ => *slot = None,

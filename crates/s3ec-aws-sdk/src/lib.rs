@@ -48,8 +48,8 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as SdkCompletedP
 use bytes::Bytes;
 use s3ec_client::transport::{
     Access, AsyncBody, AsyncGetResponse, AsyncTransport, ChecksumAlgorithm, CompleteRequest,
-    ErrorKind, GetRequest, ListPage, ListRequest, ListedObject, Metadata, ObjectHead, ObjectRequest,
-    PartRequest, PutRequest, ServerSideEncryption, TransportError,
+    ErrorKind, GetRequest, ListPage, ListRequest, ListedObject, Metadata, ObjectHead,
+    ObjectRequest, PartRequest, PutRequest, ServerSideEncryption, TransportError,
 };
 
 /// The SDK's `RequestPayer` for an [`Access`].

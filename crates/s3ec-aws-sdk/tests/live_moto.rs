@@ -300,7 +300,7 @@ async fn every_keyring_and_storage_mode_round_trips() {
             for instr in [false, true] {
                 for (i, &n) in sizes.iter().enumerate() {
                     let key = format!("{name}/{policy:?}/{instr}/{n}");
-                    let len = (i % 2 == 0).then_some(n);
+                    let len = i.is_multiple_of(2).then_some(n);
                     let put = c
                         .put_object_with(&b, &key, Gen::new(n, i as u8), len, &opts(instr, &ctx))
                         .await

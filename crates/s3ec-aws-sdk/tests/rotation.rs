@@ -81,7 +81,9 @@ fn raw(t: &dyn Transport, b: &str, k: &str) -> Vec<u8> {
             bucket: b,
             key: k,
             range: None,
-            if_match: None, ..GetRequest::default() })
+            if_match: None,
+            ..GetRequest::default()
+        })
         .unwrap();
     let mut v = Vec::new();
     std::io::Read::read_to_end(&mut resp.body, &mut v).unwrap();

@@ -9,7 +9,6 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rand_core::{OsRng, RngCore};
 use s3ec_client::codec::{self, DecryptPolicy};
 use s3ec_core::envelope::Placement;
 use s3ec_core::CommitmentPolicy;
@@ -33,7 +32,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let plaintext = std::fs::read(&path)?;
 
     let mut master = [0u8; 32];
-    OsRng.fill_bytes(&mut master);
+    getrandom::fill(&mut master).map_err(|e| format!("OS random source: {e}"))?;
     let description = Context::from([("purpose".to_string(), "local roundtrip demo".to_string())]);
     let keyring = AesKeyring::new(&master)?.with_material_description(description);
 

@@ -373,7 +373,7 @@ pub fn seal_with_materials(
     placement: Placement,
     content_length: Option<u64>,
 ) -> Result<Sealed, ClientError> {
-    let mut rng = rand_core::OsRng;
+    let mut rng = getrandom::SysRng;
     let (encryptor, params) =
         ContentEncryption::<Backend>::with_backend(suite, &materials.data_key, &mut rng)
             .map_err(ClientError::Format)?

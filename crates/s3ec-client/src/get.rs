@@ -607,7 +607,7 @@ pub fn check_body_length(info: &EnvelopeInfo, body_len: u64) -> Result<(), Clien
     let tag = TAG_LEN as u64;
     match info.suite {
         Suite::AesCbc => {
-            if body_len == 0 || body_len % 16 != 0 {
+            if body_len == 0 || !body_len.is_multiple_of(16) {
                 return Err(ClientError::InvalidBodyLength {
                     suite: info.suite,
                     len: body_len,

@@ -271,7 +271,7 @@ impl NewUpload {
         let checkpoint = self
             .content_key
             .resumable_encryptor::<Backend>()?
-            .checkpoint(&mut rand_core::OsRng, &aad)?;
+            .checkpoint(&mut getrandom::SysRng, &aad)?;
         Ok(MultipartUpload {
             bucket: bucket.to_string(),
             key: key.to_string(),
@@ -537,7 +537,7 @@ impl MultipartUpload {
             None
         } else {
             let aad = self.aad(part_number + 1, next_len);
-            Some(enc.checkpoint(&mut rand_core::OsRng, &aad)?)
+            Some(enc.checkpoint(&mut getrandom::SysRng, &aad)?)
         };
         Ok(PendingPart {
             part_number,

@@ -76,7 +76,7 @@ async fn round_trips_and_interop_with_the_blocking_client() {
             {
                 let pt = data(n, i as u8);
                 let key = format!("a-{n}-{instr}");
-                let len = (i % 2 == 0).then_some(n as u64);
+                let len = i.is_multiple_of(2).then_some(n as u64);
                 let put = c
                     .put_object_with("b", &key, &pt[..], len, &opts)
                     .await

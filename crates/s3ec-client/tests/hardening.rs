@@ -219,7 +219,7 @@ impl Keyring for CanaryRing {
             CANARY_MASTER,
             &dk,
             req.suite.cek_alg(),
-            &mut rand::rngs::OsRng,
+            &mut getrandom::SysRng,
         )?;
         m.encrypted.ciphertext = wrapped.to_vec();
         m.data_key = dk;

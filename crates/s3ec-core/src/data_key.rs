@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::TryCryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{Error, InputError};
@@ -20,7 +20,7 @@ pub struct DataKey {
 
 impl DataKey {
     /// Generate a fresh 256-bit data key from a cryptographic RNG.
-    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Result<DataKey, Error> {
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<DataKey, Error> {
         let mut bytes = [0u8; 32];
         rng.try_fill_bytes(&mut bytes).map_err(|_| Error::Rng)?;
         Ok(DataKey { bytes, len: 32 })

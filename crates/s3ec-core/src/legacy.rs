@@ -21,7 +21,7 @@
 use core::fmt;
 
 use aes::cipher::inout::InOutBuf;
-use aes::cipher::{BlockDecryptMut, KeyIvInit};
+use aes::cipher::{BlockModeDecrypt, KeyIvInit};
 use aes::{Aes128, Aes192, Aes256};
 use subtle::{Choice, ConstantTimeEq, ConstantTimeGreater};
 
@@ -51,9 +51,9 @@ impl Inner {
     fn decrypt_blocks(&mut self, buf: &mut [u8]) {
         let (blocks, _tail) = InOutBuf::from(buf).into_chunks();
         match self {
-            Inner::A128(d) => d.decrypt_blocks_inout_mut(blocks),
-            Inner::A192(d) => d.decrypt_blocks_inout_mut(blocks),
-            Inner::A256(d) => d.decrypt_blocks_inout_mut(blocks),
+            Inner::A128(d) => d.decrypt_blocks_inout(blocks),
+            Inner::A192(d) => d.decrypt_blocks_inout(blocks),
+            Inner::A256(d) => d.decrypt_blocks_inout(blocks),
         }
     }
 }
@@ -91,7 +91,7 @@ fn unpad(block: &[u8; BLOCK]) -> Result<usize, Error> {
 /// ```
 pub fn decrypt_in_place(key: &[u8], iv: &[u8; 16], buf: &mut [u8]) -> Result<usize, Error> {
     let mut inner = Inner::new(key, iv)?;
-    if buf.is_empty() || buf.len() % BLOCK != 0 {
+    if buf.is_empty() || !buf.len().is_multiple_of(BLOCK) {
         return Err(Error::Authentication);
     }
     inner.decrypt_blocks(buf);

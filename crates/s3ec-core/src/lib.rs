@@ -26,7 +26,7 @@
 //! use s3ec_core::matdesc::MatDesc;
 //! use s3ec_core::{wrap, Arena, DataKey, MetaKey, Suite, WrapAlg};
 //!
-//! let mut rng = rand::rngs::OsRng;
+//! let mut rng = rand::rngs::SysRng;
 //! let master_key = [0x42u8; 32];
 //!
 //! // Encrypt: a fresh data key, wrapped with AES/GCM (binding the content

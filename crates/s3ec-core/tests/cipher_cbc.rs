@@ -2,7 +2,7 @@
 //! block appended), streaming splits, and uniform failures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use proptest::prelude::*;
 use s3ec_core::cipher::ContentKey;
 use s3ec_core::legacy::{decrypt_in_place, CbcDecryptor};

@@ -3,7 +3,7 @@
 //! tamper rejection of the commitment, message id, IV and body.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::{TryCryptoRng, TryRng};
 use s3ec_core::b64;
 use s3ec_core::cipher::{kdf, ContentEncryption, ContentKey, ContentParams};
 use s3ec_core::danger::{decrypt_range_with_key, UnverifiedDecryptor};
@@ -11,24 +11,22 @@ use s3ec_core::{DataKey, Error, Suite};
 
 /// Replays fixed bytes (test only: a "CryptoRng" that is anything but).
 struct Replay(Vec<u8>);
-impl RngCore for Replay {
-    fn next_u32(&mut self) -> u32 {
+impl TryRng for Replay {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
         unimplemented!()
     }
-    fn next_u64(&mut self) -> u64 {
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
         unimplemented!()
     }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.try_fill_bytes(dest).unwrap()
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
         let rest = self.0.split_off(dest.len());
         dest.copy_from_slice(&self.0);
         self.0 = rest;
         Ok(())
     }
 }
-impl CryptoRng for Replay {}
+impl TryCryptoRng for Replay {}
 
 fn dk() -> DataKey {
     DataKey::from_slice(&(0u8..32).collect::<Vec<_>>()).unwrap()
@@ -220,7 +218,7 @@ fn v2_iv_tamper_and_suite_confusion() {
 
 #[test]
 fn random_round_trips() {
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = rand::rngs::SysRng;
     for suite in [Suite::AesGcm, Suite::AesGcmCommitting] {
         let dk = DataKey::generate(&mut rng).unwrap();
         let mut ce = ContentEncryption::new(suite, &dk, &mut rng).unwrap();

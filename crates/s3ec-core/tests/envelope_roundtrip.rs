@@ -224,7 +224,7 @@ fn file_strategy() -> impl Strategy<Value = Option<String>> {
                     if v.trim_start_matches('0').is_empty() {
                         s.push('0');
                     }
-                } else if v.is_empty() && i % 3 == 0 {
+                } else if v.is_empty() && i.is_multiple_of(3) {
                     s.push_str("null");
                 } else {
                     s.push_str(&serde_json::to_string(v).unwrap());

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
-use rand::Rng;
-use rand_core::{CryptoRng, RngCore};
+use rand::{Rng, RngExt};
+use rand_core::{TryCryptoRng, TryRng};
 use s3ec_core::wrap::{aes_ecb, aes_gcm, aes_kw, infer_v1, rsa_pseudo};
 use s3ec_core::{DataKey, Error, FormatError, InputError, MetaKey, Suite, Unsupported, WrapAlg};
 
@@ -18,48 +18,54 @@ fn h(s: &str) -> Vec<u8> {
 
 fn random_bytes(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
-    rand::thread_rng().fill_bytes(&mut v);
+    rand::rng().fill_bytes(&mut v);
     v
 }
 
 /// An "RNG" that always yields the same byte: to reproduce fixed nonces.
 struct FixedRng(u8);
 
-impl RngCore for FixedRng {
-    fn next_u32(&mut self) -> u32 {
-        u32::from_ne_bytes([self.0; 4])
+impl TryRng for FixedRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from_ne_bytes([self.0; 4]))
     }
-    fn next_u64(&mut self) -> u64 {
-        u64::from_ne_bytes([self.0; 8])
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from_ne_bytes([self.0; 8]))
     }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        dest.fill(self.0);
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
         dest.fill(self.0);
         Ok(())
     }
 }
-impl CryptoRng for FixedRng {}
+impl TryCryptoRng for FixedRng {}
 
 /// An RNG that always fails.
 struct BrokenRng;
 
-impl RngCore for BrokenRng {
-    fn next_u32(&mut self) -> u32 {
-        0
-    }
-    fn next_u64(&mut self) -> u64 {
-        0
-    }
-    fn fill_bytes(&mut self, _: &mut [u8]) {}
-    fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), rand_core::Error> {
-        Err(rand_core::Error::from(
-            core::num::NonZeroU32::new(rand_core::Error::CUSTOM_START).unwrap(),
-        ))
+/// Its error: the OS source said no.
+#[derive(Debug)]
+struct Unavailable;
+impl core::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("entropy source unavailable")
     }
 }
-impl CryptoRng for BrokenRng {}
+impl core::error::Error for Unavailable {}
+
+impl TryRng for BrokenRng {
+    type Error = Unavailable;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Err(Unavailable)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Err(Unavailable)
+    }
+    fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), Self::Error> {
+        Err(Unavailable)
+    }
+}
+impl TryCryptoRng for BrokenRng {}
 
 fn bad_len(key: MetaKey, actual: usize) -> Error {
     Error::Format(FormatError::InvalidLength { key, actual })
@@ -107,7 +113,7 @@ fn aes_gcm_reference_vector_v2() {
 
 #[test]
 fn aes_gcm_round_trip_every_kek_size() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     for n in KEK_SIZES {
         for cek_alg in [V2, V3] {
             for _ in 0..8 {
@@ -124,7 +130,7 @@ fn aes_gcm_round_trip_every_kek_size() {
 
 #[test]
 fn aes_gcm_nonces_are_fresh() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let kek = random_bytes(32);
     let dk = DataKey::generate(&mut rng).unwrap();
     let a = aes_gcm::wrap(&kek, &dk, V3, &mut rng).unwrap();
@@ -135,7 +141,7 @@ fn aes_gcm_nonces_are_fresh() {
 
 #[test]
 fn aes_gcm_wrong_kek() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     for n in KEK_SIZES {
         let kek = random_bytes(n);
         let dk = DataKey::generate(&mut rng).unwrap();
@@ -159,7 +165,7 @@ fn aes_gcm_wrong_kek() {
 
 #[test]
 fn aes_gcm_every_tampered_byte_is_rejected() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let kek = random_bytes(32);
     let dk = DataKey::generate(&mut rng).unwrap();
     for cek_alg in [V2, V3] {
@@ -181,7 +187,7 @@ fn aes_gcm_every_tampered_byte_is_rejected() {
 
 #[test]
 fn aes_gcm_wrong_cek_alg() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let kek = random_bytes(16);
     let dk = DataKey::generate(&mut rng).unwrap();
     let v2 = aes_gcm::wrap(&kek, &dk, V2, &mut rng).unwrap();
@@ -215,7 +221,7 @@ fn aes_gcm_wrong_cek_alg() {
 
 #[test]
 fn aes_gcm_truncated_and_extended() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let kek = random_bytes(32);
     let dk = DataKey::generate(&mut rng).unwrap();
     for (cek_alg, key) in [(V2, MetaKey::KeyV2), (V3, MetaKey::KeyV3)] {
@@ -239,7 +245,7 @@ fn aes_gcm_truncated_and_extended() {
 
 #[test]
 fn aes_gcm_argument_errors() {
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let dk = DataKey::generate(&mut rng).unwrap();
     for n in [0usize, 8, 15, 17, 20, 31, 33, 48, 64] {
         let want = Error::InvalidInput(InputError::KeyLength { actual: n });
@@ -630,7 +636,7 @@ proptest! {
     fn round_trips(kek_len in prop::sample::select(vec![16usize, 24, 32]), seed in any::<u64>()) {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let kek: Vec<u8> = (0..kek_len).map(|_| rng.gen()).collect();
+        let kek: Vec<u8> = (0..kek_len).map(|_| rng.random()).collect();
         let dk = DataKey::generate(&mut rng).unwrap();
         for alg in [V2, V3] {
             let edk = aes_gcm::wrap(&kek, &dk, alg, &mut rng).unwrap();

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use base64ct::{Base64, Encoding};
-use cipher::{BlockDecryptMut, KeyIvInit};
+use cipher::{BlockModeDecrypt, KeyIvInit};
 use s3ec_core::wrap::{aes_ecb, aes_gcm as gcm_wrap, infer_v1};
 use s3ec_core::{DataKey, Error, WrapAlg};
 use serde_json::Value;
@@ -89,13 +89,13 @@ fn aes_cases() -> Vec<Case> {
 
 fn gcm_content(dk: &DataKey, iv: &[u8], body: &[u8]) -> Option<Vec<u8>> {
     let c = aes_gcm::Aes256Gcm::new_from_slice(dk.as_256().ok()?).ok()?;
-    c.decrypt(aes_gcm::Nonce::from_slice(iv), body).ok()
+    c.decrypt(&aes_gcm::Nonce::try_from(iv).ok()?, body).ok()
 }
 
-fn cbc_blocks<C: BlockDecryptMut>(mut c: C, body: &[u8]) -> Vec<u8> {
+fn cbc_blocks<C: BlockModeDecrypt>(mut c: C, body: &[u8]) -> Vec<u8> {
     let mut out = body.to_vec();
     for ch in out.chunks_exact_mut(16) {
-        c.decrypt_block_mut(ch.into());
+        c.decrypt_block(ch.try_into().unwrap());
     }
     out
 }

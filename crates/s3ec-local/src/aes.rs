@@ -8,7 +8,7 @@
 
 use core::fmt;
 
-use rand_core::OsRng;
+use getrandom::SysRng;
 use s3ec_core::wrap::{aes_ecb, aes_gcm, aes_kw};
 use s3ec_core::{DataKey, WrapAlg};
 use s3ec_keyring::{
@@ -155,7 +155,7 @@ impl Keyring for AesKeyring {
         // Spec `s3-keyring.md` OnEncrypt: GenerateDataKey (a fresh 256-bit
         // key per object, from the OS RNG), then EncryptDataKey
         // (`wrap_data_key`, which also checks the request).
-        let data_key = DataKey::generate(&mut OsRng)?;
+        let data_key = DataKey::generate(&mut SysRng)?;
         let encrypted = self.wrap_data_key(req, &data_key)?;
         Ok(EncryptionMaterials {
             data_key,
@@ -181,7 +181,7 @@ impl Keyring for AesKeyring {
             self.key.as_bytes(),
             data_key,
             req.suite.cek_alg(),
-            &mut OsRng,
+            &mut SysRng,
         )?;
         Ok(EncryptedDataKey {
             wrap: WrapAlg::AesGcm,

@@ -221,18 +221,19 @@ fn decrypt_through_core(case: &Case, ring: &dyn Keyring) -> Result<Vec<u8>, Stri
 /// key the keyring returned.
 fn decrypt_independently(case: &Case, dk: &DataKey) -> Option<Vec<u8>> {
     use aes_gcm::aead::{Aead, KeyInit};
-    use cbc::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+    use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
     let m = case.envelope_map();
     let iv = Base64::decode_vec(&m["x-amz-iv"]).unwrap();
     let body = case.body();
     if m.contains_key("x-amz-key-v2") {
         let c = aes_gcm::Aes256Gcm::new_from_slice(dk.as_bytes()).ok()?;
-        c.decrypt(aes_gcm::Nonce::from_slice(&iv), &body[..]).ok()
+        c.decrypt(&aes_gcm::Nonce::try_from(&iv[..]).ok()?, &body[..])
+            .ok()
     } else {
         let iv: [u8; 16] = iv.try_into().ok()?;
         let k: [u8; 32] = dk.as_bytes().try_into().ok()?;
         cbc::Decryptor::<aes::Aes256>::new(&k.into(), &iv.into())
-            .decrypt_padded_vec_mut::<Pkcs7>(&body)
+            .decrypt_padded_vec::<Pkcs7>(&body)
             .ok()
     }
 }

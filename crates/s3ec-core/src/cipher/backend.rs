@@ -32,7 +32,9 @@
 //! * The tag comparison in `finish` must be constant time.
 //! * Key material held by `Key` and the states should be zeroized on drop.
 
-use aes::cipher::{BlockEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper};
+use aes::cipher::{
+    BlockCipherEncrypt, InnerIvInit, KeyInit, StreamCipher, StreamCipherCoreWrapper,
+};
 use aes::{Aes128, Aes192, Aes256};
 use ghash::universal_hash::UniversalHash;
 use ghash::GHash;

@@ -12,7 +12,7 @@
 
 use core::fmt;
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::TryCryptoRng;
 use zeroize::Zeroize;
 
 use crate::cipher::backend::{GcmBackend, RustCrypto};
@@ -67,7 +67,7 @@ impl ContentParams {
 }
 
 /// Fill `buf` from `rng`, redrawing an all-zero result.
-fn random_nonzero<R: RngCore + CryptoRng>(rng: &mut R, buf: &mut [u8]) -> Result<(), Error> {
+fn random_nonzero<R: TryCryptoRng + ?Sized>(rng: &mut R, buf: &mut [u8]) -> Result<(), Error> {
     for _ in 0..ZERO_REDRAWS {
         rng.try_fill_bytes(buf).map_err(|_| Error::Rng)?;
         if check_iv(buf).is_ok() {
@@ -82,7 +82,7 @@ fn random_nonzero<R: RngCore + CryptoRng>(rng: &mut R, buf: &mut [u8]) -> Result
 /// ```
 /// use s3ec_core::cipher::content::{ContentEncryption, ContentKey, ContentParams};
 /// use s3ec_core::{DataKey, Suite};
-/// let mut rng = rand::rngs::OsRng;
+/// let mut rng = rand::rngs::SysRng;
 /// let dk = DataKey::generate(&mut rng)?;
 /// let (mut enc, params) = ContentEncryption::new(Suite::AesGcmCommitting, &dk, &mut rng)?.into_parts();
 /// let mut body = b"object body".to_vec();
@@ -104,7 +104,7 @@ impl ContentEncryption {
     /// Start encrypting content with `suite` under `data_key` (must be 256
     /// bits), drawing the IV or message id from `rng`. The legacy CBC suite
     /// is refused ([`Unsupported::LegacySuiteEncrypt`]).
-    pub fn new<R: RngCore + CryptoRng>(
+    pub fn new<R: TryCryptoRng + ?Sized>(
         suite: Suite,
         data_key: &DataKey,
         rng: &mut R,
@@ -115,7 +115,7 @@ impl ContentEncryption {
 
 impl<B: GcmBackend> ContentEncryption<B> {
     /// [`ContentEncryption::new`] with backend `B`.
-    pub fn with_backend<R: RngCore + CryptoRng>(
+    pub fn with_backend<R: TryCryptoRng + ?Sized>(
         suite: Suite,
         data_key: &DataKey,
         rng: &mut R,
@@ -379,22 +379,20 @@ mod tests {
 
     /// An RNG that only ever returns zeros.
     struct ZeroRng;
-    impl RngCore for ZeroRng {
-        fn next_u32(&mut self) -> u32 {
-            0
+    impl rand_core::TryRng for ZeroRng {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(0)
         }
-        fn next_u64(&mut self) -> u64 {
-            0
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(0)
         }
-        fn fill_bytes(&mut self, dest: &mut [u8]) {
-            dest.fill(0)
-        }
-        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
             dest.fill(0);
             Ok(())
         }
     }
-    impl CryptoRng for ZeroRng {}
+    impl TryCryptoRng for ZeroRng {}
 
     #[test]
     fn zero_rng_is_refused() {
@@ -410,7 +408,7 @@ mod tests {
 
     #[test]
     fn cbc_encrypt_refused_and_short_key() {
-        let mut rng = rand::rngs::OsRng;
+        let mut rng = rand::rngs::SysRng;
         let dk = DataKey::from_slice(&[1; 32]).unwrap();
         assert_eq!(
             ContentEncryption::new(Suite::AesCbc, &dk, &mut rng).map(|_| ()),

@@ -33,12 +33,12 @@
 
 use core::fmt;
 
-use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use aes::Aes256;
 use ghash::universal_hash::UniversalHash;
 use ghash::GHash;
 use hkdf::Hkdf;
-use rand_core::{CryptoRng, RngCore};
+use rand_core::TryCryptoRng;
 use sha2::Sha512;
 use zeroize::Zeroize;
 
@@ -76,7 +76,7 @@ pub type SealedCheckpoint = [u8; SEALED_CHECKPOINT_LEN];
 /// let mut enc = ResumableEncryptor::new(&key, &iv, b"")?;
 /// let mut part1 = b"first part, ".to_vec();
 /// enc.update(&mut part1)?;
-/// let saved = enc.checkpoint(&mut rand_core::OsRng, b"upload-1 part 2")?;
+/// let saved = enc.checkpoint(&mut rand::rngs::SysRng, b"upload-1 part 2")?;
 /// drop(enc);
 ///
 /// // Later, in another process with the same key:
@@ -144,7 +144,7 @@ impl<B: GcmBackend> ResumableEncryptor<B> {
     fn blank(key: &[u8; 32], iv: &[u8; 12], aad_len: u64) -> Result<Self, Error> {
         check_iv(iv)?;
         let (mut h, mask, state_key) = setup(key, iv)?;
-        let ghash = GHash::new(&h.into());
+        let ghash = GHash::new(&ghash::Key::from(h));
         h.zeroize();
         Ok(ResumableEncryptor {
             key: B::expand_key(key)?,
@@ -235,7 +235,7 @@ impl<B: GcmBackend> ResumableEncryptor<B> {
 
     /// Seal the current position with a fresh nonce from `rng`, bound to
     /// `aad` (which [`resume`](Self::resume) must be given again).
-    pub fn checkpoint<R: RngCore + CryptoRng>(
+    pub fn checkpoint<R: TryCryptoRng + ?Sized>(
         &self,
         rng: &mut R,
         aad: &[u8],
@@ -434,7 +434,7 @@ mod tests {
                 out.extend_from_slice(&part);
                 at = *c;
                 let ctx = [i as u8];
-                let saved = enc.checkpoint(&mut rand_core::OsRng, &ctx).unwrap();
+                let saved = enc.checkpoint(&mut rand::rngs::SysRng, &ctx).unwrap();
                 enc = ResumableEncryptor::resume(&key, &iv, &aad, &saved, &ctx).unwrap();
             }
             out.extend_from_slice(&enc.finish());
@@ -448,7 +448,7 @@ mod tests {
         let mut enc = ResumableEncryptor::new(&key, &iv, b"").unwrap();
         let mut data = vec![0u8; 100];
         enc.update(&mut data).unwrap();
-        let saved = enc.checkpoint(&mut rand_core::OsRng, b"part 2").unwrap();
+        let saved = enc.checkpoint(&mut rand::rngs::SysRng, b"part 2").unwrap();
         // Another aad, another key, a flipped bit: refused.
         let err = |r: Result<ResumableEncryptor, Error>| r.unwrap_err();
         assert_eq!(

@@ -17,10 +17,11 @@
 //! any other length, and so does this module).
 
 use aes::{Aes128, Aes192, Aes256};
+use aes_gcm::aead::array::Array;
 use aes_gcm::aead::consts::{U12, U16};
-use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
-use rand_core::{CryptoRng, RngCore};
+use aes_gcm::aead::inout::InOutBuf;
+use aes_gcm::{AeadInOut, AesGcm, KeyInit};
+use rand_core::TryCryptoRng;
 use zeroize::Zeroizing;
 
 use super::{check_kek, edk_meta_key};
@@ -56,7 +57,7 @@ pub const EDK_LEN: usize = NONCE_LEN + DK_LEN + TAG_LEN;
 /// ```
 /// use s3ec_core::{wrap::aes_gcm, DataKey, Suite};
 ///
-/// let mut rng = rand::rngs::OsRng;
+/// let mut rng = rand::rngs::SysRng;
 /// let kek = [0x42u8; 32];
 /// let dk = DataKey::generate(&mut rng)?;
 /// let cek_alg = Suite::AesGcmCommitting.cek_alg(); // "115"
@@ -74,7 +75,7 @@ pub const EDK_LEN: usize = NONCE_LEN + DK_LEN + TAG_LEN;
 /// );
 /// # Ok::<(), s3ec_core::Error>(())
 /// ```
-pub fn wrap<R: RngCore + CryptoRng>(
+pub fn wrap<R: TryCryptoRng + ?Sized>(
     kek: &[u8],
     dk: &DataKey,
     cek_alg: &str,
@@ -183,12 +184,12 @@ fn seal_with<C>(
     buf: &mut [u8; DK_LEN],
 ) -> Result<[u8; TAG_LEN], Error>
 where
-    C: KeyInit + AeadInPlace<NonceSize = U12, TagSize = U16>,
+    C: KeyInit + AeadInOut<NonceSize = U12, TagSize = U16>,
 {
     let cipher = C::new_from_slice(kek).map_err(|_| InputError::KeyLength { actual: kek.len() })?;
-    let nonce = GenericArray::from(*nonce);
+    let nonce = Array::from(*nonce);
     let tag = cipher
-        .encrypt_in_place_detached(&nonce, aad, buf)
+        .encrypt_inout_detached(&nonce, aad, InOutBuf::from(&mut buf[..]))
         // Only fails past GCM's length limits, far above 32 bytes.
         .map_err(|_| Error::LimitExceeded)?;
     Ok(tag.into())
@@ -202,15 +203,15 @@ fn open_with<C>(
     tag: &[u8; TAG_LEN],
 ) -> Result<(), Error>
 where
-    C: KeyInit + AeadInPlace<NonceSize = U12, TagSize = U16>,
+    C: KeyInit + AeadInOut<NonceSize = U12, TagSize = U16>,
 {
     let cipher = C::new_from_slice(kek).map_err(|_| InputError::KeyLength { actual: kek.len() })?;
-    let nonce = GenericArray::from(*nonce);
-    let tag = GenericArray::from(*tag);
+    let nonce = Array::from(*nonce);
+    let tag = Array::from(*tag);
     // The tag is compared in constant time by `aes-gcm`; the buffer is only
     // decrypted when it verifies.
     cipher
-        .decrypt_in_place_detached(&nonce, aad, buf, &tag)
+        .decrypt_inout_detached(&nonce, aad, InOutBuf::from(&mut buf[..]), &tag)
         .map_err(|_| {
             buf.fill(0);
             Error::Authentication

@@ -8,7 +8,7 @@
 //! It binds nothing but the data key: no content-cipher string (errata E3).
 //! A data key of 16, 24 or 32 bytes wraps to 24, 32 or 40 bytes.
 
-use aes_kw::{KekAes128, KekAes192, KekAes256};
+use aes_kw::{KeyInit, KwAes128, KwAes192, KwAes256};
 use zeroize::Zeroizing;
 
 use super::{check_kek, WrappedKey};
@@ -61,15 +61,18 @@ pub fn unwrap(kek: &[u8], edk: &[u8]) -> Result<DataKey, Error> {
     let mut buf = Zeroizing::new([0u8; 32]);
     let out = buf.get_mut(..dk_len).ok_or(Error::Authentication)?;
     let res = match kek.len() {
-        16 => KekAes128::try_from(kek)
+        16 => KwAes128::new_from_slice(kek)
             .map_err(|_| kek_err(kek))?
-            .unwrap(edk, out),
-        24 => KekAes192::try_from(kek)
+            .unwrap_key(edk, out)
+            .map(|_| ()),
+        24 => KwAes192::new_from_slice(kek)
             .map_err(|_| kek_err(kek))?
-            .unwrap(edk, out),
-        32 => KekAes256::try_from(kek)
+            .unwrap_key(edk, out)
+            .map(|_| ()),
+        32 => KwAes256::new_from_slice(kek)
             .map_err(|_| kek_err(kek))?
-            .unwrap(edk, out),
+            .unwrap_key(edk, out)
+            .map(|_| ()),
         n => return Err(InputError::KeyLength { actual: n }.into()),
     };
     // Whatever the failure, say only that the wrap did not verify; `buf` is
@@ -108,15 +111,18 @@ pub fn legacy_wrap(kek: &[u8], dk: &DataKey) -> Result<WrappedKey, Error> {
             needed: data.len() + OVERHEAD,
         })?;
     let res = match kek.len() {
-        16 => KekAes128::try_from(kek)
+        16 => KwAes128::new_from_slice(kek)
             .map_err(|_| kek_err(kek))?
-            .wrap(data, out),
-        24 => KekAes192::try_from(kek)
+            .wrap_key(data, out)
+            .map(|_| ()),
+        24 => KwAes192::new_from_slice(kek)
             .map_err(|_| kek_err(kek))?
-            .wrap(data, out),
-        32 => KekAes256::try_from(kek)
+            .wrap_key(data, out)
+            .map(|_| ()),
+        32 => KwAes256::new_from_slice(kek)
             .map_err(|_| kek_err(kek))?
-            .wrap(data, out),
+            .wrap_key(data, out)
+            .map(|_| ()),
         n => return Err(InputError::KeyLength { actual: n }.into()),
     };
     // Cannot fail: the data key is a whole number (2..=4) of 64-bit blocks

@@ -36,7 +36,7 @@
 //! pseudo key only carries the data key and that string (errata E4). A
 //! material description can only select which master key to try.
 
-use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes192, Aes256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 

@@ -21,7 +21,7 @@ use aws_lc_rs::rsa::{
     Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1,
     OAEP_SHA256_MGF1SHA256,
 };
-use rand_core::OsRng;
+use getrandom::SysRng;
 use s3ec_core::wrap::rsa_pseudo;
 use s3ec_core::{DataKey, WrapAlg};
 use s3ec_keyring::{
@@ -446,7 +446,7 @@ impl Keyring for RsaKeyring {
         // Spec `s3-keyring.md` OnEncrypt: GenerateDataKey (a fresh 256-bit
         // key per object, from the OS RNG), then EncryptDataKey
         // (`wrap_data_key`, which also checks the request).
-        let data_key = DataKey::generate(&mut OsRng)?;
+        let data_key = DataKey::generate(&mut SysRng)?;
         let encrypted = self.wrap_data_key(req, &data_key)?;
         Ok(EncryptionMaterials {
             data_key,
