@@ -58,12 +58,17 @@ pub(crate) struct Options {
     pub(crate) secs: u64,
     /// The targets to run (all when empty).
     pub(crate) only: Vec<String>,
+    /// Never use nightly cargo-fuzz (CI: the sanitizer build of every
+    /// target costs many minutes; the stable build replays the seeds and
+    /// runs random inputs).
+    pub(crate) stable_only: bool,
 }
 
 pub(crate) fn parse(args: &[&str]) -> Result<Options, String> {
     let mut o = Options {
         secs: 20,
         only: Vec::new(),
+        stable_only: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -95,7 +100,7 @@ pub(crate) fn run_all(o: &Options) -> Result<(), String> {
         .iter()
         .filter(|t| o.only.is_empty() || o.only.contains(t))
         .collect();
-    let nightly = have_cargo_fuzz();
+    let nightly = !o.stable_only && have_cargo_fuzz();
     let mut total = 0u64;
     if nightly {
         eprintln!("xtask: fuzz: cargo +nightly fuzz (coverage-guided)");
@@ -182,6 +187,7 @@ mod tests {
             Options {
                 secs: 5,
                 only: vec!["decrypt".into()]
+                stable_only: false,
             }
         );
         assert!(parse(&["--secs"]).is_err());

@@ -165,6 +165,7 @@ fn ci(interop: bool) -> Result<(), String> {
     fuzz::run_all(&fuzz::Options {
         secs: 15,
         only: Vec::new(),
+        stable_only: true,
     })?;
     if interop {
         // Installs the peers (apt, pip, go build), starts moto, runs both
