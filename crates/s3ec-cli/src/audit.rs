@@ -21,10 +21,6 @@ use crate::objects::{classify, describe, keyless, Protection};
 use crate::store::{self, Instrumented, S3Url};
 use crate::Ctx;
 
-/// Whether this build has the library's key rotation. Until it does,
-/// `rotate` (but not `rotate --dry-run`) exits with code 7.
-const ROTATION_AVAILABLE: bool = false;
-
 /// Which objects, and which share of them.
 #[derive(Debug, Args)]
 pub(crate) struct Selection {
@@ -529,24 +525,25 @@ fn classify_listed(client: &Client, t: &dyn Transport, i: &Item) -> Protection {
     classify(client, &i.bucket, &i.key, None)
 }
 
-fn not_available() -> CliError {
-    CliError::new(
-        Exit::NotAvailable,
-        "key rotation is not available in this build of s3ec (it needs the library's \
-         rotation, which is not merged yet); `s3ec rotate --dry-run` shows what it would do",
-    )
-}
-
 /// Rotate one encrypted object to `new_ring`; returns the action taken.
 /// This is where the library's rotation is called.
 fn rotate_object(
-    _client: &Client,
-    _new_ring: &Arc<dyn s3ec_keyring::Keyring>,
-    _bucket: &str,
-    _key: &str,
+    client: &Client,
+    new_ring: &Arc<dyn s3ec_keyring::Keyring>,
+    bucket: &str,
+    key: &str,
     _info: &s3ec_client::EnvelopeInfo,
 ) -> Result<&'static str> {
-    Err(not_available())
+    let out = client.rotate_object(
+        bucket,
+        key,
+        new_ring.as_ref(),
+        &s3ec_client::RotateOptions::default(),
+    )?;
+    Ok(match out.placement {
+        s3ec_core::envelope::Placement::InstructionFile => "re-encrypted the instruction file",
+        s3ec_core::envelope::Placement::ObjectMetadata => "rewrapped the metadata envelope",
+    })
 }
 
 pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
@@ -562,9 +559,6 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
         return Err(CliError::usage(
             "rotate needs exactly one new key: --new-aes-key-file, --new-rsa-key-file or --new-kms-key-id",
         ));
-    }
-    if !a.dry_run && !ROTATION_AVAILABLE {
-        return Err(not_available());
     }
     let (t, inspector) = keyless_client(ctx)?;
     let (client, new_ring) = if a.dry_run {

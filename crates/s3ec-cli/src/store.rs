@@ -2,7 +2,7 @@
 //! s3ec-reqwest, or a local folder through s3ec-fs; `s3://` URLs; a
 //! transport wrapper that traces every request and feeds the progress bar.
 
-use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
+use s3ec_client::transport::{ByteRange, CompleteRequest, CopyRequest, ObjectRequest, PartRequest};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -264,6 +264,25 @@ impl Transport for Instrumented {
             req.prefix.unwrap_or(""),
             || self.inner.list_objects(req),
         )
+    }
+
+    fn copy_object(&self, req: &CopyRequest<'_>) -> Result<Option<String>, TransportError> {
+        self.log("CopyObject", req.bucket, req.key, || {
+            self.inner.copy_object(req)
+        })
+    }
+
+    fn upload_part_copy(
+        &self,
+        req: &CopyRequest<'_>,
+        upload_id: &str,
+        part_number: u32,
+        range: ByteRange,
+    ) -> Result<String, TransportError> {
+        self.log("UploadPartCopy", req.bucket, req.key, || {
+            self.inner
+                .upload_part_copy(req, upload_id, part_number, range)
+        })
     }
 }
 

@@ -295,18 +295,7 @@ fn local_store_error_paths_and_exit_codes() {
     assert_eq!(info["status"], "unencrypted");
     // A key that leaves the store folder.
     env.fails(&["cp", "--aes-key-file", &key, "a.txt", "s3://bkt/../x"], 1);
-    // Rotation is not in this build yet: 7; its dry run works.
-    env.fails(
-        &[
-            "rotate",
-            "--aes-key-file",
-            &key,
-            "--new-aes-key-file",
-            "other.key",
-            "s3://bkt/a.txt",
-        ],
-        7,
-    );
+    // A dry run says what rotation would do and changes nothing.
     let dry = env.ok(&[
         "rotate",
         "--dry-run",
@@ -324,6 +313,22 @@ fn local_store_error_paths_and_exit_codes() {
         dry.contains("skipped: not encrypted  s3://bkt/plain.txt"),
         "{dry}"
     );
+    // The rotation itself (of an untampered object): the new key reads,
+    // the old one no longer does.
+    env.ok(&["cp", "--aes-key-file", &key, "a.txt", "s3://bkt/r.txt"]);
+    let out = env.ok(&[
+        "rotate",
+        "--aes-key-file",
+        &key,
+        "--new-aes-key-file",
+        "other.key",
+        "s3://bkt/r.txt",
+    ]);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("rewrapped the metadata envelope"), "{out}");
+    let back = env.ok(&["cp", "--aes-key-file", "other.key", "s3://bkt/r.txt", "-"]);
+    assert_eq!(back, std::fs::read(env.path("a.txt")).unwrap());
+    env.fails(&["cp", "--aes-key-file", &key, "s3://bkt/r.txt", "-"], 5);
 }
 
 #[test]

@@ -77,9 +77,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use s3ec_client::transport::{
-    AsyncGetResponse, AsyncTransport, Bytes, CompleteRequest, ErrorKind, GetRequest, GetResponse,
-    ListPage, ListRequest, ListedObject, Metadata, ObjectHead, ObjectRequest, PartRequest,
-    PutRequest, Transport, TransportError,
+    AsyncGetResponse, AsyncTransport, Bytes, CompleteRequest, CopyRequest, ErrorKind, GetRequest,
+    GetResponse, ListPage, ListRequest, ListedObject, Metadata, ObjectHead, ObjectRequest,
+    PartRequest, PutRequest, Transport, TransportError,
 };
 
 /// The suffix of the metadata file beside each object body.
@@ -869,6 +869,32 @@ impl Transport for FsStore {
         fs::remove_dir_all(&dir).map_err(|e| io_err("removing the upload", e))
     }
 
+    fn copy_object(&self, req: &CopyRequest<'_>) -> Result<Option<String>, TransportError> {
+        let (mut src, meta, _) = self.open_object(req.source_bucket, req.source_key)?;
+        if let Some(m) = req.source_if_match {
+            if m != etag_of(&meta) && m != "*" {
+                return Err(with_code(
+                    err(
+                        ErrorKind::PreconditionFailed,
+                        format!(
+                            "s3://{}/{} changed (x-amz-copy-source-if-match)",
+                            req.source_bucket, req.source_key
+                        ),
+                    ),
+                    "PreconditionFailed",
+                ));
+            }
+        }
+        // Written to a temporary file and renamed, as every write: a
+        // copy onto itself replaces the object atomically.
+        self.write_object(req.bucket, req.key, req.metadata, |f| {
+            io::copy(&mut src, f)
+                .map(|_| ())
+                .map_err(|e| io_err("copying the object", e))
+        })
+        .map(Some)
+    }
+
     fn list_objects(&self, req: &ListRequest<'_>) -> Result<ListPage, TransportError> {
         self.list_blocking(req)
     }
@@ -1102,6 +1128,36 @@ impl AsyncTransport for FsStore {
         );
         Box::pin(blocking(move || {
             Transport::abort_multipart_upload(&s, &b, &k, &u)
+        }))
+    }
+
+    fn copy_object<'a>(
+        &'a self,
+        req: &'a CopyRequest<'a>,
+    ) -> BoxFuture<'a, Result<Option<String>, TransportError>> {
+        let s = self.clone();
+        let (b, k, sb, sk) = (
+            req.bucket.to_string(),
+            req.key.to_string(),
+            req.source_bucket.to_string(),
+            req.source_key.to_string(),
+        );
+        let (m, e) = (
+            req.metadata.to_vec(),
+            req.source_if_match.map(str::to_string),
+        );
+        Box::pin(blocking(move || {
+            Transport::copy_object(
+                &s,
+                &CopyRequest {
+                    bucket: &b,
+                    key: &k,
+                    source_bucket: &sb,
+                    source_key: &sk,
+                    source_if_match: e.as_deref(),
+                    metadata: &m,
+                },
+            )
         }))
     }
 
