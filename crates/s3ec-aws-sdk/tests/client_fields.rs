@@ -5,7 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+mod common;
+
+use common::bucket;
 use s3ec_aws_sdk::AwsSdkTransport;
 use s3ec_client::{
     AsyncClient, AsyncKeyrings, ChecksumAlgorithm, ClientError, GetOptions, KeyringError,
@@ -14,26 +16,7 @@ use s3ec_client::{
 use s3ec_local::AesKeyring;
 
 fn s3() -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(s3ec_testkit::moto().endpoint())
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-fn bucket(prefix: &str) -> String {
-    let name = s3ec_testkit::unique_bucket(prefix);
-    s3ec_testkit::create_bucket(s3ec_testkit::moto().endpoint(), &name).unwrap();
-    name
+    common::s3_client(s3ec_testkit::moto().endpoint())
 }
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
