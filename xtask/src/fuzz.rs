@@ -186,7 +186,7 @@ mod tests {
             parse(&["--secs", "5", "decrypt"]).unwrap(),
             Options {
                 secs: 5,
-                only: vec!["decrypt".into()]
+                only: vec!["decrypt".into()],
                 stable_only: false,
             }
         );
