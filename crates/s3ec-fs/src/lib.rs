@@ -756,7 +756,14 @@ impl Transport for FsStore {
         if path.symlink_metadata().is_err() {
             return Ok(());
         }
-        self.check_inside(&dir, &path)?;
+        match self.check_inside(&dir, &path) {
+            // Deleted by a concurrent request in between: deleting a
+            // missing object succeeds, as on S3.
+            Err(e) if e.kind == ErrorKind::NotFound && path.symlink_metadata().is_err() => {
+                return Ok(())
+            }
+            r => r?,
+        }
         if path.is_dir() {
             return Ok(()); // a "folder", not an object
         }
