@@ -1,7 +1,7 @@
 //! A deterministic "RNG" fed by fuzzer bytes, for the APIs that draw IVs,
 //! message ids and wrap nonces. Not random at all: only for fuzzing.
 
-use rand_core::{CryptoRng, RngCore};
+use rand_core::{TryCryptoRng, TryRng};
 
 /// Cycles through `bytes` (or yields a counter when empty). Can be told to
 /// fail, to exercise the `Error::Rng` paths.
@@ -34,32 +34,42 @@ impl FuzzRng {
     }
 }
 
-impl RngCore for FuzzRng {
-    fn next_u32(&mut self) -> u32 {
+/// The fuzzer asked for a failing RNG.
+#[derive(Debug)]
+pub struct FuzzRngError;
+
+impl core::fmt::Display for FuzzRngError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("fuzz RNG told to fail")
+    }
+}
+
+impl core::error::Error for FuzzRngError {}
+
+impl TryRng for FuzzRng {
+    type Error = FuzzRngError;
+
+    fn try_next_u32(&mut self) -> Result<u32, FuzzRngError> {
         let mut b = [0u8; 4];
-        self.fill_bytes(&mut b);
-        u32::from_le_bytes(b)
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
     }
 
-    fn next_u64(&mut self) -> u64 {
+    fn try_next_u64(&mut self) -> Result<u64, FuzzRngError> {
         let mut b = [0u8; 8];
-        self.fill_bytes(&mut b);
-        u64::from_le_bytes(b)
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
     }
 
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), FuzzRngError> {
+        if self.fail {
+            return Err(FuzzRngError);
+        }
         for d in dest {
             *d = self.byte();
         }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        if self.fail {
-            return Err(rand_core::Error::from(core::num::NonZeroU32::new(rand_core::Error::CUSTOM_START).unwrap()));
-        }
-        self.fill_bytes(dest);
         Ok(())
     }
 }
 
-impl CryptoRng for FuzzRng {}
+impl TryCryptoRng for FuzzRng {}

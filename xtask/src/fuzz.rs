@@ -100,7 +100,8 @@ pub(crate) fn run_all(o: &Options) -> Result<(), String> {
         .iter()
         .filter(|t| o.only.is_empty() || o.only.contains(t))
         .collect();
-    let nightly = !o.stable_only && have_cargo_fuzz();
+    let nightly =
+        !o.stable_only && std::env::var_os("S3EC_FUZZ_STABLE").is_none() && have_cargo_fuzz();
     let mut total = 0u64;
     if nightly {
         eprintln!("xtask: fuzz: cargo +nightly fuzz (coverage-guided)");
