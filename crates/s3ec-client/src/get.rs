@@ -750,10 +750,15 @@ impl Tail {
 }
 
 enum Mode {
-    Buffer { body: Vec<u8>, key: ContentKey },
+    Buffer {
+        body: Vec<u8>,
+        key: ContentKey,
+    },
     Spool(Box<GcmVerifier<Backend>>),
     Delayed(Box<UnverifiedDecryptor<Backend>>),
-    Cbc(Box<CbcDecryptor>),
+    /// Legacy CBC; the plaintext is held back until the padding checked
+    /// when the body is small enough (`Some`), else streamed.
+    Cbc(Box<CbcDecryptor>, Option<Vec<u8>>),
 }
 
 /// What a [`BodyDecoder::push`] left in the scratch buffer.
@@ -815,9 +820,15 @@ impl BodyDecoder {
                 UnverifiedDecryptor::<Backend>::with_backend_from_key(&key)
                     .map_err(ClientError::from_content)?,
             )),
-            Plan::Cbc => Mode::Cbc(Box::new(
-                key.cbc_decryptor().map_err(ClientError::from_content)?,
-            )),
+            // Small CBC bodies are held until the padding checked, so a
+            // wrong key (or the garbage key of an implicit rejection)
+            // releases nothing; larger ones stream (legacy,
+            // unauthenticated either way).
+            Plan::Cbc => Mode::Cbc(
+                Box::new(key.cbc_decryptor().map_err(ClientError::from_content)?),
+                (expected <= crate::config::DEFAULT_BUFFER_UP_TO)
+                    .then(|| Vec::with_capacity(usize::try_from(expected).unwrap_or(0))),
+            ),
         };
         Ok(BodyDecoder {
             mode,
@@ -872,13 +883,20 @@ impl BodyDecoder {
                 dec.update(scratch).map_err(ClientError::from_content)?;
                 Ok(Step::Plaintext)
             }
-            Mode::Cbc(dec) => {
+            Mode::Cbc(dec, held) => {
                 scratch.resize(chunk.len() + 16, 0);
                 let n = dec
                     .update(chunk, scratch)
                     .map_err(ClientError::from_content)?;
                 scratch.truncate(n);
-                Ok(Step::Plaintext)
+                match held {
+                    Some(h) => {
+                        h.extend_from_slice(scratch);
+                        scratch.clear();
+                        Ok(Step::Nothing)
+                    }
+                    None => Ok(Step::Plaintext),
+                }
             }
         }
     }
@@ -915,11 +933,19 @@ impl BodyDecoder {
                     .map_err(|_| ClientError::AuthenticationAfterRelease)?;
                 Ok(Finished::Plaintext)
             }
-            Mode::Cbc(dec) => {
+            Mode::Cbc(dec, held) => {
                 let mut last = [0u8; 16];
-                let n = dec
-                    .finish(&mut last)
-                    .map_err(|_| ClientError::AuthenticationAfterRelease)?;
+                let released = held.is_none();
+                let n = dec.finish(&mut last).map_err(|_| {
+                    if released {
+                        ClientError::AuthenticationAfterRelease
+                    } else {
+                        ClientError::Authentication
+                    }
+                })?;
+                if let Some(h) = held {
+                    *scratch = h;
+                }
                 scratch.extend_from_slice(&last[..n]);
                 Ok(Finished::Plaintext)
             }

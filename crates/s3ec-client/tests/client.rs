@@ -1036,15 +1036,18 @@ fn legacy_cbc_objects_need_the_legacy_switches() {
         all.get_object_range("b", "cbc", 0, 10, &mut Vec::new()),
         Err(ClientError::RangedGetUnsupported { .. })
     ));
-    // Bad padding (streamed: reported after release).
+    // Bad padding: a small CBC body is held until its padding checked,
+    // so nothing is released (larger ones stream and report it after).
     s3.edit("cbc", |o| {
         let n = o.body.len();
         o.body[n - 1] ^= 0x55;
     });
+    let mut out = Vec::new();
     assert!(matches!(
-        all.get_object_to_vec("b", "cbc", None),
-        Err(ClientError::AuthenticationAfterRelease)
+        all.get_object("b", "cbc", &mut out, None),
+        Err(ClientError::Authentication)
     ));
+    assert!(out.is_empty());
     // A body that is no whole number of blocks is refused before any
     // plaintext.
     s3.edit("cbc", |o| {
