@@ -248,7 +248,10 @@ mod tests {
     use super::*;
     use crate::{Encryptor, EnvelopeOutput, Format, Placement};
 
-    fn object(format: Format, len: usize) -> (std::vec::Vec<u8>, std::string::String, std::string::String) {
+    fn object(
+        format: Format,
+        len: usize,
+    ) -> (std::vec::Vec<u8>, std::string::String, std::string::String) {
         let mut rng = getrandom::SysRng;
         let mut e = Encryptor::new_aes(&[9u8; 32], format, &mut rng).unwrap();
         let mut body: std::vec::Vec<u8> = (0..len).map(|i| i as u8).collect();
@@ -256,11 +259,23 @@ mod tests {
         body.extend_from_slice(&e.finish().unwrap());
         let mut out = [0u8; 2048];
         let n = e
-            .write_envelope(EnvelopeOutput::MetadataJson, b"", Placement::InstructionFile, None, &mut out)
+            .write_envelope(
+                EnvelopeOutput::MetadataJson,
+                b"",
+                Placement::InstructionFile,
+                None,
+                &mut out,
+            )
             .unwrap();
         let meta = core::str::from_utf8(&out[..n]).unwrap().into();
         let n = e
-            .write_envelope(EnvelopeOutput::InstructionFile, b"", Placement::InstructionFile, None, &mut out)
+            .write_envelope(
+                EnvelopeOutput::InstructionFile,
+                b"",
+                Placement::InstructionFile,
+                None,
+                &mut out,
+            )
             .unwrap();
         (body, meta, core::str::from_utf8(&out[..n]).unwrap().into())
     }
@@ -269,7 +284,9 @@ mod tests {
     fn any_chunking_then_decrypt_only_when_verified() {
         let (body, meta, instr) = object(Format::V3, 1000);
         for chunk in [1, 5, 15, 16, 17, 100, 2000] {
-            let mut d = Decryptor::new_aes(&[9u8; 32], &meta, Some(&instr), DecryptOptions::default()).unwrap();
+            let mut d =
+                Decryptor::new_aes(&[9u8; 32], &meta, Some(&instr), DecryptOptions::default())
+                    .unwrap();
             let mut buf = [0u8; 10];
             assert_eq!(d.decrypt_at(0, &mut buf), Err(Status::NotVerified));
             for c in body.chunks(chunk) {
@@ -314,19 +331,31 @@ mod tests {
             Decryptor::new_aes(&k, &meta, None, o).unwrap_err(),
             Status::InstructionFileRequired
         );
-        assert_eq!(Decryptor::new_aes(&k, "{", None, o).unwrap_err(), Status::Json);
+        assert_eq!(
+            Decryptor::new_aes(&k, "{", None, o).unwrap_err(),
+            Status::Json
+        );
         // No envelope: perhaps in an instruction file; not there either.
         assert_eq!(
             Decryptor::new_aes(&k, r#"{"color":"blue"}"#, None, o).unwrap_err(),
             Status::InstructionFileRequired
         );
-        assert_eq!(Decryptor::new_aes(&k, "{}", Some("{}"), o).unwrap_err(), Status::Format);
+        assert_eq!(
+            Decryptor::new_aes(&k, "{}", Some("{}"), o).unwrap_err(),
+            Status::Format
+        );
         // V2 only when allowed.
         let (_, meta2, instr2) = object(Format::V2, 10);
         assert_eq!(
             Decryptor::new_aes(&k, &meta2, Some(&instr2), o).unwrap_err(),
             Status::CommitmentRequired
         );
-        Decryptor::new_aes(&k, &meta2, Some(&instr2), DecryptOptions::allowing_non_committing()).unwrap();
+        Decryptor::new_aes(
+            &k,
+            &meta2,
+            Some(&instr2),
+            DecryptOptions::allowing_non_committing(),
+        )
+        .unwrap();
     }
 }

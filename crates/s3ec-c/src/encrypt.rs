@@ -236,9 +236,9 @@ impl Encryptor {
         }
         let full = Error::BufferTooSmall { needed: 0 };
         match what {
-            EnvelopeOutput::InstructionFile => {
-                env.write_instruction_file(w).map_err(|_| Status::BufferTooSmall)
-            }
+            EnvelopeOutput::InstructionFile => env
+                .write_instruction_file(w)
+                .map_err(|_| Status::BufferTooSmall),
             EnvelopeOutput::MetadataJson => {
                 w.write_char('{').map_err(|_| full)?;
                 let mut first = true;
@@ -280,32 +280,63 @@ mod tests {
             let md = br#"{"device":"d-17"}"#;
             let mut json = [0u8; 1024];
             let n = e
-                .write_envelope(EnvelopeOutput::MetadataJson, md, Placement::ObjectMetadata, Some(5), &mut json)
+                .write_envelope(
+                    EnvelopeOutput::MetadataJson,
+                    md,
+                    Placement::ObjectMetadata,
+                    Some(5),
+                    &mut json,
+                )
                 .unwrap();
             let map: std::collections::BTreeMap<std::string::String, std::string::String> =
                 serde_json::from_slice(&json[..n]).unwrap();
             let mut hdr = [0u8; 1024];
             let h = e
-                .write_envelope(EnvelopeOutput::MetadataHeaders, md, Placement::ObjectMetadata, Some(5), &mut hdr)
+                .write_envelope(
+                    EnvelopeOutput::MetadataHeaders,
+                    md,
+                    Placement::ObjectMetadata,
+                    Some(5),
+                    &mut hdr,
+                )
                 .unwrap();
             let hdr = core::str::from_utf8(&hdr[..h]).unwrap();
             assert_eq!(hdr.matches("\r\n").count(), map.len());
             for (k, v) in &map {
-                assert!(hdr.contains(&std::format!("x-amz-meta-{k}: {v}\r\n")), "{k}");
+                assert!(
+                    hdr.contains(&std::format!("x-amz-meta-{k}: {v}\r\n")),
+                    "{k}"
+                );
             }
             assert_eq!(map["x-amz-unencrypted-content-length"], "5");
             // Too small: refused, the length needed is known.
             let need = e
-                .envelope_len(EnvelopeOutput::MetadataJson, md, Placement::ObjectMetadata, Some(5))
+                .envelope_len(
+                    EnvelopeOutput::MetadataJson,
+                    md,
+                    Placement::ObjectMetadata,
+                    Some(5),
+                )
                 .unwrap();
             assert_eq!(need, n);
             assert_eq!(
-                e.write_envelope(EnvelopeOutput::MetadataJson, md, Placement::ObjectMetadata, Some(5), &mut json[..n - 1]),
+                e.write_envelope(
+                    EnvelopeOutput::MetadataJson,
+                    md,
+                    Placement::ObjectMetadata,
+                    Some(5),
+                    &mut json[..n - 1]
+                ),
                 Err(Status::BufferTooSmall)
             );
             // A bad material description.
             assert_eq!(
-                e.envelope_len(EnvelopeOutput::MetadataJson, b"{\"a\":", Placement::ObjectMetadata, None),
+                e.envelope_len(
+                    EnvelopeOutput::MetadataJson,
+                    b"{\"a\":",
+                    Placement::ObjectMetadata,
+                    None
+                ),
                 Err(Status::Json)
             );
             e.update(&mut [0u8; 3]).unwrap();

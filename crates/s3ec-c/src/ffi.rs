@@ -33,9 +33,7 @@ use core::ptr;
 use rand_core::{TryCryptoRng, TryRng};
 use zeroize::Zeroize;
 
-use crate::{
-    DecryptOptions, Decryptor, Encryptor, EnvelopeOutput, Format, Placement, Status,
-};
+use crate::{DecryptOptions, Decryptor, Encryptor, EnvelopeOutput, Format, Placement, Status};
 
 /// Success.
 pub const S3EC_OK: i32 = 0;
@@ -591,7 +589,9 @@ pub unsafe extern "C" fn s3ec_decrypt_verify_update(
     data: *const u8,
     len: usize,
 ) -> i32 {
-    code((|| slot::<Decryptor>(dec.cast(), DEC_MAGIC)?.verify_update(bytes(data, len)?))())
+    code((|| {
+        slot::<Decryptor>(dec.cast(), DEC_MAGIC)?.verify_update(bytes(data, len)?)
+    })())
 }
 
 /// End of the first pass: authenticate the whole object. On success
@@ -632,7 +632,9 @@ pub unsafe extern "C" fn s3ec_decrypt_at(
     buf: *mut u8,
     len: usize,
 ) -> i32 {
-    code((|| slot::<Decryptor>(dec.cast(), DEC_MAGIC)?.decrypt_at(offset, bytes_mut(buf, len)?))())
+    code((|| {
+        slot::<Decryptor>(dec.cast(), DEC_MAGIC)?.decrypt_at(offset, bytes_mut(buf, len)?)
+    })())
 }
 
 /// Erase the state (keys zeroized). NULL is ignored.

@@ -67,9 +67,6 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-#[cfg(feature = "rsa")]
-extern crate alloc;
-
 mod decrypt;
 mod encrypt;
 pub mod ffi;
