@@ -60,6 +60,7 @@ mod addressing;
 mod body;
 mod config;
 mod copy;
+mod presign;
 mod retry;
 mod xml;
 
@@ -96,6 +97,7 @@ use config::{CredentialSource, ProviderCache};
 pub use aws_credential_types;
 pub use aws_credential_types::provider::ProvideCredentials;
 pub use aws_credential_types::Credentials;
+pub use presign::{PresignedRequest, MAX_PRESIGN_EXPIRY};
 pub use retry::RetryConfig;
 
 /// The SHA-256 of an empty payload, hex.

@@ -1,0 +1,360 @@
+//! Presigned uploads end to end: the device program
+//! (`examples/device_upload.rs`: the core and a bare HTTP PUT) prints its
+//! envelope, the backend (`ReqwestTransport::presign_put`) presigns a PUT
+//! with that metadata and length signed in, the device encrypts and
+//! uploads through it; the Rust client decrypts the object with the key
+//! (and AWS's Ruby client, for a V2 object, when installed).
+//!
+//! Against moto (which does not check signatures) for the flow, and
+//! against s3s-fs (which does) for the refusals: an expired URL, a changed
+//! or missing signed header, another length: refused, nothing written.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64ct::{Base64, Encoding};
+use s3ec_client::Client;
+use s3ec_local::AesKeyring;
+use s3ec_reqwest::{Credentials, PresignedRequest, ReqwestTransport};
+
+const KEY: [u8; 32] = [0x3c; 32];
+
+fn key_hex() -> String {
+    KEY.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn transport(endpoint: &str, access: &str, secret: &str) -> ReqwestTransport {
+    ReqwestTransport::builder()
+        .region(s3ec_testkit::REGION)
+        .endpoint(endpoint)
+        .credentials(Credentials::new(access, secret, None, None, "test"))
+        .build()
+        .unwrap()
+}
+
+fn plaintext(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 13 + i / 1021) as u8).collect()
+}
+
+/// `target/<profile>/examples/device_upload`: built by `cargo test`, or
+/// here when only this test was asked for (`--test presign`).
+fn device_program() -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let p = profile_dir
+        .join("examples")
+        .join(format!("device_upload{}", std::env::consts::EXE_SUFFIX));
+    BUILT.call_once(|| {
+        if p.is_file() {
+            return;
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "s3ec-c", "--example", "device_upload"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().unwrap().success(), "building the example");
+    });
+    assert!(p.is_file(), "{} not built", p.display());
+    p
+}
+
+/// Run the device: it prints its envelope, `presign` turns that into a URL,
+/// the device uploads. Returns (exit code, stderr).
+fn device_upload(
+    input: &Path,
+    extra: &[&str],
+    presign: impl FnOnce(&[(String, String)], u64) -> String,
+) -> (Option<i32>, String) {
+    let mut child: Child = Command::new(device_program())
+        .args(["--key-hex", &key_hex(), "--in"])
+        .arg(input)
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut meta, mut len) = (String::new(), String::new());
+    out.read_line(&mut meta).unwrap();
+    out.read_line(&mut len).unwrap();
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&meta).unwrap();
+    let metadata: Vec<(String, String)> = map
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap().to_string()))
+        .collect();
+    let url = presign(&metadata, len.trim().parse().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{url}").unwrap();
+    drop(stdin);
+    let done = child.wait_with_output().unwrap();
+    (
+        done.status.code(),
+        String::from_utf8_lossy(&done.stderr).into(),
+    )
+}
+
+#[test]
+fn device_uploads_through_a_presigned_put_to_moto() {
+    let moto = s3ec_testkit::moto();
+    let bucket = s3ec_testkit::unique_bucket("presign");
+    s3ec_testkit::create_bucket(moto.endpoint(), &bucket).unwrap();
+    let backend = transport(
+        moto.endpoint(),
+        s3ec_testkit::ACCESS_KEY_ID,
+        s3ec_testkit::SECRET_ACCESS_KEY,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pt = plaintext(300_001);
+    let input = dir.path().join("reading");
+    std::fs::write(&input, &pt).unwrap();
+
+    for (key, extra) in [
+        ("dev-17/v3", &[][..]),
+        ("dev-17/v3-md", &["--matdesc", r#"{"device":"dev-17"}"#][..]),
+        ("dev-17/v2", &["--v2"][..]),
+    ] {
+        let (code, err) = device_upload(&input, extra, |meta, len| {
+            assert!(meta
+                .iter()
+                .any(|(k, _)| k == "x-amz-unencrypted-content-length"));
+            backend
+                .presign_put(&bucket, key, meta, Some(len), Duration::from_secs(300))
+                .unwrap()
+                .url
+        });
+        assert_eq!(code, Some(0), "{key}: {err}");
+
+        // The Rust client reads it with the key.
+        let reader = Client::builder(backend.clone(), AesKeyring::new(&KEY).unwrap())
+            .commitment_policy(s3ec_client::CommitmentPolicy::RequireEncryptAllowDecrypt)
+            .build()
+            .unwrap();
+        let mut got = Vec::new();
+        reader.get_object(&bucket, key, &mut got, None).unwrap();
+        assert_eq!(got, pt, "{key}");
+    }
+
+    // AWS's Ruby client reads the V2 one (Ruby's EncryptionV2 reads V2 only).
+    // AWS's Python client has no raw-AES keyring (KMS only): not a reader here.
+    if Command::new("ruby").arg("--version").output().is_err() {
+        eprintln!("ruby not installed (interop/setup.sh): Ruby read skipped");
+        return;
+    }
+    let out = dir.path().join("ruby.out");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let run = Command::new(root.join("interop/peer"))
+        .args([
+            "ruby",
+            "get",
+            "--endpoint",
+            moto.endpoint(),
+            "--bucket",
+            &bucket,
+        ])
+        .args(["--key", "dev-17/v2", "--mode", "v2-aesgcm", "--aes-key-b64"])
+        .arg(Base64::encode_string(&KEY))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "ruby peer: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), pt);
+}
+
+/// s3s-fs (checks SigV4, presigned URLs included), installed by
+/// `scripts/measure-e2e.sh` into `target/tools/bin` (or `$S3EC_S3S_FS`).
+struct S3sFs {
+    child: Child,
+    endpoint: String,
+    data: tempfile::TempDir,
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const S3S_ACCESS: &str = "presignaccess";
+const S3S_SECRET: &str = "presignsecret";
+const S3S_BUCKET: &str = "devices";
+
+fn s3s_fs() -> Option<S3sFs> {
+    let bin = std::env::var_os("S3EC_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/bin/s3s-fs")
+        });
+    if !bin.is_file() {
+        assert!(
+            std::env::var_os("S3EC_REQUIRE_S3S").is_none(),
+            "S3EC_REQUIRE_S3S is set but {} is missing",
+            bin.display()
+        );
+        eprintln!(
+            "{} missing (scripts/measure-e2e.sh installs it; or set S3EC_S3S_FS): skipped",
+            bin.display()
+        );
+        return None;
+    }
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir(data.path().join(S3S_BUCKET)).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", S3S_ACCESS, "--secret-key", S3S_SECRET])
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let server = S3sFs {
+        child,
+        endpoint,
+        data,
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(server);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("s3s-fs did not start on port {port}");
+}
+
+/// Every file under `dir`, relative.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// PUT `body` as `p` says, with `headers` in place of its signed ones.
+fn put(p: &PresignedRequest, headers: &[(String, String)], body: Vec<u8>) -> u16 {
+    let client = reqwest::blocking::Client::new();
+    let mut req = client.put(&p.url).body(body);
+    for (k, v) in headers {
+        if k != "content-length" {
+            req = req.header(k, v);
+        }
+    }
+    req.send().unwrap().status().as_u16()
+}
+
+#[test]
+fn s3s_fs_refuses_expired_or_altered_presigned_puts() {
+    let Some(server) = s3s_fs() else { return };
+    let backend = transport(&server.endpoint, S3S_ACCESS, S3S_SECRET);
+    let dir = tempfile::tempdir().unwrap();
+    let pt = plaintext(70_000);
+    let input = dir.path().join("reading");
+    std::fs::write(&input, &pt).unwrap();
+
+    // The device's upload is accepted, and the object reads back.
+    let (code, err) = device_upload(&input, &[], |meta, len| {
+        backend
+            .presign_put(S3S_BUCKET, "ok", meta, Some(len), Duration::from_secs(300))
+            .unwrap()
+            .url
+    });
+    assert_eq!(code, Some(0), "{err}");
+    let reader = Client::builder(backend.clone(), AesKeyring::new(&KEY).unwrap())
+        .build()
+        .unwrap();
+    let mut got = Vec::new();
+    reader.get_object(S3S_BUCKET, "ok", &mut got, None).unwrap();
+    assert_eq!(got, pt);
+    let before = files(server.data.path());
+
+    // An envelope and a body to try the refusals with (any bytes do: the
+    // server decides on the signature alone).
+    let meta = vec![
+        ("x-amz-c".to_string(), "115".to_string()),
+        ("x-amz-i".to_string(), "AAAA".to_string()),
+    ];
+    let body = vec![7u8; 1000];
+    let presign = |key: &str, expires: Duration| {
+        backend
+            .presign_put(S3S_BUCKET, key, &meta, Some(body.len() as u64), expires)
+            .unwrap()
+    };
+
+    // Control: the same request unaltered, in time, is accepted.
+    let p = presign("control", Duration::from_secs(300));
+    assert_eq!(put(&p, &p.headers, body.clone()), 200);
+    let mut before = before;
+    before.extend(
+        files(server.data.path())
+            .into_iter()
+            .filter(|f| f.contains("control")),
+    );
+    before.sort();
+    before.dedup();
+
+    // Expired.
+    let p = presign("expired", Duration::from_secs(1));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(put(&p, &p.headers, body.clone()), 403, "expired");
+
+    // A signed header changed, dropped; another length; an added byte.
+    let p = presign("altered", Duration::from_secs(300));
+    let mut changed = p.headers.clone();
+    changed[1].1 = "AAAB".into();
+    assert_eq!(put(&p, &changed, body.clone()), 403, "changed header");
+    let dropped: Vec<_> = p.headers.iter().skip(1).cloned().collect();
+    assert_eq!(put(&p, &dropped, body.clone()), 403, "dropped header");
+    assert_eq!(put(&p, &p.headers, vec![7u8; 999]), 403, "shorter body");
+    assert_eq!(put(&p, &p.headers, vec![7u8; 1001]), 403, "longer body");
+    // The device program through an altered URL (another key than signed).
+    let (code, err) = device_upload(&input, &[], |meta, len| {
+        let p = backend
+            .presign_put(
+                S3S_BUCKET,
+                "signed-key",
+                meta,
+                Some(len),
+                Duration::from_secs(300),
+            )
+            .unwrap();
+        p.url.replace("/signed-key?", "/other-key?")
+    });
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("403"), "{err}");
+
+    // Nothing written: no object, no partial object, no temporary file.
+    assert_eq!(files(server.data.path()), before);
+    for key in ["expired", "altered", "other-key", "signed-key"] {
+        let mut sink = Vec::new();
+        assert!(reader.get_object(S3S_BUCKET, key, &mut sink, None).is_err());
+        assert!(sink.is_empty());
+    }
+}
