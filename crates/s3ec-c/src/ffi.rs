@@ -150,7 +150,7 @@ unsafe fn slot<'a, T>(base: *mut u8, magic: u64) -> Result<&'a mut T, Status> {
     if base.is_null() {
         return Err(Status::NullPointer);
     }
-    if (base as usize) % align_of::<Slot<T>>() != 0 {
+    if !(base as usize).is_multiple_of(align_of::<Slot<T>>()) {
         return Err(Status::Alignment);
     }
     let s = base.cast::<Slot<T>>();
@@ -188,7 +188,7 @@ unsafe fn wipe<T>(base: *mut u8, len: usize, magic: u64) {
 fn check_base<T>(base: *mut u8) -> Result<(), Status> {
     if base.is_null() {
         Err(Status::NullPointer)
-    } else if (base as usize) % align_of::<Slot<T>>() != 0 {
+    } else if !(base as usize).is_multiple_of(align_of::<Slot<T>>()) {
         Err(Status::Alignment)
     } else {
         Ok(())
