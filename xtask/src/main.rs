@@ -138,6 +138,17 @@ fn ci(interop: bool) -> Result<(), String> {
     run(cargo().arg("test").args(rustcrypto))?;
     // The rsa-crate unwrap (opt-in feature) against AWS-LC and the vectors.
     run(cargo().args(["test", "-p", "s3ec-rsa", "--features", "decrypt"]))?;
+    // The C library with RSA wrapping: the C program encrypts under RSA
+    // public keys, the AWS-LC keyring reads (~1 min with the build).
+    run(cargo().args([
+        "test",
+        "-p",
+        "s3ec-c",
+        "--features",
+        "rsa",
+        "--test",
+        "c_program",
+    ]))?;
     no_std()?;
     // cargo-deny is not installed by CI (building it took 38 min on the
     // shared, loaded 2-core machine): checked when present.
