@@ -160,6 +160,28 @@ fn c_writes_the_rust_client_reads() {
         );
         assert_eq!(std::fs::metadata(&out_path).unwrap().len(), len as u64 + 16);
         assert_eq!(read_back(&root, &key, policy), pt, "{opts:?}");
+        if i == 0 {
+            // A local folder cannot presign a PUT: refused as unsupported,
+            // after the envelope was checked.
+            let meta = s3ec_fs::metadata_from_json(
+                &std::fs::read_to_string(root.join(BUCKET).join("obj0.metadata.json")).unwrap(),
+            )
+            .unwrap();
+            let err = client(&root, policy)
+                .presign_put(
+                    BUCKET,
+                    &key,
+                    &meta,
+                    None,
+                    std::time::Duration::from_secs(60),
+                )
+                .unwrap_err();
+            assert!(
+                matches!(&err, s3ec_client::ClientError::Transport(e)
+                    if e.kind == s3ec_client::transport::ErrorKind::Unsupported),
+                "{err:?}"
+            );
+        }
         // And the C program reads its own object.
         let back = dir.path().join(format!("back{i}"));
         let mut dargs = vec!["decrypt", hex.as_str()];

@@ -1,6 +1,7 @@
 //! Presigned uploads end to end: the device program
 //! (`examples/device_upload.rs`: the core and a bare HTTP PUT) prints its
-//! envelope, the backend (`ReqwestTransport::presign_put`) presigns a PUT
+//! envelope, the backend (`Client::presign_put`: the envelope must open
+//! under its key; then `ReqwestTransport::presign_put`) presigns a PUT
 //! with that metadata and length signed in, the device encrypts and
 //! uploads through it; the Rust client decrypts the object with the key
 //! (and AWS's Ruby client, for a V2 object, when installed).
@@ -111,6 +112,12 @@ fn device_uploads_through_a_presigned_put_to_moto() {
         s3ec_testkit::ACCESS_KEY_ID,
         s3ec_testkit::SECRET_ACCESS_KEY,
     );
+    // The backend's client: it holds the key the devices were provisioned
+    // with, checks each envelope opens under it, then presigns.
+    let client = Client::builder(backend.clone(), AesKeyring::new(&KEY).unwrap())
+        .commitment_policy(s3ec_client::CommitmentPolicy::RequireEncryptAllowDecrypt)
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pt = plaintext(300_001);
     let input = dir.path().join("reading");
@@ -125,7 +132,7 @@ fn device_uploads_through_a_presigned_put_to_moto() {
             assert!(meta
                 .iter()
                 .any(|(k, _)| k == "x-amz-unencrypted-content-length"));
-            backend
+            client
                 .presign_put(&bucket, key, meta, Some(len), Duration::from_secs(300))
                 .unwrap()
                 .url
@@ -133,14 +140,37 @@ fn device_uploads_through_a_presigned_put_to_moto() {
         assert_eq!(code, Some(0), "{key}: {err}");
 
         // The Rust client reads it with the key.
-        let reader = Client::builder(backend.clone(), AesKeyring::new(&KEY).unwrap())
-            .commitment_policy(s3ec_client::CommitmentPolicy::RequireEncryptAllowDecrypt)
-            .build()
-            .unwrap();
         let mut got = Vec::new();
-        reader.get_object(&bucket, key, &mut got, None).unwrap();
+        client.get_object(&bucket, key, &mut got, None).unwrap();
         assert_eq!(got, pt, "{key}");
     }
+
+    // A device provisioned with another key: the backend does not presign
+    // (its key would not open the object); nothing is uploaded.
+    let other = Client::builder(backend.clone(), AesKeyring::new(&[0x77; 32]).unwrap())
+        .build()
+        .unwrap();
+    let (code, _) = device_upload(&input, &[], |meta, len| {
+        let refused = other
+            .presign_put(
+                &bucket,
+                "dev-18/x",
+                meta,
+                Some(len),
+                Duration::from_secs(300),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(refused, s3ec_client::ClientError::Keyring(_)),
+            "{refused:?}"
+        );
+        "http://127.0.0.1:9/refused".to_string()
+    });
+    assert_ne!(code, Some(0));
+    let mut sink = Vec::new();
+    assert!(client
+        .get_object(&bucket, "dev-18/x", &mut sink, None)
+        .is_err());
 
     // AWS's Ruby client reads the V2 one (Ruby's EncryptionV2 reads V2 only).
     // AWS's Python client has no raw-AES keyring (KMS only): not a reader here.

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
 use s3ec_keyring::{Context, Keyring};
 
+mod presign;
+
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;

@@ -664,6 +664,40 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// A presigned request ([`Transport::presign_put`]): send `method` to
+/// `url` with exactly `headers` (each one is signed: a different value or
+/// a missing one and S3 refuses the request) before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresignedRequest {
+    /// The HTTP method (`PUT`).
+    pub method: String,
+    /// The URL, credential scope and signature in its query string.
+    pub url: String,
+    /// The headers to send, name and value (`host` is the URL's).
+    pub headers: Vec<(String, String)>,
+    /// When the URL stops being accepted.
+    pub expires_at: std::time::SystemTime,
+}
+
+impl PresignedRequest {
+    /// A presigned request (for transports implementing
+    /// [`Transport::presign_put`]).
+    pub fn new(
+        method: impl Into<String>,
+        url: impl Into<String>,
+        headers: Vec<(String, String)>,
+        expires_at: std::time::SystemTime,
+    ) -> PresignedRequest {
+        PresignedRequest {
+            method: method.into(),
+            url: url.into(),
+            headers,
+            expires_at,
+        }
+    }
+}
+
 /// The S3 operations the client uses (blocking).
 pub trait Transport: Send + Sync + fmt::Debug {
     /// HEAD an object.
@@ -727,6 +761,23 @@ pub trait Transport: Send + Sync + fmt::Debug {
     ) -> Result<String, TransportError> {
         let _ = (req, upload_id, part_number, range);
         Err(TransportError::unsupported("UploadPartCopy"))
+    }
+    /// Presign a PutObject of `bucket`/`key` for an uploader without
+    /// credentials: the user metadata `metadata` (names without
+    /// `x-amz-meta-`) and, if given, the body's length signed in; valid
+    /// for `expires_in`. Nothing is sent.
+    ///
+    /// The default body returns [`ErrorKind::Unsupported`].
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        let _ = (bucket, key, metadata, content_length, expires_in);
+        Err(TransportError::unsupported("PresignPutObject"))
     }
 }
 
@@ -890,6 +941,16 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
         range: ByteRange,
     ) -> Result<String, TransportError> {
         (**self).upload_part_copy(req, upload_id, part_number, range)
+    }
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        (**self).presign_put(bucket, key, metadata, content_length, expires_in)
     }
 }
 

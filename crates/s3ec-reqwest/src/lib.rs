@@ -97,8 +97,9 @@ use config::{CredentialSource, ProviderCache};
 pub use aws_credential_types;
 pub use aws_credential_types::provider::ProvideCredentials;
 pub use aws_credential_types::Credentials;
-pub use presign::{PresignedRequest, MAX_PRESIGN_EXPIRY};
+pub use presign::MAX_PRESIGN_EXPIRY;
 pub use retry::RetryConfig;
+pub use s3ec_client::transport::PresignedRequest;
 
 /// The SHA-256 of an empty payload, hex.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -1356,6 +1357,16 @@ impl Transport for ReqwestTransport {
                 ))),
             }
         })
+    }
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        ReqwestTransport::presign_put(self, bucket, key, metadata, content_length, expires_in)
     }
 }
 

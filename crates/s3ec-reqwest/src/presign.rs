@@ -10,28 +10,12 @@ use aws_sigv4::http_request::{
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use s3ec_client::transport::{ErrorKind, TransportError};
+use s3ec_client::transport::{ErrorKind, PresignedRequest, TransportError};
 
 use crate::{error_chain, ReqwestTransport};
 
 /// The longest validity SigV4 allows a presigned URL (7 days).
 pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// A presigned request: send `method` to `url` with exactly `headers`
-/// (each one is signed: a different value, or a missing one, and S3
-/// refuses the request), before `expires_at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PresignedRequest {
-    /// The HTTP method (`PUT`).
-    pub method: String,
-    /// The URL, credentials scope and signature in its query string.
-    pub url: String,
-    /// The headers to send, name and value (`host` is the URL's).
-    pub headers: Vec<(String, String)>,
-    /// When the URL stops being accepted.
-    pub expires_at: SystemTime,
-}
 
 impl ReqwestTransport {
     /// Presign a PutObject of `bucket`/`key` for someone without
@@ -137,12 +121,12 @@ impl ReqwestTransport {
                 q.append_pair(name, value);
             }
         }
-        Ok(PresignedRequest {
-            method: "PUT".into(),
-            url: url.into(),
+        Ok(PresignedRequest::new(
+            "PUT",
+            url,
             headers,
-            expires_at: time + expires_in,
-        })
+            time + expires_in,
+        ))
     }
 }
 
