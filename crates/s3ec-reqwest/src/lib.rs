@@ -866,6 +866,15 @@ impl ReqwestTransport {
     }
 }
 
+/// SigV4 settings for S3: the URL is already encoded once (S3 does not
+/// double-encode) and the path is not normalised.
+pub(crate) fn s3_signing_settings() -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings
+}
+
 /// SigV4-sign a request for S3: the URL is already encoded once (S3 does
 /// not double-encode), the path is not normalised, and the payload hash
 /// goes into `x-amz-content-sha256`. Returns the headers to add (name,
@@ -882,10 +891,8 @@ fn sign_request(
     time: SystemTime,
 ) -> Result<Vec<(String, String, bool)>, String> {
     let identity: Identity = creds.into();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    let mut settings = s3_signing_settings();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)

@@ -4,15 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sigv4::http_request::{
-    sign, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    UriPathNormalizationMode,
-};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use s3ec_client::transport::{ErrorKind, PresignedRequest, TransportError};
 
-use crate::{error_chain, ReqwestTransport};
+use crate::{error_chain, s3_signing_settings, ReqwestTransport};
 
 /// The longest validity SigV4 allows a presigned URL (7 days).
 pub const MAX_PRESIGN_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -87,9 +84,7 @@ impl ReqwestTransport {
         }
         let mut url = self.url_for(bucket, key, "")?;
         let identity: Identity = self.credentials.get()?.into();
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let mut settings = s3_signing_settings();
         settings.signature_location = SignatureLocation::QueryParams;
         settings.expires_in = Some(expires_in);
         let failed = |e: &dyn std::error::Error| {
