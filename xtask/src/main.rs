@@ -248,6 +248,24 @@ fn no_std() -> Result<(), String> {
         let lib = target_dir.join("release").join("libs3ec_no_std_check.a");
         builds.push(edge::measure(name, &lib, &target_dir.join("edge"))?);
     }
-    eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc)");
+    // The C library for bare metal: no std, no allocator, its own halting
+    // panic handler (std or alloc creeping in fails this build).
+    run(cargo()
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "s3ec-c",
+            "--no-default-features",
+        ])
+        .args([
+            "--features",
+            "panic-halt",
+            "--config",
+            "profile.release.panic=\"abort\"",
+        ])
+        .arg("--target-dir")
+        .arg(root().join("target").join("no-std-c")))?;
+    eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc; so does s3ec-c)");
     edge::report(&builds)
 }
