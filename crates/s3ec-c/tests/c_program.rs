@@ -311,3 +311,110 @@ fn c_writes_under_an_rsa_public_key_aws_lc_reads() {
 fn hex_key() -> String {
     KEY.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// AWS's Ruby client (`EncryptionV2`, which reads V2) decrypts the C
+/// program's V2 objects: AES/GCM-wrapped, and with `--features rsa`
+/// RSA-OAEP-SHA1-wrapped. The files are stored in moto as they are (body,
+/// user metadata), as a device's upload would store them.
+#[test]
+fn ruby_reads_the_c_programs_v2_objects() {
+    use s3ec_client::transport::{Bytes, PutRequest, Transport};
+    if Command::new("ruby").arg("--version").output().is_err() {
+        eprintln!("ruby not installed (interop/setup.sh): skipped");
+        return;
+    }
+    let moto = s3ec_testkit::moto();
+    let bucket = s3ec_testkit::unique_bucket("c-ruby");
+    s3ec_testkit::create_bucket(moto.endpoint(), &bucket).unwrap();
+    let s3 = s3ec_reqwest::ReqwestTransport::builder()
+        .region(s3ec_testkit::REGION)
+        .endpoint(moto.endpoint())
+        .credentials(s3ec_reqwest::Credentials::new(
+            s3ec_testkit::ACCESS_KEY_ID,
+            s3ec_testkit::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pt = plaintext(65_539);
+    let input = dir.path().join("in");
+    std::fs::write(&input, &pt).unwrap();
+    let rsa_data = crate_dir().join("../s3ec-rsa/tests/data");
+    let rsa_der = rsa_data.join("rsa2048-public.der");
+    let mut cases = vec![(
+        "aes",
+        vec!["encrypt", "KEY", "--v2"],
+        vec![
+            "--mode".to_string(),
+            "v2-aesgcm".into(),
+            "--aes-key-b64".into(),
+            <base64ct::Base64 as base64ct::Encoding>::encode_string(&KEY),
+        ],
+    )];
+    if cfg!(feature = "rsa") {
+        cases.push((
+            "rsa",
+            vec![
+                "encrypt",
+                "00",
+                "--v2",
+                "--rsa-der",
+                rsa_der.to_str().unwrap(),
+            ],
+            vec![
+                "--mode".to_string(),
+                "v2-rsaoaep".into(),
+                "--rsa-private-pem".into(),
+                rsa_data.join("rsa2048-private.pem").display().to_string(),
+            ],
+        ));
+    }
+    let hex = hex_key();
+    for (name, mut args, ruby_args) in cases {
+        if args[1] == "KEY" {
+            args[1] = &hex;
+        }
+        let obj = dir.path().join(name);
+        let run = c(&args, &[&input, &obj]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let meta = s3ec_fs::metadata_from_json(
+            &std::fs::read_to_string(dir.path().join(format!("{name}.metadata.json"))).unwrap(),
+        )
+        .unwrap();
+        let key = format!("c/{name}");
+        s3.put_object(
+            &PutRequest::new(&bucket, &key, &meta),
+            Bytes::from(std::fs::read(&obj).unwrap()),
+        )
+        .unwrap();
+        let out = dir.path().join(format!("{name}.ruby"));
+        let root = crate_dir().join("../..");
+        let run = Command::new(root.join("interop/peer"))
+            .args([
+                "ruby",
+                "get",
+                "--endpoint",
+                moto.endpoint(),
+                "--bucket",
+                &bucket,
+            ])
+            .args(["--key", &key, "--out"])
+            .arg(&out)
+            .args(&ruby_args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "ruby peer ({name}): {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert_eq!(std::fs::read(&out).unwrap(), pt, "{name}");
+    }
+}
