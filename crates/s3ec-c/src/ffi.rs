@@ -140,13 +140,12 @@ fn code(r: Result<(), Status>) -> i32 {
     }
 }
 
-/// The caller's state at `base`, if initialised with `magic`.
+/// The value in the caller's state at `base`, if initialised with `magic`.
 ///
 /// # Safety
 ///
-/// `base` is NULL or points to `size_of::<Slot<T>>()` writable bytes that
-/// nothing else uses meanwhile.
-unsafe fn slot<'a, T>(base: *mut u8, magic: u64) -> Result<&'a mut T, Status> {
+/// `base` is NULL or points to `size_of::<Slot<T>>()` readable bytes.
+unsafe fn slot_ptr<T>(base: *const u8, magic: u64) -> Result<*const T, Status> {
     if base.is_null() {
         return Err(Status::NullPointer);
     }
@@ -157,7 +156,25 @@ unsafe fn slot<'a, T>(base: *mut u8, magic: u64) -> Result<&'a mut T, Status> {
     if ptr::read(ptr::addr_of!((*s).magic)) != magic {
         return Err(Status::State);
     }
-    Ok(&mut (*s).value)
+    Ok(ptr::addr_of!((*s).value))
+}
+
+/// The caller's state at `base`, to change.
+///
+/// # Safety
+///
+/// As [`slot_ptr`], writable, and nothing else uses it meanwhile.
+unsafe fn slot<'a, T>(base: *mut u8, magic: u64) -> Result<&'a mut T, Status> {
+    Ok(&mut *slot_ptr::<T>(base, magic)?.cast_mut())
+}
+
+/// The caller's state at `base`, to read (the state may be `const`).
+///
+/// # Safety
+///
+/// As [`slot_ptr`], and nothing changes it meanwhile.
+unsafe fn slot_ref<'a, T>(base: *const u8, magic: u64) -> Result<&'a T, Status> {
+    Ok(&*slot_ptr::<T>(base, magic)?)
 }
 
 /// Place `value` in the caller's state at `base`.
@@ -400,7 +417,7 @@ unsafe fn write_envelope(
     out_len: *mut usize,
 ) -> i32 {
     code((|| {
-        let e: &Encryptor = slot::<Encryptor>(enc.cast_mut().cast(), ENC_MAGIC)?;
+        let e = slot_ref::<Encryptor>(enc.cast(), ENC_MAGIC)?;
         if out_len.is_null() {
             return Err(Status::NullPointer);
         }
@@ -679,16 +696,277 @@ pub extern "C" fn s3ec_state_align() -> usize {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use core::ffi::CStr;
+    use core::mem::MaybeUninit;
+
+    unsafe extern "C" fn os_random(_: *mut c_void, buf: *mut u8, len: usize) -> i32 {
+        let out = core::slice::from_raw_parts_mut(buf, len);
+        match getrandom::fill(out) {
+            Ok(()) => 0,
+            Err(_) => -1,
+        }
+    }
+
+    unsafe extern "C" fn broken_random(_: *mut c_void, _: *mut u8, _: usize) -> i32 {
+        1
+    }
+
+    const KEK: [u8; 32] = [3; 32];
+
+    fn init(enc: &mut MaybeUninit<s3ec_encryptor>) -> i32 {
+        unsafe {
+            s3ec_encrypt_init_aes(
+                enc.as_mut_ptr(),
+                KEK.as_ptr(),
+                32,
+                S3EC_FORMAT_V3,
+                Some(os_random),
+                ptr::null_mut(),
+            )
+        }
+    }
 
     #[test]
-    fn sizes() {
-        std::eprintln!(
-            "Slot<Encryptor> {} align {}, Slot<Decryptor> {} align {}",
-            size_of::<Slot<Encryptor>>(),
-            align_of::<Slot<Encryptor>>(),
-            size_of::<Slot<Decryptor>>(),
-            align_of::<Slot<Decryptor>>()
-        );
+    fn codes_match_the_statuses_and_have_messages() {
+        let consts = [
+            S3EC_ERR_NULL_POINTER,
+            S3EC_ERR_STATE,
+            S3EC_ERR_ALIGNMENT,
+            S3EC_ERR_INVALID_INPUT,
+            S3EC_ERR_FORMAT,
+            S3EC_ERR_JSON,
+            S3EC_ERR_INSTRUCTION_FILE_REQUIRED,
+            S3EC_ERR_AUTHENTICATION,
+            S3EC_ERR_NOT_VERIFIED,
+            S3EC_ERR_COMMITMENT_REQUIRED,
+            S3EC_ERR_UNSUPPORTED,
+            S3EC_ERR_BUFFER_TOO_SMALL,
+            S3EC_ERR_LIMIT,
+            S3EC_ERR_RNG,
+            S3EC_ERR_RSA_KEY,
+        ];
+        for (c, s) in consts.into_iter().zip(Status::ALL) {
+            assert_eq!(c, s.code());
+            let m = unsafe { CStr::from_ptr(s3ec_error_message(c)) };
+            assert_eq!(m.to_str().unwrap(), s.message());
+        }
+        for c in [S3EC_OK, 1, -16, i32::MIN] {
+            let m = unsafe { CStr::from_ptr(s3ec_error_message(c)) };
+            assert!(!m.to_bytes().is_empty());
+        }
+        assert_eq!(s3ec_encryptor_size(), S3EC_ENCRYPTOR_SIZE);
+        assert_eq!(s3ec_decryptor_size(), S3EC_DECRYPTOR_SIZE);
+        assert_eq!(s3ec_state_align(), S3EC_STATE_ALIGN);
+    }
+
+    #[test]
+    fn misuse_is_reported_not_undefined() {
+        unsafe {
+            // NULL state, NULL key with a length, NULL random callback.
+            let mut enc = MaybeUninit::<s3ec_encryptor>::zeroed();
+            let r = Some(os_random as unsafe extern "C" fn(_, _, _) -> _);
+            assert_eq!(
+                s3ec_encrypt_init_aes(ptr::null_mut(), KEK.as_ptr(), 32, 3, r, ptr::null_mut()),
+                S3EC_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                s3ec_encrypt_init_aes(enc.as_mut_ptr(), ptr::null(), 32, 3, r, ptr::null_mut()),
+                S3EC_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                s3ec_encrypt_init_aes(enc.as_mut_ptr(), KEK.as_ptr(), 32, 3, None, ptr::null_mut()),
+                S3EC_ERR_NULL_POINTER
+            );
+            // Bad format, bad key length, failing randomness.
+            assert_eq!(
+                s3ec_encrypt_init_aes(enc.as_mut_ptr(), KEK.as_ptr(), 32, 7, r, ptr::null_mut()),
+                S3EC_ERR_INVALID_INPUT
+            );
+            assert_eq!(
+                s3ec_encrypt_init_aes(enc.as_mut_ptr(), KEK.as_ptr(), 31, 3, r, ptr::null_mut()),
+                S3EC_ERR_INVALID_INPUT
+            );
+            assert_eq!(
+                s3ec_encrypt_init_aes(
+                    enc.as_mut_ptr(),
+                    KEK.as_ptr(),
+                    32,
+                    3,
+                    Some(broken_random),
+                    ptr::null_mut()
+                ),
+                S3EC_ERR_RNG
+            );
+            // Never initialised (zeroed): every call says so.
+            let mut buf = [0u8; 16];
+            assert_eq!(
+                s3ec_encrypt_update(enc.as_mut_ptr(), buf.as_mut_ptr(), 16),
+                S3EC_ERR_STATE
+            );
+            // A misaligned state.
+            let mut raw = [0u128; (S3EC_ENCRYPTOR_SIZE / 16) + 1];
+            let odd = raw
+                .as_mut_ptr()
+                .cast::<u8>()
+                .add(8)
+                .cast::<s3ec_encryptor>();
+            assert_eq!(
+                s3ec_encrypt_init_aes(odd, KEK.as_ptr(), 32, 3, r, ptr::null_mut()),
+                S3EC_ERR_ALIGNMENT
+            );
+
+            // A live one: envelope outputs, buffer sizes, phases.
+            assert_eq!(init(&mut enc), S3EC_OK);
+            let mut out = [0u8; 2048];
+            let mut n = 0usize;
+            let md = b"{\"k\":\"v\"}";
+            assert_eq!(
+                s3ec_encrypt_write_metadata_json(
+                    enc.as_ptr(),
+                    md.as_ptr().cast(),
+                    md.len(),
+                    S3EC_PLACEMENT_OBJECT_METADATA,
+                    S3EC_CONTENT_LENGTH_UNKNOWN,
+                    out.as_mut_ptr().cast(),
+                    10,
+                    &mut n,
+                ),
+                S3EC_ERR_BUFFER_TOO_SMALL
+            );
+            let needed = n;
+            // Exactly the length is one byte short (the NUL).
+            assert_eq!(
+                s3ec_encrypt_write_metadata_json(
+                    enc.as_ptr(),
+                    md.as_ptr().cast(),
+                    md.len(),
+                    0,
+                    S3EC_CONTENT_LENGTH_UNKNOWN,
+                    out.as_mut_ptr().cast(),
+                    needed,
+                    &mut n,
+                ),
+                S3EC_ERR_BUFFER_TOO_SMALL
+            );
+            assert_eq!(
+                s3ec_encrypt_write_metadata_json(
+                    enc.as_ptr(),
+                    md.as_ptr().cast(),
+                    md.len(),
+                    0,
+                    S3EC_CONTENT_LENGTH_UNKNOWN,
+                    out.as_mut_ptr().cast(),
+                    needed + 1,
+                    &mut n,
+                ),
+                S3EC_OK
+            );
+            assert_eq!((n, out[n]), (needed, 0));
+            let meta = std::string::String::from(core::str::from_utf8(&out[..n]).unwrap());
+            assert!(meta.contains(r#""x-amz-m":"{\"k\":\"v\"}""#), "{meta}");
+            assert_eq!(
+                s3ec_encrypt_write_metadata_headers(
+                    enc.as_ptr(),
+                    ptr::null(),
+                    0,
+                    9,
+                    0,
+                    out.as_mut_ptr().cast(),
+                    out.len(),
+                    &mut n,
+                ),
+                S3EC_ERR_INVALID_INPUT
+            );
+            let mut body = *b"sixteen bytes!!!";
+            assert_eq!(
+                s3ec_encrypt_update(enc.as_mut_ptr(), body.as_mut_ptr(), 16),
+                S3EC_OK
+            );
+            assert_eq!(
+                s3ec_encrypt_update(enc.as_mut_ptr(), ptr::null_mut(), 0),
+                S3EC_OK
+            );
+            assert_eq!(
+                s3ec_encrypt_finish(enc.as_mut_ptr(), ptr::null_mut()),
+                S3EC_ERR_NULL_POINTER
+            );
+            let mut tag = [0u8; 16];
+            assert_eq!(
+                s3ec_encrypt_finish(enc.as_mut_ptr(), tag.as_mut_ptr()),
+                S3EC_OK
+            );
+            assert_eq!(
+                s3ec_encrypt_finish(enc.as_mut_ptr(), tag.as_mut_ptr()),
+                S3EC_ERR_STATE
+            );
+            s3ec_encryptor_wipe(enc.as_mut_ptr());
+            assert!(enc.assume_init_ref().opaque.iter().all(|b| *b == 0));
+            s3ec_encryptor_wipe(ptr::null_mut());
+
+            // Decrypt: refused before verification, released after.
+            let mut dec = MaybeUninit::<s3ec_decryptor>::zeroed();
+            assert_eq!(
+                s3ec_decrypt_init_aes(
+                    dec.as_mut_ptr(),
+                    KEK.as_ptr(),
+                    32,
+                    meta.as_ptr().cast(),
+                    meta.len(),
+                    ptr::null(),
+                    0,
+                    4,
+                ),
+                S3EC_ERR_INVALID_INPUT
+            );
+            assert_eq!(
+                s3ec_decrypt_init_aes(
+                    dec.as_mut_ptr(),
+                    KEK.as_ptr(),
+                    32,
+                    meta.as_ptr().cast(),
+                    meta.len(),
+                    ptr::null(),
+                    0,
+                    0,
+                ),
+                S3EC_OK
+            );
+            let mut copy = body;
+            assert_eq!(
+                s3ec_decrypt_at(dec.as_mut_ptr(), 0, copy.as_mut_ptr(), 16),
+                S3EC_ERR_NOT_VERIFIED
+            );
+            assert_eq!(copy, body);
+            assert_eq!(
+                s3ec_decrypt_verify_update(dec.as_mut_ptr(), body.as_ptr(), 16),
+                S3EC_OK
+            );
+            assert_eq!(
+                s3ec_decrypt_verify_update(dec.as_mut_ptr(), tag.as_ptr(), 16),
+                S3EC_OK
+            );
+            let mut len = 0u64;
+            assert_eq!(
+                s3ec_decrypt_verify_finish(dec.as_mut_ptr(), &mut len),
+                S3EC_OK
+            );
+            assert_eq!(len, 16);
+            assert_eq!(
+                s3ec_decrypt_at(dec.as_mut_ptr(), 0, copy.as_mut_ptr(), 16),
+                S3EC_OK
+            );
+            assert_eq!(&copy, b"sixteen bytes!!!");
+            assert_eq!(
+                s3ec_decrypt_at(dec.as_mut_ptr(), 1, copy.as_mut_ptr(), 16),
+                S3EC_ERR_LIMIT
+            );
+            s3ec_decryptor_wipe(dec.as_mut_ptr());
+            assert_eq!(
+                s3ec_decrypt_at(dec.as_mut_ptr(), 0, copy.as_mut_ptr(), 1),
+                S3EC_ERR_STATE
+            );
+        }
     }
 }
