@@ -214,6 +214,11 @@ fn supply_chain(install: bool) -> Result<(), String> {
     run(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
 }
 
+/// The portable compact AES/GHASH/SHA-2 backends (the smallest firmware).
+const COMPACT_RUSTFLAGS: &str = "--cfg aes_backend=\"soft\" --cfg aes_backend_soft=\"compact\" \
+     --cfg polyval_backend=\"soft\" --cfg sha2_backend=\"soft\" \
+     --cfg sha2_backend_soft=\"compact\"";
+
 fn no_std() -> Result<(), String> {
     let dir = root().join("xtask").join("no-std-check");
     // A staticlib with a #[panic_handler] and no global allocator: if std or
@@ -233,9 +238,7 @@ fn no_std() -> Result<(), String> {
         (
             "portable compact backends (aes, polyval, sha2: soft; aes, sha2: compact)",
             "no-std-check-soft",
-            "--cfg aes_backend=\"soft\" --cfg aes_backend_soft=\"compact\" \
-             --cfg polyval_backend=\"soft\" --cfg sha2_backend=\"soft\" \
-             --cfg sha2_backend_soft=\"compact\"",
+            COMPACT_RUSTFLAGS,
         ),
     ] {
         let target_dir = root().join("target").join(target);
@@ -249,7 +252,10 @@ fn no_std() -> Result<(), String> {
         builds.push(edge::measure(name, &lib, &target_dir.join("edge"))?);
     }
     // The C library for bare metal: no std, no allocator, its own halting
-    // panic handler (std or alloc creeping in fails this build).
+    // panic handler (std or alloc creeping in fails this build); built
+    // like the firmware above (portable compact backends, opt-level s, fat
+    // LTO) and measured per C call.
+    let c_dir = root().join("target").join("no-std-c");
     run(cargo()
         .args([
             "build",
@@ -258,14 +264,18 @@ fn no_std() -> Result<(), String> {
             "s3ec-c",
             "--no-default-features",
         ])
-        .args([
-            "--features",
-            "panic-halt",
-            "--config",
-            "profile.release.panic=\"abort\"",
-        ])
+        .args(["--features", "panic-halt"])
+        .args(["--config", "profile.release.panic=\"abort\""])
+        .args(["--config", "profile.release.opt-level=\"s\""])
+        .args(["--config", "profile.release.lto=\"fat\""])
+        .args(["--config", "profile.release.codegen-units=1"])
         .arg("--target-dir")
-        .arg(root().join("target").join("no-std-c")))?;
+        .arg(&c_dir)
+        .env("RUSTFLAGS", COMPACT_RUSTFLAGS))?;
     eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc; so does s3ec-c)");
-    edge::report(&builds)
+    edge::report(&builds)?;
+    edge::report_c_abi(
+        &c_dir.join("release").join("libs3ec_c.a"),
+        &c_dir.join("edge"),
+    )
 }
