@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use s3ec_client::{Client, CommitmentPolicy, PutOptions};
+
+mod common;
 use s3ec_fs::FsStore;
 use s3ec_local::AesKeyring;
 
@@ -319,25 +321,13 @@ fn hex_key() -> String {
 #[test]
 fn ruby_reads_the_c_programs_v2_objects() {
     use s3ec_client::transport::{Bytes, PutRequest, Transport};
-    if Command::new("ruby").arg("--version").output().is_err() {
-        eprintln!("ruby not installed (interop/setup.sh): skipped");
+    if !common::ruby_available() {
         return;
     }
     let moto = s3ec_testkit::moto();
     let bucket = s3ec_testkit::unique_bucket("c-ruby");
     s3ec_testkit::create_bucket(moto.endpoint(), &bucket).unwrap();
-    let s3 = s3ec_reqwest::ReqwestTransport::builder()
-        .region(s3ec_testkit::REGION)
-        .endpoint(moto.endpoint())
-        .credentials(s3ec_reqwest::Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .build()
-        .unwrap();
+    let s3 = common::moto_transport(moto.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let pt = plaintext(65_539);
     let input = dir.path().join("in");
@@ -395,26 +385,7 @@ fn ruby_reads_the_c_programs_v2_objects() {
         )
         .unwrap();
         let out = dir.path().join(format!("{name}.ruby"));
-        let root = crate_dir().join("../..");
-        let run = Command::new(root.join("interop/peer"))
-            .args([
-                "ruby",
-                "get",
-                "--endpoint",
-                moto.endpoint(),
-                "--bucket",
-                &bucket,
-            ])
-            .args(["--key", &key, "--out"])
-            .arg(&out)
-            .args(&ruby_args)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "ruby peer ({name}): {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        common::ruby_get(moto.endpoint(), &bucket, &key, &out, &ruby_args);
         assert_eq!(std::fs::read(&out).unwrap(), pt, "{name}");
     }
 }

@@ -20,21 +20,14 @@ use std::time::Duration;
 use base64ct::{Base64, Encoding};
 use s3ec_client::Client;
 use s3ec_local::AesKeyring;
-use s3ec_reqwest::{Credentials, PresignedRequest, ReqwestTransport};
+use s3ec_reqwest::PresignedRequest;
+
+mod common;
 
 const KEY: [u8; 32] = [0x3c; 32];
 
 fn key_hex() -> String {
     KEY.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn transport(endpoint: &str, access: &str, secret: &str) -> ReqwestTransport {
-    ReqwestTransport::builder()
-        .region(s3ec_testkit::REGION)
-        .endpoint(endpoint)
-        .credentials(Credentials::new(access, secret, None, None, "test"))
-        .build()
-        .unwrap()
 }
 
 fn plaintext(len: usize) -> Vec<u8> {
@@ -107,11 +100,7 @@ fn device_uploads_through_a_presigned_put_to_moto() {
     let moto = s3ec_testkit::moto();
     let bucket = s3ec_testkit::unique_bucket("presign");
     s3ec_testkit::create_bucket(moto.endpoint(), &bucket).unwrap();
-    let backend = transport(
-        moto.endpoint(),
-        s3ec_testkit::ACCESS_KEY_ID,
-        s3ec_testkit::SECRET_ACCESS_KEY,
-    );
+    let backend = common::moto_transport(moto.endpoint());
     // The backend's client: it holds the key the devices were provisioned
     // with, checks each envelope opens under it, then presigns.
     let client = Client::builder(backend.clone(), AesKeyring::new(&KEY).unwrap())
@@ -174,32 +163,14 @@ fn device_uploads_through_a_presigned_put_to_moto() {
 
     // AWS's Ruby client reads the V2 one (Ruby's EncryptionV2 reads V2 only).
     // AWS's Python client has no raw-AES keyring (KMS only): not a reader here.
-    if Command::new("ruby").arg("--version").output().is_err() {
-        eprintln!("ruby not installed (interop/setup.sh): Ruby read skipped");
+    if !common::ruby_available() {
         return;
     }
     let out = dir.path().join("ruby.out");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let run = Command::new(root.join("interop/peer"))
-        .args([
-            "ruby",
-            "get",
-            "--endpoint",
-            moto.endpoint(),
-            "--bucket",
-            &bucket,
-        ])
-        .args(["--key", "dev-17/v2", "--mode", "v2-aesgcm", "--aes-key-b64"])
-        .arg(Base64::encode_string(&KEY))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "ruby peer: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let mode = ["--mode", "v2-aesgcm", "--aes-key-b64"].map(String::from);
+    let mut mode = mode.to_vec();
+    mode.push(Base64::encode_string(&KEY));
+    common::ruby_get(moto.endpoint(), &bucket, "dev-17/v2", &out, &mode);
     assert_eq!(std::fs::read(&out).unwrap(), pt);
 }
 
@@ -303,7 +274,7 @@ fn put(p: &PresignedRequest, headers: &[(String, String)], body: Vec<u8>) -> u16
 #[test]
 fn s3s_fs_refuses_expired_or_altered_presigned_puts() {
     let Some(server) = s3s_fs() else { return };
-    let backend = transport(&server.endpoint, S3S_ACCESS, S3S_SECRET);
+    let backend = common::transport(&server.endpoint, S3S_ACCESS, S3S_SECRET);
     let dir = tempfile::tempdir().unwrap();
     let pt = plaintext(70_000);
     let input = dir.path().join("reading");
