@@ -534,12 +534,20 @@ fn rotate_object(
     key: &str,
     _info: &s3ec_client::EnvelopeInfo,
 ) -> Result<&'static str> {
-    let out = client.rotate_object(
+    let out = match client.rotate_object(
         bucket,
         key,
         new_ring.as_ref(),
         &s3ec_client::RotateOptions::default(),
-    )?;
+    ) {
+        Ok(out) => out,
+        // The new key already reads it: rotated by an earlier (interrupted)
+        // run, or the new key is the old one. Nothing was written.
+        Err(s3ec_client::ClientError::Rotation(s3ec_client::RotationError::SameKey)) => {
+            return Ok("skipped: already under the new key")
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(match out.placement {
         s3ec_core::envelope::Placement::InstructionFile => "re-encrypted the instruction file",
         s3ec_core::envelope::Placement::ObjectMetadata => "rewrapped the metadata envelope",

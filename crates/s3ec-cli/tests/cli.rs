@@ -329,6 +329,23 @@ fn local_store_error_paths_and_exit_codes() {
     let back = env.ok(&["cp", "--aes-key-file", "other.key", "s3://bkt/r.txt", "-"]);
     assert_eq!(back, std::fs::read(env.path("a.txt")).unwrap());
     env.fails(&["cp", "--aes-key-file", &key, "s3://bkt/r.txt", "-"], 5);
+    // Run again (as after a crash): already under the new key, skipped,
+    // not failed, and nothing rewritten.
+    let body_before = std::fs::read(env.path("store/bkt/r.txt")).unwrap();
+    let out = env.ok(&[
+        "rotate",
+        "--aes-key-file",
+        &key,
+        "--new-aes-key-file",
+        "other.key",
+        "s3://bkt/r.txt",
+    ]);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("skipped: already under the new key"), "{out}");
+    assert_eq!(
+        std::fs::read(env.path("store/bkt/r.txt")).unwrap(),
+        body_before
+    );
 }
 
 #[test]

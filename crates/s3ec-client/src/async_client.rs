@@ -46,25 +46,22 @@ use crate::transport::{
 /// entity tag. The spool file is written and read with `tokio::fs`.
 ///
 /// ```
-/// use s3ec_client::AsyncClient;
-/// # use s3ec_client::transport::*;
-/// # use s3ec_keyring::BoxFuture;
-/// # #[derive(Debug)] struct MyS3;
-/// # impl AsyncTransport for MyS3 {
-/// #   fn head_object<'a>(&'a self, _: &'a ObjectRequest<'a>) -> BoxFuture<'a, Result<ObjectHead, TransportError>> { unimplemented!() }
-/// #   fn get_object<'a>(&'a self, _: &'a GetRequest<'a>) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> { unimplemented!() }
-/// #   fn put_object<'a>(&'a self, _: &'a PutRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
-/// #   fn delete_object<'a>(&'a self, _: &'a ObjectRequest<'a>) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
-/// #   fn create_multipart_upload<'a>(&'a self, _: &'a PutRequest<'a>) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
-/// #   fn upload_part<'a>(&'a self, _: &'a PartRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
-/// #   fn complete_multipart_upload<'a>(&'a self, _: &'a CompleteRequest<'a>) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
-/// #   fn abort_multipart_upload<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
-/// # }
+/// use s3ec_client::{AsyncClient, Context};
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// // Any AsyncTransport: `s3ec_aws_sdk::AwsSdkTransport` for S3; here a
+/// // local folder that stands in for S3.
+/// # let dir = tempfile::tempdir()?;
+/// let s3 = s3ec_fs::FsStore::new(dir.path())?;
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?; // no `Local(..)` needed
-/// let client = AsyncClient::builder(MyS3, keyring).part_size(16 << 20).build()?;
-/// # let _ = client;
-/// // client.put_object("bucket", "key", tokio::fs::File::open(path).await?, None, &Context::new()).await?;
-/// // client.get_object("bucket", "key", &mut tokio::io::stdout(), None).await?;
+/// let client = AsyncClient::builder(s3, keyring).part_size(16 << 20).build()?;
+///
+/// client.put_object("bucket", "key", &b"hello, world"[..], Some(12), &Context::new()).await?;
+/// let mut plaintext = Vec::new();
+/// client.get_object("bucket", "key", &mut plaintext, None).await?;
+/// assert_eq!(plaintext, b"hello, world");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -935,6 +932,11 @@ impl AsyncClient {
             None
         };
         let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
+        if !opts.allow_same_key {
+            let req = rot.unwrap_request(opts);
+            let already = matches!(new_keyring.on_decrypt(&req).await, Ok(Some(_)));
+            rot.check_not_same(already, opts)?;
+        }
         let data_key = {
             let req = rot.unwrap_request(opts);
             self.keyring.on_decrypt(&req).await?
@@ -945,11 +947,6 @@ impl AsyncClient {
             let req = rot.wrap_request(&context);
             new_keyring.wrap_data_key(&req, &data_key).await?
         };
-        if !opts.allow_same_key {
-            let req = rot.same_key_request(&new);
-            let same = matches!(self.keyring.on_decrypt(&req).await, Ok(Some(_)));
-            rot.check_not_same(same, opts)?;
-        }
         match rot.rewrapped(key, &new, opts)? {
             RotationWrite::InstructionFile {
                 key: ikey,

@@ -33,36 +33,12 @@ use crate::transport::{
 /// Cheap to clone (the transport and keyring are shared).
 ///
 /// ```
-/// use s3ec_client::{Client, ClientError};
-/// use s3ec_keyring::Context;
-/// # use s3ec_client::transport::*;
-/// # use std::collections::HashMap;
-/// # use std::sync::{Arc, Mutex};
-/// # #[derive(Debug, Default, Clone)]
-/// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
-/// # impl Transport for MemS3 {
-/// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-/// #     let k = r.key;
-/// #     let m = self.0.lock().unwrap();
-/// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
-/// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
-/// #   }
-/// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
-/// #     let head = self.head_object(&ObjectRequest::new(r.bucket, r.key))?;
-/// #     let body = self.0.lock().unwrap()[r.key].1.clone();
-/// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
-/// #   }
-/// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
-/// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
-/// #   }
-/// #   fn delete_object(&self, r: &ObjectRequest<'_>) -> Result<(), TransportError> { self.0.lock().unwrap().remove(r.key); Ok(()) }
-/// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-/// # }
-/// # let s3 = MemS3::default();
-/// // `s3` is any Transport, e.g. s3ec_reqwest's.
+/// use s3ec_client::{Client, Context};
+///
+/// // Any Transport: `s3ec_reqwest::ReqwestTransport::from_env()?` for S3 or
+/// // an S3-compatible server; here a local folder that stands in for S3.
+/// # let dir = tempfile::tempdir()?;
+/// let s3 = s3ec_fs::FsStore::new(dir.path())?;
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
 /// let client = Client::builder(s3, keyring).build()?;
 ///
@@ -111,20 +87,10 @@ impl Client {
     /// use s3ec_client::{Client, GetStrategy};
     /// use s3ec_core::CommitmentPolicy;
     /// use s3ec_keyring::LegacyOptions;
-    /// # use s3ec_client::transport::*;
-    /// # #[derive(Debug)] struct MyS3;
-    /// # impl Transport for MyS3 {
-    /// #   fn head_object(&self, _: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> { unimplemented!() }
-    /// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-    /// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
-    /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-    /// # }
+    /// # let dir = tempfile::tempdir()?;
+    /// let s3 = s3ec_fs::FsStore::new(dir.path())?; // or s3ec_reqwest::ReqwestTransport
     /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
-    /// let client = Client::builder(MyS3, keyring)
+    /// let client = Client::builder(s3, keyring)
     ///     // Read old V2 objects during a migration (V3 is still written).
     ///     .commitment_policy(CommitmentPolicy::RequireEncryptAllowDecrypt)
     ///     .legacy(LegacyOptions::default())
@@ -169,33 +135,15 @@ impl Client {
     /// part. See [`crate::put`] for the order of writes.
     ///
     /// ```
-    /// # use s3ec_client::{Client, ClientError};
-    /// # use s3ec_keyring::Context;
-    /// # use s3ec_client::transport::*;
-    /// # use std::collections::HashMap;
-    /// # use std::sync::{Arc, Mutex};
-    /// # #[derive(Debug, Default, Clone)]
-    /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
-    /// # impl Transport for MemS3 {
-    /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-    /// #     let k = r.key; unimplemented!() }
-    /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-    /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
-    /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
-    /// #   }
-    /// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
-    /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-    /// # }
-    /// # let s3 = MemS3::default();
+    /// # use s3ec_client::{Client, Context};
+    /// # let dir = tempfile::tempdir()?;
+    /// let s3 = s3ec_fs::FsStore::new(dir.path())?;
     /// let client = Client::builder(s3.clone(), s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
     /// let file = std::io::Cursor::new(vec![0u8; 1000]); // any `Read`, e.g. a File
     /// let out = client.put_object("bucket", "data.bin", file, None, &Context::new())?;
     /// assert_eq!(out.plaintext_len, 1000);
     /// // Stored: 1000 bytes of ciphertext and the 16-byte tag.
-    /// assert_eq!(s3.0.lock().unwrap()["data.bin"].1.len(), 1016);
+    /// assert_eq!(std::fs::metadata(s3.object_path("bucket", "data.bin")?)?.len(), 1016);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn put_object(
@@ -438,35 +386,9 @@ impl Client {
     /// (KMS).
     ///
     /// ```
-    /// # use s3ec_client::{Client, ClientError};
-    /// # use s3ec_keyring::Context;
-    /// # use s3ec_client::transport::*;
-    /// # use std::collections::HashMap;
-    /// # use std::sync::{Arc, Mutex};
-    /// # #[derive(Debug, Default, Clone)]
-    /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
-    /// # impl Transport for MemS3 {
-    /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-    /// #     let k = r.key;
-    /// #     let m = self.0.lock().unwrap();
-    /// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
-    /// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
-    /// #   }
-    /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
-    /// #     let head = self.head_object(&ObjectRequest::new(r.bucket, r.key))?;
-    /// #     let body = self.0.lock().unwrap()[r.key].1.clone();
-    /// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
-    /// #   }
-    /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
-    /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
-    /// #   }
-    /// #   fn delete_object(&self, r: &ObjectRequest<'_>) -> Result<(), TransportError> { self.0.lock().unwrap().remove(r.key); Ok(()) }
-    /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-    /// # }
-    /// # let s3 = MemS3::default();
+    /// # use s3ec_client::{Client, ClientError, Context};
+    /// # let dir = tempfile::tempdir()?;
+    /// let s3 = s3ec_fs::FsStore::new(dir.path())?;
     /// let client = Client::builder(s3.clone(), s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
     /// client.put_object("bucket", "a", &b"secret"[..], None, &Context::new())?;
     ///
@@ -475,7 +397,10 @@ impl Client {
     /// assert_eq!((out.as_slice(), got.plaintext_len), (&b"secret"[..], 6));
     ///
     /// // Flip one ciphertext bit: the get fails and `out` receives nothing.
-    /// s3.0.lock().unwrap().get_mut("a").unwrap().1[0] ^= 1;
+    /// let path = s3.object_path("bucket", "a")?;
+    /// let mut stored = std::fs::read(&path)?;
+    /// stored[0] ^= 1;
+    /// std::fs::write(&path, stored)?;
     /// let mut out = Vec::new();
     /// let err = client.get_object("bucket", "a", &mut out, None).unwrap_err();
     /// assert!(matches!(err, ClientError::Authentication));
@@ -533,12 +458,17 @@ impl Client {
     /// an existing `path` is left as it was. The file keeps owner-only
     /// permissions. Memory: one 64 KiB chunk whatever the object's size.
     ///
-    /// ```no_run
-    /// # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
-    /// use s3ec_client::GetOptions;
-    /// let got = client.get_object_to_path("bucket", "big.bin", "/data/big.bin", &GetOptions::default())?;
-    /// println!("{} bytes", got.plaintext_len);
-    /// # Ok(()) }
+    /// ```
+    /// use s3ec_client::{Client, Context, GetOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let s3 = s3ec_fs::FsStore::new(dir.path().join("s3"))?;
+    /// # let client = Client::builder(s3, s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
+    /// client.put_object("bucket", "big.bin", &[7u8; 100_000][..], None, &Context::new())?;
+    ///
+    /// let dest = dir.path().join("big.bin");
+    /// let got = client.get_object_to_path("bucket", "big.bin", &dest, &GetOptions::default())?;
+    /// assert_eq!((got.plaintext_len, std::fs::read(&dest)?), (100_000, vec![7u8; 100_000]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_object_to_path(
         &self,
@@ -724,12 +654,22 @@ impl Client {
     /// [`ClientError::CannotPinVersion`], and an object replaced meanwhile
     /// with [`ClientError::ObjectChanged`].
     ///
-    /// ```no_run
-    /// # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
-    /// use s3ec_client::{GetOptions, PlaintextRange};
+    /// ```
+    /// use s3ec_client::{Client, Context, GetOptions, LegacyOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let s3 = s3ec_fs::FsStore::new(dir.path())?;
+    /// # let keyring = s3ec_local::AesKeyring::new(&[1u8; 32])?;
+    /// // A ranged get cannot check the whole object's tag: a legacy option.
+    /// let client = Client::builder(s3, keyring)
+    ///     .legacy(LegacyOptions { unauthenticated_modes: true, ..Default::default() })
+    ///     .build()?;
+    /// let log: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    /// client.put_object("bucket", "log.txt", &log[..], None, &Context::new())?;
+    ///
     /// let mut tail = Vec::new();
     /// client.get_range("bucket", "log.txt", "bytes=-1024".parse()?, &mut tail, &GetOptions::default())?;
-    /// # Ok(()) }
+    /// assert_eq!(tail, &log[5000 - 1024..]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_range(
         &self,
@@ -1037,17 +977,17 @@ impl Client {
             None
         };
         let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
+        if !opts.allow_same_key {
+            let already = matches!(
+                new_keyring.on_decrypt(&rot.unwrap_request(opts)),
+                Ok(Some(_))
+            );
+            rot.check_not_same(already, opts)?;
+        }
         let data_key = self.keyring.on_decrypt(&rot.unwrap_request(opts))?;
         let data_key = rot.check_data_key(data_key)?;
         let context = rot.new_context();
         let new = new_keyring.wrap_data_key(&rot.wrap_request(&context), &data_key)?;
-        if !opts.allow_same_key {
-            let same = matches!(
-                self.keyring.on_decrypt(&rot.same_key_request(&new)),
-                Ok(Some(_))
-            );
-            rot.check_not_same(same, opts)?;
-        }
         match rot.rewrapped(key, &new, opts)? {
             RotationWrite::InstructionFile {
                 key: ikey,

@@ -194,22 +194,12 @@ pub(crate) fn check_instruction_file_suffix(suffix: &str) -> Result<(), ConfigEr
 ///
 /// ```
 /// # use s3ec_client::{Client, GetStrategy, ClientError, ConfigError};
-/// # use s3ec_client::transport::*;
-/// # #[derive(Debug)] struct NoS3;
-/// # impl Transport for NoS3 {
-/// #   fn head_object(&self, _: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> { unimplemented!() }
-/// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-/// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
-/// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-/// # }
+/// # let dir = tempfile::tempdir()?;
+/// let s3 = s3ec_fs::FsStore::new(dir.path())?;
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
 /// // Delayed authentication and an explicit buffer size cannot be combined
 /// // (spec client.md).
-/// let refused = Client::builder(NoS3, keyring.clone())
+/// let refused = Client::builder(s3, keyring.clone())
 ///     .danger_delayed_authentication(true)
 ///     .get_strategy(GetStrategy::Buffer { max_bytes: 1 << 20 })
 ///     .build();

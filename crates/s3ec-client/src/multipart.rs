@@ -39,7 +39,7 @@
 //! instruction-file storage, into `<key>.instruction` after completion (as
 //! [`crate::put`] does, for the same reasons).
 //!
-//! ```no_run
+//! ```
 //! use s3ec_client::{Client, PutOptions};
 //!
 //! // `client` is any `Client`, e.g. over `s3ec_reqwest::ReqwestTransport`.
@@ -55,6 +55,13 @@
 //!     client.complete_multipart_upload(&up)?;
 //!     Ok(())
 //! }
+//! # let dir = tempfile::tempdir()?;
+//! # let s3 = s3ec_fs::FsStore::new(dir.path().join("s3"))?;
+//! # let client = Client::builder(s3, s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
+//! # upload(&client, &dir.path().join("upload.state"))?;
+//! # let got = client.get_object_to_vec("bucket", "big.bin", None)?.0;
+//! # assert_eq!(got.len(), (5 << 20) + 7);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
