@@ -805,17 +805,18 @@ impl AsyncClient {
         };
         let materials = self.keyring.on_encrypt(&req).await?;
         let new = NewUpload::new(materials, &self.config.policy, placement)?;
+        let metadata = put::object_metadata(&new.object_metadata, &opts.metadata)?;
         let upload_id = self
             .transport
             .create_multipart_upload(&PutRequest {
                 bucket,
                 key,
-                metadata: &new.object_metadata,
-                fields: &PutFields::NONE,
+                metadata: &metadata,
+                fields: &opts.fields,
                 checksum: None,
             })
             .await?;
-        new.started(bucket, key, upload_id)
+        new.started(bucket, key, upload_id, &opts.fields)
     }
 
     /// Encrypt and upload the next part (see
@@ -829,19 +830,24 @@ impl AsyncClient {
     ) -> Result<CompletedPart, ClientError> {
         let mut buf = body.into();
         let pending = upload.encrypt_part(part_number, &mut buf, last)?;
+        let checksum = upload.part_checksum(&buf);
         let etag = self
             .transport
             .upload_part(
-                &PartRequest::new(
-                    upload.bucket(),
-                    upload.key(),
-                    upload.upload_id(),
-                    part_number,
-                ),
+                &PartRequest {
+                    checksum: checksum.as_ref(),
+                    fields: upload.fields(),
+                    ..PartRequest::new(
+                        upload.bucket(),
+                        upload.key(),
+                        upload.upload_id(),
+                        part_number,
+                    )
+                },
                 Bytes::from(buf),
             )
             .await?;
-        Ok(upload.part_done(pending, etag))
+        Ok(upload.part_done(pending, etag, checksum))
     }
 
     /// Complete the upload, then write the instruction file if any.
@@ -853,15 +859,13 @@ impl AsyncClient {
         let (bucket, key) = (upload.bucket(), upload.key());
         let etag = self
             .transport
-            .complete_multipart_upload(&CompleteRequest::new(
-                bucket,
-                key,
-                upload.upload_id(),
-                upload.parts(),
-            ))
+            .complete_multipart_upload(&CompleteRequest {
+                fields: upload.fields(),
+                ..CompleteRequest::new(bucket, key, upload.upload_id(), upload.parts())
+            })
             .await?;
         if let Some(json) = upload.instruction_file() {
-            self.put_instruction_file(bucket, key, json, &PutFields::NONE)
+            self.put_instruction_file(bucket, key, json, upload.fields())
                 .await?;
         }
         Ok(upload.completed(etag))

@@ -843,7 +843,11 @@ fn read_instruction_file(resp: GetResponse) -> Result<String, ClientError> {
 impl Client {
     /// Start an encrypted multipart upload of `bucket`/`key`: a fresh data
     /// key from the keyring, the envelope on CreateMultipartUpload (or, with
-    /// instruction-file storage, written at completion).
+    /// instruction-file storage, written at completion). `opts`' user
+    /// metadata and fields go on CreateMultipartUpload; its checksum
+    /// algorithm (a checksum of each part's ciphertext), conditions,
+    /// expected owner and request payer also on every part and on
+    /// completion, and are kept in [`MultipartUpload::save`]'s state.
     pub fn create_multipart_upload(
         &self,
         bucket: &str,
@@ -857,14 +861,15 @@ impl Client {
             context: &opts.context,
         })?;
         let new = NewUpload::new(materials, &self.config.policy, placement)?;
+        let metadata = put::object_metadata(&new.object_metadata, &opts.metadata)?;
         let upload_id = self.transport.create_multipart_upload(&PutRequest {
             bucket,
             key,
-            metadata: &new.object_metadata,
-            fields: &PutFields::NONE,
+            metadata: &metadata,
+            fields: &opts.fields,
             checksum: None,
         })?;
-        new.started(bucket, key, upload_id)
+        new.started(bucket, key, upload_id, &opts.fields)
     }
 
     /// Encrypt and upload part `part_number` (the next one, see
@@ -881,16 +886,21 @@ impl Client {
     ) -> Result<CompletedPart, ClientError> {
         let mut buf = body.into();
         let pending = upload.encrypt_part(part_number, &mut buf, last)?;
+        let checksum = upload.part_checksum(&buf);
         let etag = self.transport.upload_part(
-            &PartRequest::new(
-                upload.bucket(),
-                upload.key(),
-                upload.upload_id(),
-                part_number,
-            ),
+            &PartRequest {
+                checksum: checksum.as_ref(),
+                fields: upload.fields(),
+                ..PartRequest::new(
+                    upload.bucket(),
+                    upload.key(),
+                    upload.upload_id(),
+                    part_number,
+                )
+            },
             Bytes::from(buf),
         )?;
-        Ok(upload.part_done(pending, etag))
+        Ok(upload.part_done(pending, etag, checksum))
     }
 
     /// Complete the upload (after its last part), then write the
@@ -901,16 +911,12 @@ impl Client {
     ) -> Result<CompletedUpload, ClientError> {
         upload.check_complete()?;
         let (bucket, key) = (upload.bucket(), upload.key());
-        let etag = self
-            .transport
-            .complete_multipart_upload(&CompleteRequest::new(
-                bucket,
-                key,
-                upload.upload_id(),
-                upload.parts(),
-            ))?;
+        let etag = self.transport.complete_multipart_upload(&CompleteRequest {
+            fields: upload.fields(),
+            ..CompleteRequest::new(bucket, key, upload.upload_id(), upload.parts())
+        })?;
         if let Some(json) = upload.instruction_file() {
-            self.put_instruction_file(bucket, key, json, &PutFields::NONE)?;
+            self.put_instruction_file(bucket, key, json, upload.fields())?;
         }
         Ok(upload.completed(etag))
     }
