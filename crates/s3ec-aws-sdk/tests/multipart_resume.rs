@@ -253,9 +253,11 @@ fn fields_and_part_checksums_survive_a_resume() {
     fields.server_side_encryption = Some(ServerSideEncryption::S3);
     fields.checksum_algorithm = Some(ChecksumAlgorithm::Crc32c);
     fields.if_none_match = Some("*".into());
-    let mut opts = PutOptions::default();
-    opts.metadata = vec![("department".into(), "finance".into())];
-    opts.fields = fields;
+    let opts = PutOptions {
+        metadata: vec![("department".into(), "finance".into())],
+        fields,
+        ..PutOptions::default()
+    };
     let mut up = c.create_multipart_upload(&b, "f", &opts).unwrap();
     let p1 = c.upload_part(&mut up, 1, &plain[..PART], false).unwrap();
     let sent = p1.checksum.clone().expect("part 1 carries its checksum");
