@@ -860,14 +860,16 @@ mod tests {
                 context: &Context::new(),
             })
             .unwrap();
-        let mut fields = PutFields::default();
-        fields.checksum_algorithm = Some(ChecksumAlgorithm::Sha256);
-        fields.if_match = Some("\"e0\"".into());
-        fields.server_side_encryption = Some(ServerSideEncryption::Kms {
-            key_id: Some("k-1".into()),
-            bucket_key: Some(true),
-        });
-        fields.content_type = Some("text/plain".into()); // not carried past Create
+        let fields = PutFields {
+            checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+            if_match: Some("\"e0\"".into()),
+            server_side_encryption: Some(ServerSideEncryption::Kms {
+                key_id: Some("k-1".into()),
+                bucket_key: Some(true),
+            }),
+            content_type: Some("text/plain".into()), // not carried past Create
+            ..PutFields::default()
+        };
         let mut up = NewUpload::new(materials, &policy, Placement::ObjectMetadata)
             .unwrap()
             .started("b", "k", "up-1".into(), &fields)
