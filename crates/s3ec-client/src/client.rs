@@ -4,27 +4,26 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
-use s3ec_keyring::{Context, Keyring};
+use s3ec_keyring::{Context, Keyring, Local};
 
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
-    self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
-    MAX_INSTRUCTION_FILE, MAX_RESUMES,
+    self, check_body_length, BodyDecoder, Finished, GetOptions, GetOutput, GetTarget, HeadOutput,
+    PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
-use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
+use crate::multipart::{CompletedUpload, MultipartUpload};
+use crate::ops::Ops;
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
 };
-use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
+use crate::ready::{run, Ready};
+use crate::rotate::{RotateOptions, RotateOutput};
 use crate::transport::{
-    ByteRange, Bytes, CompleteRequest, CompletedPart, CopyRequest, ErrorKind, GetRequest,
-    GetResponse, Metadata, ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest,
-    Transport,
+    Bytes, CompleteRequest, CompletedPart, GetRequest, GetResponse, ObjectHead, PartRequest,
+    PutFields, PutRequest, Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -64,6 +63,20 @@ impl std::fmt::Debug for Client {
             .field("keyring", &self.keyring)
             .field("config", &self.config)
             .finish()
+    }
+}
+
+impl Client {
+    /// Run `f` with the shared capabilities ([`crate::ops`]) over this
+    /// client's blocking transport and keyring (see [`crate::ready`]).
+    fn with_ops<R>(&self, f: impl FnOnce(&Ops<'_>) -> R) -> R {
+        let transport = Ready(self.transport.as_ref());
+        let keyring = Local(self.keyring.as_ref());
+        f(&Ops {
+            transport: &transport,
+            keyring: &keyring,
+            config: &self.config,
+        })
     }
 }
 
@@ -304,67 +317,17 @@ impl Client {
         json: &str,
         fields: &PutFields,
     ) -> Result<(), ClientError> {
-        let (ikey, metadata) = put::instruction_file_put(key);
-        let ifields = put::instruction_file_fields(fields);
-        let req = PutRequest {
-            bucket,
-            key: &ikey,
-            metadata: &metadata,
-            fields: &ifields,
-            checksum: None,
-        };
-        match self
-            .transport
-            .put_object(&req, Bytes::copy_from_slice(json.as_bytes()))
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let delete = self
-                    .transport
-                    .delete_object(&ObjectRequest::new(bucket, key));
-                Err(put::after_instruction_file_failure(e, delete, key))
-            }
-        }
+        self.with_ops(|ops| run(ops.put_instruction_file(bucket, key, json, fields)))
     }
 
-    /// Fetch the instruction file if the metadata says the envelope is
-    /// there.
-    fn instruction_file(
-        &self,
-        target: &GetTarget<'_>,
-        metadata: &Metadata,
-        suffix: &str,
-    ) -> Result<Option<String>, ClientError> {
-        let Some((ikey, required)) = get::instruction_file_lookup(metadata, target.key, suffix)?
-        else {
-            return Ok(None);
-        };
-        let fallback = get::fallback_instruction_file_key(target.key, suffix, required);
-        for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
-            match self.transport.get_object(&target.get_other(k)) {
-                Ok(resp) => return read_instruction_file(resp).map(Some),
-                Err(e) if e.kind == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(get::instruction_file_not_found(ikey, required))
-    }
-
+    /// Read the object's envelope and unwrap its data key.
     fn open(
         &self,
         target: &GetTarget<'_>,
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
-        let suffix = get::suffix(opts, &self.config);
-        let instruction = self.instruction_file(target, &head.metadata, suffix)?;
-        codec::open_envelope(
-            self.keyring.as_ref(),
-            &head.metadata,
-            instruction.as_deref(),
-            &self.config.policy,
-            opts.expected_context.as_ref(),
-        )
+        self.with_ops(|ops| run(ops.open(target, head, opts)))
     }
 
     /// Download, authenticate and decrypt `bucket`/`key` into `out`.
@@ -747,26 +710,13 @@ impl Client {
         key: &str,
         opts: &GetOptions,
     ) -> Result<HeadOutput, ClientError> {
-        let target = GetTarget::new(bucket, key, opts);
-        let head = self.transport.head_object(&target.head())?;
-        let suffix = get::suffix(opts, &self.config);
-        let instruction = self.instruction_file(&target, &head.metadata, suffix)?;
-        let info = codec::inspect(&head.metadata, instruction.as_deref())?;
-        Ok(get::head_output(info, head))
+        self.with_ops(|ops| run(ops.head_object_with(bucket, key, opts)))
     }
 
     /// Read the envelope of `bucket`/`key` (object metadata, or the
     /// instruction file) without decrypting anything or asking the keyring.
     pub fn inspect_object(&self, bucket: &str, key: &str) -> Result<EnvelopeInfo, ClientError> {
-        let opts = GetOptions::default();
-        let target = GetTarget::new(bucket, key, &opts);
-        let head = self.transport.head_object(&target.head())?;
-        let instruction = self.instruction_file(
-            &target,
-            &head.metadata,
-            &self.config.instruction_file_suffix,
-        )?;
-        codec::inspect(&head.metadata, instruction.as_deref())
+        self.with_ops(|ops| run(ops.inspect_object(bucket, key)))
     }
 
     /// Delete `bucket`/`key` and its instruction file (default suffix; spec
@@ -775,12 +725,7 @@ impl Client {
     /// first: if that fails the instruction file is kept, so the object
     /// stays readable. Missing objects are not an error.
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport
-            .delete_object(&ObjectRequest::new(bucket, key))?;
-        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport
-            .delete_object(&ObjectRequest::new(bucket, &ikey))?;
-        Ok(())
+        self.with_ops(|ops| run(ops.delete_object(bucket, key)))
     }
 
     /// Delete several objects, each with its instruction file (spec
@@ -789,15 +734,7 @@ impl Client {
     /// key is attempted, one [`delete_object`](Self::delete_object) each;
     /// the ones that failed come back in [`ClientError::DeleteFailed`].
     pub fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
-        let failed: Vec<(String, ClientError)> = keys
-            .iter()
-            .filter_map(|k| {
-                self.delete_object(bucket, k)
-                    .err()
-                    .map(|e| (k.to_string(), e))
-            })
-            .collect();
-        get::delete_outcome(failed)
+        self.with_ops(|ops| run(ops.delete_objects(bucket, keys)))
     }
 }
 
@@ -827,17 +764,6 @@ fn read_part(
     cursor.end(buf, peeked)
 }
 
-/// Read an instruction file's body, bounded.
-fn read_instruction_file(resp: GetResponse) -> Result<String, ClientError> {
-    get::check_instruction_file_len(resp.head.content_length)?;
-    let mut bytes = Vec::new();
-    resp.body
-        .take(MAX_INSTRUCTION_FILE + 1)
-        .read_to_end(&mut bytes)?;
-    get::check_instruction_file_len(bytes.len() as u64)?;
-    String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
-}
-
 /// Low-level multipart uploads, part by part, resumable in another process
 /// (see [`crate::multipart`] for the rules and an example).
 impl Client {
@@ -854,22 +780,7 @@ impl Client {
         key: &str,
         opts: &PutOptions,
     ) -> Result<MultipartUpload, ClientError> {
-        let placement = put::placement(opts, &self.config);
-        let suite = self.config.policy.commitment.encrypt_suite();
-        let materials = self.keyring.on_encrypt(&s3ec_keyring::EncryptRequest {
-            suite,
-            context: &opts.context,
-        })?;
-        let new = NewUpload::new(materials, &self.config.policy, placement)?;
-        let metadata = put::object_metadata(&new.object_metadata, &opts.metadata)?;
-        let upload_id = self.transport.create_multipart_upload(&PutRequest {
-            bucket,
-            key,
-            metadata: &metadata,
-            fields: &opts.fields,
-            checksum: None,
-        })?;
-        new.started(bucket, key, upload_id, &opts.fields)
+        self.with_ops(|ops| run(ops.create_multipart_upload(bucket, key, opts)))
     }
 
     /// Encrypt and upload part `part_number` (the next one, see
@@ -884,23 +795,8 @@ impl Client {
         body: impl Into<Vec<u8>>,
         last: bool,
     ) -> Result<CompletedPart, ClientError> {
-        let mut buf = body.into();
-        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
-        let checksum = upload.part_checksum(&buf);
-        let etag = self.transport.upload_part(
-            &PartRequest {
-                checksum: checksum.as_ref(),
-                fields: upload.fields(),
-                ..PartRequest::new(
-                    upload.bucket(),
-                    upload.key(),
-                    upload.upload_id(),
-                    part_number,
-                )
-            },
-            Bytes::from(buf),
-        )?;
-        Ok(upload.part_done(pending, etag, checksum))
+        let body = body.into();
+        self.with_ops(|ops| run(ops.upload_part(upload, part_number, body, last)))
     }
 
     /// Complete the upload (after its last part), then write the
@@ -909,23 +805,12 @@ impl Client {
         &self,
         upload: &MultipartUpload,
     ) -> Result<CompletedUpload, ClientError> {
-        upload.check_complete()?;
-        let (bucket, key) = (upload.bucket(), upload.key());
-        let etag = self.transport.complete_multipart_upload(&CompleteRequest {
-            fields: upload.fields(),
-            ..CompleteRequest::new(bucket, key, upload.upload_id(), upload.parts())
-        })?;
-        if let Some(json) = upload.instruction_file() {
-            self.put_instruction_file(bucket, key, json, upload.fields())?;
-        }
-        Ok(upload.completed(etag))
+        self.with_ops(|ops| run(ops.complete_multipart_upload(upload)))
     }
 
     /// Abort the upload (S3 discards its parts).
     pub fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
-        self.transport
-            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())?;
-        Ok(())
+        self.with_ops(|ops| run(ops.abort_multipart_upload(upload)))
     }
 
     /// Continue an upload saved with [`MultipartUpload::save`], maybe in
@@ -933,15 +818,7 @@ impl Client {
     /// position is checked, and the next part is
     /// [`next_part_number`](MultipartUpload::next_part_number).
     pub fn resume_multipart_upload(&self, state: &[u8]) -> Result<MultipartUpload, ClientError> {
-        let restoring = Restoring::parse(state)?;
-        let opened = codec::open_envelope(
-            self.keyring.as_ref(),
-            restoring.metadata(),
-            restoring.instruction_file(),
-            &self.config.policy,
-            None,
-        )?;
-        restoring.finish(opened.key)
+        self.with_ops(|ops| run(ops.resume_multipart_upload(state)))
     }
 }
 
@@ -960,118 +837,6 @@ impl Client {
         new_keyring: &dyn Keyring,
         opts: &RotateOptions,
     ) -> Result<RotateOutput, ClientError> {
-        let head = self
-            .transport
-            .head_object(&ObjectRequest::new(bucket, key))?;
-        let instruction = if rotate::instruction_file_needed(&head)? {
-            let ikey = rotate::source_instruction_file(key);
-            let req = GetRequest {
-                bucket,
-                key: &ikey,
-                range: None,
-                if_match: None,
-                ..GetRequest::default()
-            };
-            match self.transport.get_object(&req) {
-                Ok(resp) => Some(read_instruction_file(resp)?),
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    return Err(get::instruction_file_not_found(ikey, true))
-                }
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
-        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
-        if !opts.allow_same_key {
-            let already = matches!(
-                new_keyring.on_decrypt(&rot.unwrap_request(opts)),
-                Ok(Some(_))
-            );
-            rot.check_not_same(already, opts)?;
-        }
-        let data_key = self.keyring.on_decrypt(&rot.unwrap_request(opts))?;
-        let data_key = rot.check_data_key(data_key)?;
-        let context = rot.new_context();
-        let new = new_keyring.wrap_data_key(&rot.wrap_request(&context), &data_key)?;
-        match rot.rewrapped(key, &new, opts)? {
-            RotationWrite::InstructionFile {
-                key: ikey,
-                body,
-                metadata,
-            } => {
-                let req = PutRequest {
-                    bucket,
-                    key: &ikey,
-                    metadata: &metadata,
-                    fields: &PutFields::NONE,
-                    checksum: None,
-                };
-                let etag = self.transport.put_object(&req, Bytes::from(body))?;
-                Ok(rot.output(ikey, etag, new.wrap, false))
-            }
-            RotationWrite::Metadata {
-                metadata,
-                etag,
-                parts,
-            } => {
-                let req = CopyRequest {
-                    bucket,
-                    key,
-                    source_bucket: bucket,
-                    source_key: key,
-                    source_if_match: etag.as_deref(),
-                    metadata: &metadata,
-                };
-                let (etag, multipart) = match parts {
-                    None => (
-                        self.transport.copy_object(&req).map_err(get::pinned)?,
-                        false,
-                    ),
-                    Some(ranges) => (self.copy_in_parts(&req, &ranges)?, true),
-                };
-                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
-            }
-        }
-    }
-
-    /// A metadata-replacing copy as a multipart upload of UploadPartCopy
-    /// parts (objects above CopyObject's 5 GiB), aborted on any failure.
-    fn copy_in_parts(
-        &self,
-        req: &CopyRequest<'_>,
-        ranges: &[ByteRange],
-    ) -> Result<Option<String>, ClientError> {
-        let upload_id = self.transport.create_multipart_upload(&PutRequest {
-            bucket: req.bucket,
-            key: req.key,
-            metadata: req.metadata,
-            fields: &PutFields::NONE,
-            checksum: None,
-        })?;
-        let result = (|| {
-            let mut parts = Vec::with_capacity(ranges.len());
-            for (i, range) in ranges.iter().enumerate() {
-                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                let etag = self
-                    .transport
-                    .upload_part_copy(req, &upload_id, n, *range)
-                    .map_err(get::pinned)?;
-                parts.push(CompletedPart {
-                    part_number: n,
-                    etag,
-                    checksum: None,
-                });
-            }
-            Ok::<_, ClientError>(self.transport.complete_multipart_upload(
-                &CompleteRequest::new(req.bucket, req.key, &upload_id, &parts),
-            )?)
-        })();
-        result.map_err(|e| {
-            let abort = self
-                .transport
-                .abort_multipart_upload(req.bucket, req.key, &upload_id);
-            put::after_abort(e, abort, req.key, upload_id)
-        })
+        self.with_ops(|ops| run(ops.rotate_object(bucket, key, &Local(new_keyring), opts)))
     }
 }

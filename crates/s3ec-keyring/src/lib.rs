@@ -449,6 +449,28 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
     }
 }
 
+impl<K: Keyring + ?Sized> Keyring for &K {
+    fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
+        (**self).on_encrypt(req)
+    }
+    fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
+        (**self).on_decrypt(req)
+    }
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        (**self).wrap_data_key(req, data_key)
+    }
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        (**self).on_decrypt_reporting(req)
+    }
+}
+
 impl<K: Keyring + ?Sized> Keyring for Box<K> {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
         (**self).on_encrypt(req)
