@@ -1,8 +1,9 @@
 //! The async client: the same operations as [`crate::Client`] over an
 //! [`AsyncTransport`] and an [`AsyncKeyring`], with tokio I/O. It shares
 //! the codec, the decrypt state machine ([`crate::get`]) and the part
-//! bookkeeping ([`crate::put`]) with the blocking client; only the I/O
-//! loops differ.
+//! bookkeeping ([`crate::put`]) with the blocking client, and runs the
+//! same code for envelope reading, head, delete, low-level multipart and
+//! rotation; only the put and get body loops are its own.
 
 use std::io::SeekFrom;
 use std::sync::Arc;
