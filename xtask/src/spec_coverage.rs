@@ -16,8 +16,8 @@
 //! requirements), and optionally a one-line paraphrase of one's own (never
 //! spec text):
 //! `// spec: decryption.md#key-commitment/1-2 (policy checked before any content)`.
-//! A citation in code (a `.rs` file under `crates/` outside `tests/` folders
-//! and `#[cfg(test)]` modules) says "implemented here"; in a test, "checked
+//! A citation in code (a `.rs` file under `crates/` outside `tests/` folders,
+//! `tests.rs` module files and `#[cfg(test)]` modules) says "implemented here"; in a test, "checked
 //! here (the test fails without it)".
 //!
 //! **Index.** The ids come from `docs/spec/requirements.tsv` (ids and
@@ -178,7 +178,9 @@ fn scan(crates: &Path) -> (Sites, Sites) {
             .unwrap_or(&p)
             .to_string_lossy()
             .replace('\\', "/");
-        let in_tests_dir = p.components().any(|c| c.as_os_str() == "tests");
+        // A `tests/` folder, or a `tests.rs` module file (`#[cfg(test)] mod tests;`).
+        let in_tests_dir = p.components().any(|c| c.as_os_str() == "tests")
+            || p.file_name().is_some_and(|n| n == "tests.rs");
         let mut in_test_mod = false;
         for line in text.lines() {
             if line.trim_start().starts_with("#[cfg(test)]") {

@@ -198,6 +198,7 @@ impl Client {
     /// assert_eq!(s3.0.lock().unwrap()["data.bin"].1.len(), 1016);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // spec: client.md#required-api-operations/3-4
     pub fn put_object(
         &self,
         bucket: &str,
@@ -482,6 +483,7 @@ impl Client {
     /// assert!(out.is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // spec: client.md#required-api-operations/1-2
     pub fn get_object(
         &self,
         bucket: &str,
@@ -573,6 +575,7 @@ impl Client {
         let resp = self.transport.get_object(&target.get())?;
         // Spec decryption.md §Ranged Gets: a ranged response to a request
         // without a range MUST be refused.
+        // spec: decryption.md#ranged-gets/4
         if resp.content_range.is_some() {
             return Err(ClientError::UnexpectedRange);
         }
@@ -834,6 +837,7 @@ impl Client {
     /// file using the default instruction file suffix). The object goes
     /// first: if that fails the instruction file is kept, so the object
     /// stays readable. Missing objects are not an error.
+    // spec: client.md#required-api-operations/5-7
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
         self.transport
             .delete_object(&ObjectRequest::new(bucket, key))?;
@@ -848,6 +852,7 @@ impl Client {
     /// each of the corresponding instruction files, default suffix). Every
     /// key is attempted, one [`delete_object`](Self::delete_object) each;
     /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    // spec: client.md#required-api-operations/8-10
     pub fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
         let failed: Vec<(String, ClientError)> = keys
             .iter()
@@ -904,6 +909,7 @@ impl Client {
     /// Start an encrypted multipart upload of `bucket`/`key`: a fresh data
     /// key from the keyring, the envelope on CreateMultipartUpload (or, with
     /// instruction-file storage, written at completion).
+    // spec: client.md#optional-api-operations/1
     pub fn create_multipart_upload(
         &self,
         bucket: &str,
@@ -932,6 +938,7 @@ impl Client {
     /// which carries the tag. Every part but the last must have at least
     /// 5 MiB. If the upload fails the state does not move on: send the same
     /// part again, with the same bytes.
+    // spec: client.md#optional-api-operations/2
     pub fn upload_part(
         &self,
         upload: &mut MultipartUpload,
@@ -955,6 +962,7 @@ impl Client {
 
     /// Complete the upload (after its last part), then write the
     /// instruction file if the envelope goes in one.
+    // spec: client.md#optional-api-operations/5
     pub fn complete_multipart_upload(
         &self,
         upload: &MultipartUpload,
@@ -976,6 +984,7 @@ impl Client {
     }
 
     /// Abort the upload (S3 discards its parts).
+    // spec: client.md#optional-api-operations/6
     pub fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
         self.transport
             .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())?;
@@ -1007,6 +1016,7 @@ impl Client {
     /// a new instruction file (default or custom suffix, like Java's
     /// `reEncryptInstructionFile`), or the object's metadata replaced in
     /// place by a server-side copy pinned to the entity tag read.
+    // spec: client.md#optional-api-operations/7-8
     pub fn rotate_object(
         &self,
         bucket: &str,

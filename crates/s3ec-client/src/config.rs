@@ -108,8 +108,10 @@ impl Default for ClientConfig {
             policy: DecryptPolicy::default(),
             instruction_file_puts: false,
             instruction_file_suffix: s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX.to_string(),
+            // spec: client.md#set-buffer-size/2
             get_strategy: GetStrategy::default(),
             part_size: DEFAULT_PART_SIZE,
+            // spec: client.md#enable-delayed-authentication/2
             delayed_authentication: false,
         }
     }
@@ -160,6 +162,7 @@ impl ClientConfig {
         // Spec client.md §Set Buffer Size: "If Delayed Authentication mode
         // is enabled, and the buffer size has been set to a value other
         // than its default, the S3EC MUST throw an exception."
+        // spec: client.md#set-buffer-size/1
         if self.delayed_authentication && self.get_strategy != GetStrategy::default() {
             return Err(ConfigError::DelayedAuthenticationWithBufferSize);
         }
@@ -272,6 +275,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// (spec `metadata-strategy.md`: instruction file writes MUST NOT be
     /// enabled by default); [`PutOptions`](crate::PutOptions) overrides it
     /// per put.
+    // spec: client.md#instruction-file-configuration/1
     pub fn instruction_file_puts(mut self, on: bool) -> Self {
         self.config.instruction_file_puts = on;
         self
@@ -315,6 +319,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// and everything already written is forged or corrupt data the caller
     /// must discard. Off by default (spec `client.md`); cannot be combined
     /// with a non-default [`get_strategy`](Self::get_strategy).
+    // spec: client.md#enable-delayed-authentication/1
     pub fn danger_delayed_authentication(mut self, on: bool) -> Self {
         self.config.delayed_authentication = on;
         self

@@ -685,6 +685,7 @@ pub(crate) fn plan(
     // the tag verified (get to a path): decrypting as the body arrives
     // releases nothing, since nobody else can read that file and it is
     // removed on failure.
+    // spec: | one_pass {|client.md#enable-delayed-authentication/3 (otherwise buffered or spooled until the tag verifies)
     if config.delayed_authentication || one_pass {
         return Ok(Plan::Delayed);
     }

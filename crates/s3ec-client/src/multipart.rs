@@ -496,6 +496,7 @@ impl MultipartUpload {
             });
         }
         let expected = self.next_part_number();
+        // spec: client.md#optional-api-operations/3
         if part_number != expected {
             return Err(MultipartError::PartOutOfOrder {
                 expected,
@@ -525,6 +526,7 @@ impl MultipartUpload {
     ) -> Result<PendingPart, ClientError> {
         let len = buf.len() as u64;
         self.check_part(part_number, len, last)?;
+        // spec: _| {|client.md#optional-api-operations/4 (one GCM stream continued from the checkpoint)
         let mut enc = self.resume_cipher().map_err(|_| {
             ClientError::Multipart(MultipartError::InvalidState {
                 reason: "the checkpoint does not open",
@@ -627,6 +629,7 @@ mod tests {
 
     #[test]
     fn misuse_is_refused() {
+        // spec: client.md#optional-api-operations/3
         let mut up = upload();
         let small = MIN_PART_SIZE as usize - 1;
         let err = |r: Result<PendingPart, ClientError>| match r {

@@ -296,6 +296,7 @@ pub(crate) fn instruction_file_put(key: &str) -> (String, Metadata) {
 /// validated against the suite's maximum content length; the encryptor
 /// enforces it again for bodies of unknown length), or more than S3's
 /// 10,000 parts at this part size.
+// spec: encryption.md#content-encryption/2
 pub(crate) fn check_declared_length(len: Option<u64>, part_size: usize) -> Result<(), ClientError> {
     let Some(len) = len else { return Ok(()) };
     if len > s3ec_core::suite::GCM_MAX_PLAINTEXT_LEN {

@@ -109,6 +109,7 @@ fn round_trips_every_format_and_placement() {
 
 #[test]
 fn default_policy_refuses_v2_before_unwrapping() {
+    // spec: decryption.md#key-commitment/1-2 key-commitment.md#commitment-policy/6
     let k = ring(2);
     let obj = put(
         &k,

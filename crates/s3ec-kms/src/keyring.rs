@@ -203,6 +203,7 @@ impl KmsKeyring {
         key_id: impl Into<String>,
     ) -> Result<KmsKeyring, KeyringError> {
         let key_id = key_id.into();
+        // spec: materials/s3-kms-keyring.md#initialization/3-4
         if key_id.trim().is_empty() || key_id.chars().any(char::is_whitespace) {
             return Err(KeyringError::InvalidKey {
                 reason: "the KMS key identifier is empty or contains whitespace".into(),
@@ -349,6 +350,7 @@ impl Inner {
         Ok(EncryptionMaterials {
             data_key: made.data_key,
             encrypted: EncryptedDataKey {
+                // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/4 (only kms+context is written)
                 wrap: WrapAlg::KmsContext,
                 ciphertext: made.ciphertext,
                 stored_map: context,
@@ -358,6 +360,7 @@ impl Inner {
 
     /// KMS Encrypt of an existing data key (a key rotation), checked as
     /// [`generate`](Self::generate) checks GenerateDataKey.
+    // spec: materials/s3-kms-keyring.md#encryptdatakey/1-7 (KMS Encrypt of the data key with the configured key and the context; its blob, or an error)
     async fn wrap(
         &self,
         key_id: &str,
@@ -380,6 +383,7 @@ impl Inner {
             )));
         }
         Ok(EncryptedDataKey {
+            // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/4
             wrap: WrapAlg::KmsContext,
             ciphertext: out.ciphertext,
             stored_map: context,
@@ -392,6 +396,7 @@ impl Inner {
         // KMSK DecryptDataKey: "MUST determine whether to decrypt using KmsV1
         // mode or Kms+Context mode" from the key provider info (`kms` or
         // `kms+context`); any other wrap belongs to another keyring.
+        // spec: materials/s3-kms-keyring.md#decryptdatakey/1-3 (kms or kms+context, from the wrap name)
         if !req.wrap.is_kms() {
             return Ok(false);
         }
@@ -424,6 +429,7 @@ impl Inner {
         // included in the input decryption materials", i.e. the stored one.
         let answer = self
             .client
+            // spec: materials/s3-kms-keyring.md#kmsv1/1-4 materials/s3-kms-keyring.md#kmscontext/1 materials/s3-kms-keyring.md#kmscontext/5-7
             .decrypt(ciphertext, stored, self.key_id.as_deref())
             .await;
         match answer {
@@ -466,6 +472,7 @@ impl Inner {
                 }
                 // KMSK: "MUST immediately return the plaintext"; with the
                 // key KMS says it used (else the configured one).
+                // spec: materials/s3-kms-keyring.md#kmsv1/5 materials/s3-kms-keyring.md#kmscontext/8
                 let used = out.key_id.clone().or_else(|| self.key_id.clone());
                 let mut key = UnwrappedKey::new(out.data_key);
                 key.key_id = used;
@@ -479,6 +486,7 @@ impl Inner {
                 KmsErrorKind::UnknownKey if self.key_id.is_some() => Ok(None),
                 // Tampered blob, or a stored context that is not the one the
                 // blob was made with.
+                // spec: materials/s3-kms-keyring.md#kmsv1/6 materials/s3-kms-keyring.md#kmscontext/9
                 KmsErrorKind::InvalidCiphertext => Err(KeyringError::UnwrapFailed),
                 _ => Err(service(e)),
             },
@@ -615,6 +623,7 @@ mod tests {
 
     #[test]
     fn round_trip_blocking_and_stored_context() {
+        // spec: materials/s3-kms-keyring.md#kmscontext/1 materials/s3-kms-keyring.md#kmscontext/5-8 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/4-6 materials/s3-kms-keyring.md#decryptdatakey/3
         let kms = Arc::new(StaticKms::new());
         let ring = KmsKeyring::new(Arc::clone(&kms), KEY_A).unwrap();
         for suite in [Suite::AesGcm, Suite::AesGcmCommitting] {
@@ -792,6 +801,7 @@ mod tests {
 
     #[test]
     fn context_rules() {
+        // spec: materials/s3-kms-keyring.md#kmscontext/2-4
         let ring = KmsKeyring::new(StaticKms::new(), KEY_A).unwrap();
         let c = ctx(&[("dept", "x")]);
         let m = encrypt(&ring, Suite::AesGcmCommitting, &c);
@@ -868,6 +878,7 @@ mod tests {
 
     #[test]
     fn other_wraps_and_legacy_kms() {
+        // spec: materials/s3-kms-keyring.md#decryptdatakey/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/2-3
         let kms = Arc::new(StaticKms::new());
         let ring = KmsKeyring::new(Arc::clone(&kms), KEY_A).unwrap();
         let m = encrypt(&ring, Suite::AesGcm, &ctx(&[]));

@@ -182,6 +182,7 @@ impl<'a> Slots<'a> {
     /// map"; "If the mapkey x-amz-m is not present, the default Material
     /// Description value MUST be set to an empty map"; likewise x-amz-t).
     fn map(&self, key: MetaKey, arena: &mut Arena<'a>) -> Result<MatDesc<'a>, Error> {
+        // spec: data-format/content-metadata.md#v3-only/2 data-format/content-metadata.md#v3-only/4 (an absent map is {})
         let Some(entry) = self.get(key) else {
             return Ok(MatDesc::EMPTY);
         };
@@ -280,6 +281,7 @@ fn collect_file<'a>(text: &'a str, arena: &mut Arena<'a>) -> Result<Slots<'a>, E
         // store the mapkey \"x-amz-c\" / \"x-amz-d\" / \"x-amz-i\" and its
         // value in the Instruction File." A file that carries one has been
         // tampered with (the key commitment must come from the object).
+        // spec: data-format/content-metadata.md#content-metadata-mapkeys/18 (c/d/i in an instruction file: refused)
         if key.is_v3_object_only() {
             return Err(FormatError::InstructionFileTampered(key).into());
         }
@@ -341,6 +343,7 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
         // "x-amz-key-v2", "but no other version exclusive keys". Anything
         // less is a deviation (CM: "if there is any deviation from the above
         // format ... the S3EC SHOULD throw an exception").
+        // spec: data-format/content-metadata.md#determining-s3ec-object-status/1-2
         let layout = if s.has(MetaKey::KeyV1) {
             Layout::V1
         } else if s.has(MetaKey::KeyV2) {
@@ -365,6 +368,7 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
             ]) {
                 return Err(FormatError::Missing(k).into());
             }
+            // spec: data-format/content-metadata.md#determining-s3ec-object-status/3
             return Ok(Layout::V3);
         }
         // Spec MS, V3 Instruction Files: c/d/i in the object metadata, the
@@ -385,6 +389,7 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
         }
         return Ok(Layout::SplitV3);
     }
+    // spec: data-format/content-metadata.md#determining-s3ec-object-status/4 (no S3EC key: the caller fetches the instruction file)
     Ok(Layout::Empty)
 }
 
@@ -511,10 +516,12 @@ fn parse_v1<'a>(
 ) -> Result<Envelope<'a>, Error> {
     // Spec CM, V1: "The mapkey \"x-amz-key\" MUST be present", "The mapkey
     // \"x-amz-iv\" MUST be present".
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/3 data-format/content-metadata.md#content-metadata-mapkeys/5
     let edk_b64 = s.required(MetaKey::KeyV1)?;
     let iv_b64 = s.required(MetaKey::Iv)?;
     // Spec CM, V1: "The mapkey \"x-amz-matdesc\" MUST be present for V1
     // format objects" (errata E11: Java's isV1Format requires it).
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/4
     if !s.has(MetaKey::MatDesc) {
         return Err(FormatError::Missing(MetaKey::MatDesc).into());
     }
@@ -571,6 +578,7 @@ fn parse_v2<'a>(
     // without cek-alg or wrap-alg). "x-amz-matdesc" MUST be present too,
     // but Java reads objects copied without it as `{}` (reference §2.3);
     // we do the same.
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/6 data-format/content-metadata.md#content-metadata-mapkeys/8-10 (x-amz-matdesc: absent reads as {} as Java does)
     let edk_b64 = s.required(MetaKey::KeyV2)?;
     let iv_b64 = s.required(MetaKey::Iv)?;
     let cek_alg = s.required(MetaKey::CekAlg)?;
@@ -587,6 +595,7 @@ fn parse_v2<'a>(
         // present"; valid values: 128 (errata E6: Java rejects absence).
         let bits = s
             .decimal(MetaKey::TagLen)?
+            // spec: data-format/content-metadata.md#content-metadata-mapkeys/11
             .ok_or(FormatError::Missing(MetaKey::TagLen))?;
         if bits != 128 {
             return Err(FormatError::InvalidValue(MetaKey::TagLen).into());
@@ -631,6 +640,7 @@ fn parse_v3<'a>(
 ) -> Result<Envelope<'a>, Error> {
     // Spec CM, V3: "x-amz-c", "x-amz-3", "x-amz-w", "x-amz-d", "x-amz-i"
     // MUST be present.
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/13-17
     let c = s.required(MetaKey::ContentCipherV3)?;
     let edk_b64 = s.required(MetaKey::KeyV3)?;
     let w = s.required(MetaKey::WrapAlgV3)?;
@@ -644,6 +654,7 @@ fn parse_v3<'a>(
     // Spec CM, x-amz-w: "02", "12", "22" "MUST be translated to" AES/GCM,
     // kms+context, RSA-OAEP-SHA1 "upon retrieval"; anything else (Ruby's
     // reserved 01/11/21 included) is rejected.
+    // spec: data-format/content-metadata.md#v3-only/5-7
     let wrap = WrapAlg::from_v3_code(w).ok_or(FormatError::InvalidValue(MetaKey::WrapAlgV3))?;
     let (edk, edk_len) = decode_edk(MetaKey::KeyV3, edk_b64)?;
     let message_id = b64::decode_array::<MESSAGE_ID_LEN>(MetaKey::MessageIdV3, i)?;
@@ -656,6 +667,7 @@ fn parse_v3<'a>(
     // wrapping algorithm `kms+context` or `12`"; "The Material Description
     // MUST be used for wrapping algorithms `AES/GCM` (`02`) and
     // `RSA-OAEP-SHA1` (`22`)".
+    // spec: data-format/content-metadata.md#v3-only/1 data-format/content-metadata.md#v3-only/3
     let map_key = if wrap == WrapAlg::KmsContext {
         MetaKey::EncryptionContextV3
     } else {
