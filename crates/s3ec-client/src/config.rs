@@ -106,6 +106,7 @@ impl Default for ClientConfig {
         // REQUIRE_ENCRYPT_REQUIRE_DECRYPT.
         ClientConfig {
             policy: DecryptPolicy::default(),
+            // spec: data-format/metadata-strategy.md#object-metadata/1 data-format/metadata-strategy.md#instruction-file/4
             instruction_file_puts: false,
             instruction_file_suffix: s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX.to_string(),
             // spec: client.md#set-buffer-size/2
@@ -257,6 +258,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// key-committing ones; `RequireEncryptAllowDecrypt` also reads V1/V2
     /// objects; `ForbidEncryptAllowDecrypt` writes V2 objects (for readers
     /// that do not know V3 yet) and reads everything.
+    // spec: client.md#key-commitment/1
     pub fn commitment_policy(mut self, policy: CommitmentPolicy) -> Self {
         self.config.policy.commitment = policy;
         self
@@ -275,7 +277,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// (spec `metadata-strategy.md`: instruction file writes MUST NOT be
     /// enabled by default); [`PutOptions`](crate::PutOptions) overrides it
     /// per put.
-    // spec: client.md#instruction-file-configuration/1
+    // spec: client.md#instruction-file-configuration/1 data-format/metadata-strategy.md#instruction-file/5
     pub fn instruction_file_puts(mut self, on: bool) -> Self {
         self.config.instruction_file_puts = on;
         self

@@ -526,7 +526,7 @@ impl MultipartUpload {
     ) -> Result<PendingPart, ClientError> {
         let len = buf.len() as u64;
         self.check_part(part_number, len, last)?;
-        // spec: _| {|client.md#optional-api-operations/4 (one GCM stream continued from the checkpoint)
+        // spec: client.md#optional-api-operations/4 (one GCM stream continued from the checkpoint)
         let mut enc = self.resume_cipher().map_err(|_| {
             ClientError::Multipart(MultipartError::InvalidState {
                 reason: "the checkpoint does not open",

@@ -89,6 +89,7 @@ impl PutOptions {
     }
 
     /// Choose the envelope storage for this put.
+    // spec: data-format/metadata-strategy.md#instruction-file/1 data-format/metadata-strategy.md#instruction-file/5 (per put)
     pub fn instruction_file(mut self, on: bool) -> Self {
         self.instruction_file = Some(on);
         self
@@ -283,6 +284,7 @@ pub(crate) fn after_instruction_file_failure(
 
 /// The request of the instruction file of `key` (default suffix, marker
 /// metadata).
+// spec: data-format/metadata-strategy.md#instruction-file/6 (always the default suffix on writes)
 pub(crate) fn instruction_file_put(key: &str) -> (String, Metadata) {
     (
         crate::get::instruction_file_key(key, INSTRUCTION_FILE_SUFFIX),

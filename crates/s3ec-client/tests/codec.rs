@@ -65,6 +65,7 @@ fn get(
 
 #[test]
 fn round_trips_every_format_and_placement() {
+    // spec: data-format/content-metadata.md#algorithm-suite-and-message-format-version-compatibility/1-2
     let k = ring(1);
     let permissive = DecryptPolicy {
         commitment: CommitmentPolicy::RequireEncryptAllowDecrypt,

@@ -232,7 +232,7 @@ fn instruction_files_are_json_only_and_use_the_default_suffix() {
 
 #[test]
 fn forbid_policy_reads_what_it_writes() {
-    // spec: key-commitment.md#commitment-policy/2 key-commitment.md#commitment-policy/5
+    // spec: key-commitment.md#commitment-policy/2 key-commitment.md#commitment-policy/5 client.md#key-commitment/1
     let s3 = FakeS3::new();
     let v2 = Client::builder(s3.clone(), ring(1))
         .commitment_policy(CommitmentPolicy::ForbidEncryptAllowDecrypt)

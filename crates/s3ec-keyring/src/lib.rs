@@ -736,6 +736,7 @@ pub fn check_kms_decrypt_context(req: &DecryptRequest<'_>) -> Result<(), Keyring
     match req.wrap {
         // spec: materials/s3-kms-keyring.md#kmscontext/2-4 (stored context minus the reserved keys must equal the caller's)
         WrapAlg::KmsContext => {
+            // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/5
             match req.stored_map.get(RESERVED_CEK_ALG) {
                 Some(v) if v == req.cek_alg => {}
                 _ => return Err(KeyringError::CekAlgMismatch),
