@@ -79,7 +79,11 @@ pub(crate) fn requirements(rel: &str, markdown: &str) -> Vec<Requirement> {
             let a = anchor(h.trim_start_matches('#'));
             // A repeated heading gets `-1`, `-2`, ... as on GitHub.
             let k = seen.entry(a.clone()).or_insert(0);
-            section = if *k == 0 { a.clone() } else { format!("{a}-{k}") };
+            section = if *k == 0 {
+                a.clone()
+            } else {
+                format!("{a}-{k}")
+            };
             *k += 1;
             n = 0;
         } else if line.contains("MUST") && !line.contains("\"MUST\"") {
@@ -259,7 +263,10 @@ pub(crate) fn parse_exceptions(text: &str) -> Result<BTreeMap<String, Exception>
         }
         let mut f = l.splitn(3, '\t');
         let (Some(id), Some(kind), Some(reason)) = (f.next(), f.next(), f.next()) else {
-            return Err(format!("{EXCEPTIONS}:{}: want id<TAB>kind<TAB>reason", i + 1));
+            return Err(format!(
+                "{EXCEPTIONS}:{}: want id<TAB>kind<TAB>reason",
+                i + 1
+            ));
         };
         let kind = match kind {
             "n/a" => Kind::NotApplicable,
@@ -332,7 +339,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         }
     }
     let index_path = root().join(INDEX);
-    let committed = fs::read_to_string(&index_path).ok().map(|t| parse_index(&t));
+    let committed = fs::read_to_string(&index_path)
+        .ok()
+        .map(|t| parse_index(&t));
     let reqs = match (&spec, committed) {
         (Some(dir), committed) => {
             let fresh = spec_requirements(dir)?;
@@ -423,7 +432,9 @@ pub(crate) fn report(
     }
     for id in exceptions.keys() {
         if !known.contains(id.as_str()) {
-            problems.push(format!("{EXCEPTIONS} names {id}, no requirement of the index"));
+            problems.push(format!(
+                "{EXCEPTIONS} names {id}, no requirement of the index"
+            ));
         }
     }
     let mut s = String::from(
@@ -683,14 +694,21 @@ mod tests {
         let tests = sites(&[("f.md#a/1", "t.rs"), ("f.md#a/2", "t.rs")]);
         let (r, p) = report(&reqs, &exc, &code, &tests);
         assert!(p.is_empty(), "{p:?}");
-        assert!(r.contains("| f.md | 3 | 1 | 2 | 2 | 2 | 100% | 0 | 0 |"), "{r}");
+        assert!(
+            r.contains("| f.md | 3 | 1 | 2 | 2 | 2 | 100% | 0 | 0 |"),
+            "{r}"
+        );
         // A code citation without a test.
         let tests1 = sites(&[("f.md#a/1", "t.rs")]);
         let (_, p) = report(&reqs, &exc, &code, &tests1);
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("f.md#a/2") && p[0].contains("no test"));
         // An unknown id, in a test.
-        let tests2 = sites(&[("f.md#a/1", "t.rs"), ("f.md#a/2", "t.rs"), ("f.md#a/9", "t.rs")]);
+        let tests2 = sites(&[
+            ("f.md#a/1", "t.rs"),
+            ("f.md#a/2", "t.rs"),
+            ("f.md#a/9", "t.rs"),
+        ]);
         let (_, p) = report(&reqs, &exc, &code, &tests2);
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("f.md#a/9"));

@@ -145,7 +145,9 @@ fn low_level_multipart_encrypts_parts_as_one_stream_and_aborts() {
     // Out of order is refused: parts are encrypted in sequence.
     assert!(matches!(
         c.upload_part(&mut up, 2, p2.to_vec(), true),
-        Err(ClientError::Multipart(MultipartError::PartOutOfOrder { .. }))
+        Err(ClientError::Multipart(
+            MultipartError::PartOutOfOrder { .. }
+        ))
     ));
     c.upload_part(&mut up, 1, p1.to_vec(), false).unwrap();
     c.upload_part(&mut up, 2, p2.to_vec(), true).unwrap();
@@ -181,7 +183,10 @@ fn re_encrypting_an_instruction_file_rewraps_the_data_key() {
     // The body is untouched; the new key reads it, the old one no longer.
     assert_eq!(s3.object("r").unwrap().body, body_before);
     let new = client(&s3, 2);
-    assert_eq!(new.get_object_to_vec("b", "r", None).unwrap().0, b"rotate me");
+    assert_eq!(
+        new.get_object_to_vec("b", "r", None).unwrap().0,
+        b"rotate me"
+    );
     let mut out = Vec::new();
     assert!(matches!(
         old.get_object("b", "r", &mut out, None),

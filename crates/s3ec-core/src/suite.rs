@@ -341,11 +341,15 @@ mod tests {
         let all = [Suite::AesCbc, Suite::AesGcm, Suite::AesGcmCommitting];
         assert_eq!(ForbidEncryptAllowDecrypt.encrypt_suite(), Suite::AesGcm);
         assert!(!ForbidEncryptAllowDecrypt.encrypt_suite().is_committing());
-        assert!(all.iter().all(|s| ForbidEncryptAllowDecrypt.allows_decrypt(*s)));
+        assert!(all
+            .iter()
+            .all(|s| ForbidEncryptAllowDecrypt.allows_decrypt(*s)));
         for p in [RequireEncryptAllowDecrypt, RequireEncryptRequireDecrypt] {
             assert_eq!(p.encrypt_suite(), Suite::AesGcmCommitting);
         }
-        assert!(all.iter().all(|s| RequireEncryptAllowDecrypt.allows_decrypt(*s)));
+        assert!(all
+            .iter()
+            .all(|s| RequireEncryptAllowDecrypt.allows_decrypt(*s)));
         assert!(!RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesCbc));
         assert!(!RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesGcm));
         assert!(RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesGcmCommitting));

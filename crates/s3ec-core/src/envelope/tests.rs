@@ -1268,7 +1268,11 @@ fn spec_mapkey_rules() {
         ("22", WrapAlg::RsaOaepSha1),
     ] {
         let m = if wrap == WrapAlg::KmsContext {
-            with(&with(&v3(), "x-amz-w", code), "x-amz-t", r#"{"aws:x-amz-cek-alg":"115"}"#)
+            with(
+                &with(&v3(), "x-amz-w", code),
+                "x-amz-t",
+                r#"{"aws:x-amz-cek-alg":"115"}"#,
+            )
         } else {
             with(&v3(), "x-amz-w", code)
         };
