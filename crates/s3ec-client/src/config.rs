@@ -160,9 +160,8 @@ impl ClientConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        // Spec client.md §Set Buffer Size: "If Delayed Authentication mode
-        // is enabled, and the buffer size has been set to a value other
-        // than its default, the S3EC MUST throw an exception."
+        // Spec client.md §Set Buffer Size: delayed authentication with a
+        // buffer size other than the default is a configuration error.
         // spec: client.md#set-buffer-size/1
         if self.delayed_authentication && self.get_strategy != GetStrategy::default() {
             return Err(ConfigError::DelayedAuthenticationWithBufferSize);

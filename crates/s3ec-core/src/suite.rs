@@ -27,7 +27,7 @@ pub const MESSAGE_ID_LEN: usize = 28;
 /// Length of the V3 key commitment, in bytes.
 pub const COMMITMENT_LEN: usize = 28;
 /// The fixed IV of the committing suite: twelve `0x01` bytes
-/// (spec `key-derivation.md`: the IV "MUST consist entirely of bytes with the value 0x01").
+/// (spec `key-derivation.md#hkdf-operation/11`).
 pub const COMMITTING_IV: [u8; 12] = [0x01; 12];
 
 impl Suite {
@@ -121,9 +121,9 @@ impl Suite {
         }
     }
 
-    /// The AAD of the content cipher: empty for V2 ("The client MUST NOT
-    /// provide any AAD"), the suite id bytes for the committing suite
-    /// (`key-derivation.md`: "MUST set the AAD to the Algorithm Suite ID").
+    /// The AAD of the content cipher: none for V2
+    /// (`encryption.md#alg_aes_256_gcm_iv12_tag16_no_kdf/2`), the suite id
+    /// bytes for the committing suite (`key-derivation.md#hkdf-operation/14`).
     pub const fn content_aad(self) -> &'static [u8] {
         match self {
             Suite::AesGcmCommitting => &[0x00, 0x73],

@@ -690,8 +690,8 @@ impl Keyring for Keyrings {
 }
 
 /// Refuse legacy wraps unless the caller enabled them (spec `client.md`,
-/// legacy wrapping algorithms; `s3-kms-keyring.md`: KmsV1 "MUST be only
-/// enabled when legacy wrapping algorithms are enabled").
+/// legacy wrapping algorithms; `s3-kms-keyring.md`: KmsV1 only with legacy
+/// wrapping algorithms enabled).
 pub fn check_legacy_wrap(req: &DecryptRequest<'_>) -> Result<(), KeyringError> {
     // spec: client.md#enable-legacy-wrapping-algorithms/3-4 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/3 (legacy wraps only when enabled)
     if req.wrap.is_legacy() && !req.legacy.wrapping_algorithms {

@@ -194,10 +194,9 @@ impl fmt::Debug for KmsKeyring {
 
 impl KmsKeyring {
     /// A keyring for the KMS key `key_id` (key id, key ARN, alias name or
-    /// alias ARN; KMSK Initialization: "the caller MUST provide an AWS KMS
-    /// key identifier"). An empty or blank identifier is refused
-    /// ([`KeyringError::InvalidKey`]; KMSK: "MAY validate that the AWS KMS key
-    /// identifier is not null or empty").
+    /// alias ARN; KMSK Initialization: the key identifier is required). An
+    /// empty or blank identifier is refused ([`KeyringError::InvalidKey`];
+    /// KMSK Initialization allows this check).
     pub fn new(
         client: impl KmsClient + 'static,
         key_id: impl Into<String>,
@@ -304,9 +303,8 @@ impl Inner {
             })?;
         // Legacy content suites are decrypt-only.
         req.suite.check_encrypt()?;
-        // KMSK Supported Wrapping Algorithm Modes: "MUST support encryption
-        // using Kms+Context mode" and "MUST NOT support encryption using KmsV1
-        // mode": this keyring only ever writes kms+context. The context is the
+        // KMSK Supported Wrapping Algorithm Modes: encryption with kms+context,
+        // never with KmsV1: this keyring only ever writes kms+context. The context is the
         // caller's plus aws:x-amz-cek-alg; reserved keys from the caller are
         // refused (s3ec-format.md §5.1).
         let context = kms_encrypt_context(req)?;
@@ -323,14 +321,13 @@ impl Inner {
         // KMSK EncryptDataKey describes KMS Encrypt of a locally made key;
         // every AWS client calls GenerateDataKey(KeyId, AES_256, context)
         // instead, which yields interoperable blobs (s3ec-format.md §5.1,
-        // §11.2). "If the call ... does not succeed, OnEncrypt MUST fail."
+        // §11.2). A failed call fails OnEncrypt.
         let made = self
             .client
             .generate_data_key(key_id, &context)
             .await
             .map_err(service)?;
-        // KMSK EncryptDataKey: "the response's KeyId MUST be A valid AWS KMS
-        // key ARN".
+        // KMSK EncryptDataKey: the KeyId KMS answers with must be a key ARN.
         if !is_key_arn(&made.key_id) {
             return Err(service(KmsError::new(
                 KmsErrorKind::Other,
@@ -345,8 +342,8 @@ impl Inner {
                 "KMS answered with no 256-bit data key or no ciphertext blob",
             )));
         }
-        // KMSK EncryptDataKey: the ciphertext "MUST be the response
-        // CiphertextBlob"; the stored map is the context KMS bound.
+        // KMSK EncryptDataKey: the stored ciphertext is KMS's CiphertextBlob;
+        // the stored map is the context KMS bound.
         Ok(EncryptionMaterials {
             data_key: made.data_key,
             encrypted: EncryptedDataKey {
@@ -393,19 +390,17 @@ impl Inner {
     /// Everything on decrypt that needs no KMS call. `Ok(false)`: not a KMS
     /// wrap, not this keyring's.
     fn plan_decrypt(req: &DecryptRequest<'_>) -> Result<bool, KeyringError> {
-        // KMSK DecryptDataKey: "MUST determine whether to decrypt using KmsV1
-        // mode or Kms+Context mode" from the key provider info (`kms` or
-        // `kms+context`); any other wrap belongs to another keyring.
+        // KMSK DecryptDataKey: KmsV1 or Kms+Context mode, chosen from the key
+        // provider info (`kms` or `kms+context`); any other wrap belongs to
+        // another keyring.
         // spec: materials/s3-kms-keyring.md#decryptdatakey/1-3 (kms or kms+context, from the wrap name)
         if !req.wrap.is_kms() {
             return Ok(false);
         }
-        // KMSK Supported Wrapping Algorithm Modes: "The KmsV1 mode MUST be
-        // only enabled when legacy wrapping algorithms are enabled".
-        // KMSK Kms+Context: "MUST validate the provided (request) encryption
-        // context with the stored (materials) encryption context"; "The stored
-        // encryption context with the two reserved keys removed MUST match
-        // the provided encryption context", else "MUST throw". Plus the
+        // KMSK Supported Wrapping Algorithm Modes: KmsV1 only with legacy
+        // wrapping algorithms enabled. KMSK Kms+Context: the stored context,
+        // less the two reserved keys, must equal the caller's, else an
+        // error. Plus the
         // cek-alg binding (s3ec-format.md §5.1, erratum E3) and the legacy
         // kms rules (errata E1, E2).
         check_kms_decrypt_context(req)?;
@@ -422,11 +417,9 @@ impl Inner {
         if ciphertext.is_empty() {
             return Err(KeyringError::UnwrapFailed);
         }
-        // KMSK KmsV1 and Kms+Context: "MUST call AWS KMS Decrypt" with
-        // "KeyId MUST be the configured AWS KMS key identifier" (omitted in
-        // discovery mode), "CiphertextBlob MUST be the encrypted data key
-        // ciphertext", "EncryptionContext MUST be the encryption context
-        // included in the input decryption materials", i.e. the stored one.
+        // KMSK KmsV1 and Kms+Context: KMS Decrypt with the configured key id
+        // (omitted in discovery mode), the encrypted data key as the blob,
+        // and the stored encryption context.
         let answer = self
             .client
             // spec: materials/s3-kms-keyring.md#kmsv1/1-4 materials/s3-kms-keyring.md#kmscontext/1 materials/s3-kms-keyring.md#kmscontext/5-7
@@ -470,8 +463,8 @@ impl Inner {
                         }
                     }
                 }
-                // KMSK: "MUST immediately return the plaintext"; with the
-                // key KMS says it used (else the configured one).
+                // KMSK: the plaintext key goes straight back, with the key
+                // KMS says it used (else the configured one).
                 // spec: materials/s3-kms-keyring.md#kmsv1/5 materials/s3-kms-keyring.md#kmscontext/8
                 let used = out.key_id.clone().or_else(|| self.key_id.clone());
                 let mut key = UnwrappedKey::new(out.data_key);
@@ -480,8 +473,8 @@ impl Inner {
             }
             Err(e) => match e.kind() {
                 // Another KMS key's blob: not ours, let another keyring try.
-                // (KMSK says a failed decrypt "MUST throw"; the keyring set
-                // throws when no keyring could unwrap.)
+                // (KMSK makes a failed decrypt an error; the keyring set
+                // reports one when no keyring could unwrap.)
                 KmsErrorKind::IncorrectKey => Ok(None),
                 KmsErrorKind::UnknownKey if self.key_id.is_some() => Ok(None),
                 // Tampered blob, or a stored context that is not the one the

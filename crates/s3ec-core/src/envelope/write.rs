@@ -131,8 +131,8 @@ impl<'a> Envelope<'a> {
 
     // spec: data-format/content-metadata.md#v3-only/5-7
     fn v3_code(&self) -> Result<&'static str, Error> {
-        // Spec CM, x-amz-w: kms+context/AES-GCM/RSA-OAEP-SHA1 "MUST be
-        // translated" to 12/02/22 on write.
+        // Spec CM, x-amz-w: kms+context, AES/GCM and RSA-OAEP-SHA1 are
+        // written as 12, 02 and 22.
         self.wrap
             .v3_code()
             .ok_or(Error::Unsupported(Unsupported::LegacyWrapEncrypt))
@@ -143,10 +143,10 @@ impl<'a> Envelope<'a> {
     /// * [`Placement::ObjectMetadata`]: the whole envelope (spec MS, Object
     ///   Metadata: the default).
     /// * [`Placement::InstructionFile`]: V3 writes only `x-amz-c`, `x-amz-d`
-    ///   and `x-amz-i` here (spec MS, V3 Instruction Files: they "MUST" be
-    ///   stored in the Object Metadata); V1/V2 write no envelope key here
-    ///   (spec MS: "all of the content metadata MUST be stored in the
-    ///   Instruction File"). Write the file with
+    ///   and `x-amz-i` here (spec MS, V3 Instruction Files: these three stay
+    ///   in the object metadata); V1/V2 write no envelope key here (spec MS:
+    ///   the whole V1/V2 envelope goes in the instruction file). Write the
+    ///   file with
     ///   [`Envelope::write_instruction_file`].
     ///
     /// `x-amz-unencrypted-content-length` is written here whenever known.
@@ -218,14 +218,12 @@ impl<'a> Envelope<'a> {
     }
 
     /// Write the instruction file's JSON body: a flat, pure-ASCII JSON
-    /// object (spec MS, Instruction File: "The content metadata MUST be
-    /// serialized to a JSON string. The serialized JSON string MUST be the
-    /// only contents of the Instruction File").
+    /// object (spec MS, Instruction File: the envelope serialized as JSON is
+    /// the file's only content).
     ///
     /// V3: `x-amz-3`, `x-amz-w`, and `x-amz-t` / `x-amz-m` as in object
-    /// metadata (spec MS, V3 Instruction Files: "MUST store the mapkey
-    /// \"x-amz-3\" / \"x-amz-w\" / \"x-amz-m\" / \"x-amz-t\" ... in the
-    /// Instruction File"). V1/V2: every envelope key except
+    /// metadata (spec MS, V3 Instruction Files: these keys go in the file).
+    /// V1/V2: every envelope key except
     /// `x-amz-unencrypted-content-length`, which goes on the object. The
     /// map is a JSON string holding canonical JSON.
     ///
