@@ -909,7 +909,6 @@ impl Client {
     /// Start an encrypted multipart upload of `bucket`/`key`: a fresh data
     /// key from the keyring, the envelope on CreateMultipartUpload (or, with
     /// instruction-file storage, written at completion).
-    // spec: client.md#optional-api-operations/1
     pub fn create_multipart_upload(
         &self,
         bucket: &str,

@@ -238,6 +238,7 @@ pub(crate) struct NewUpload {
 }
 
 impl NewUpload {
+    // spec: client.md#optional-api-operations/1 (the envelope that CreateMultipartUpload carries)
     /// Write the envelope for fresh `materials` and build the content key.
     pub(crate) fn new(
         materials: EncryptionMaterials,
