@@ -354,4 +354,25 @@ mod tests {
         assert!(!RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesGcm));
         assert!(RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesGcmCommitting));
     }
+
+    /// Which wraps are legacy: the fully supported ones (kms+context among
+    /// them) encrypt and decrypt with the legacy switches off.
+    #[test]
+    fn wrap_legacy_classes() {
+        // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/6
+        for w in [WrapAlg::KmsContext, WrapAlg::AesGcm, WrapAlg::RsaOaepSha1] {
+            assert!(!w.is_legacy(), "{w:?}");
+            assert!(w.check_encrypt().is_ok(), "{w:?}");
+        }
+        for w in [
+            WrapAlg::Kms,
+            WrapAlg::AesWrap,
+            WrapAlg::RsaOaepSha256,
+            WrapAlg::AesEcb,
+            WrapAlg::RsaPkcs1,
+        ] {
+            assert!(w.is_legacy(), "{w:?}");
+            assert!(w.check_encrypt().is_err(), "{w:?}");
+        }
+    }
 }

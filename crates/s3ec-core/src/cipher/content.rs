@@ -293,7 +293,7 @@ impl ContentKey {
                 }
                 let mid = message_id.ok_or(FormatError::Missing(MetaKey::MessageIdV3))?;
                 let ck = commitment.ok_or(FormatError::Missing(MetaKey::KeyCommitmentV3))?;
-                // Spec `key-derivation.md`: IKM length MUST be 32 bytes.
+                // spec: key-derivation.md#hkdf-operation/3 (a 32-byte data key only)
                 let dk = data_key.as_256()?;
                 // Spec `decryption.md` §Decrypting With Commitment: verify
                 // (constant time) before deriving; done inside.
@@ -522,8 +522,8 @@ mod tests {
             )),
             FormatError::InvalidCombination.into()
         );
-        // 128/192-bit data keys: V2 GCM and CBC take them, V3 does not
-        // (spec `key-derivation.md`: the IKM MUST be 32 bytes).
+        // 128/192-bit data keys: V2 GCM and CBC take them, V3 does not.
+        // spec: key-derivation.md#hkdf-operation/3
         let k16 = DataKey::from_slice(&[1; 16]).unwrap();
         for n in [16usize, 24] {
             let k = DataKey::from_slice(&[1; 32][..n]).unwrap();
