@@ -5,8 +5,10 @@
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
-//! - `cargo xtask spec-coverage [--spec DIR] [--write]`: the spec sections
-//!   cited in code and in tests (`spec_coverage.rs`, `docs/spec-coverage.md`).
+//! - `cargo xtask spec-coverage [--spec DIR] [--write] [--write-index]`: the
+//!   spec requirements (MUST lines) cited in code and in tests; fails when
+//!   one cited in code has no test (`spec_coverage.rs`,
+//!   `docs/spec-coverage.md`).
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
 //!   cargo-deny when missing; `ci` runs the check when cargo-deny is there).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
@@ -64,8 +66,8 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask ci [--no-interop]       fmt check, clippy, tests, no-std check, vector check, interop
-  cargo xtask spec-coverage [--spec DIR] [--write]
-                                      spec sections cited in code and in tests (docs/spec-coverage.md)
+  cargo xtask spec-coverage [--spec DIR] [--write] [--write-index]
+                                      spec requirements cited in code and in tests (docs/spec-coverage.md)
   cargo xtask deny                    cargo deny check licenses bans sources (deny.toml)
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
@@ -109,6 +111,9 @@ fn cargo() -> Command {
 /// AWS's clients (`cargo xtask interop`), last.
 fn ci(interop: bool) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    // Every spec requirement cited in code is cited by a test too (reads
+    // the committed index docs/spec/requirements.tsv; well under a second).
+    spec_coverage::run(&[])?;
     run(cargo().args([
         "clippy",
         "--workspace",

@@ -143,6 +143,7 @@ impl AsyncClient {
     /// println!("{} bytes in {:?} parts", out.plaintext_len, out.parts);
     /// # Ok(()) }
     /// ```
+    // spec: client.md#required-api-operations/3-4
     pub async fn put_object(
         &self,
         bucket: &str,
@@ -330,6 +331,7 @@ impl AsyncClient {
     /// println!("{} bytes, {:?}", got.plaintext_len, got.mode);
     /// # Ok(()) }
     /// ```
+    // spec: client.md#required-api-operations/1-2
     pub async fn get_object(
         &self,
         bucket: &str,
@@ -414,6 +416,7 @@ impl AsyncClient {
     ) -> Result<GetOutput, ClientError> {
         let resp = self.transport.get_object(&target.get()).await?;
         // Spec decryption.md §Ranged Gets: MUST throw.
+        // spec: decryption.md#ranged-gets/4
         if resp.content_range.is_some() {
             return Err(ClientError::UnexpectedRange);
         }
@@ -656,6 +659,7 @@ impl AsyncClient {
 
     /// Delete the object and its instruction file; see
     /// [`crate::Client::delete_object`].
+    // spec: client.md#required-api-operations/5-7
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
         self.ops().delete_object(bucket, key).await
     }
@@ -665,6 +669,7 @@ impl AsyncClient {
     /// each of the corresponding instruction files, default suffix). Every
     /// key is attempted, one [`delete_object`](Self::delete_object) each, in turn;
     /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    // spec: client.md#required-api-operations/8-10
     pub async fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
         self.ops().delete_objects(bucket, keys).await
     }

@@ -159,6 +159,7 @@ impl Client {
     /// assert_eq!(std::fs::metadata(s3.object_path("bucket", "data.bin")?)?.len(), 1016);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // spec: client.md#required-api-operations/3-4
     pub fn put_object(
         &self,
         bucket: &str,
@@ -370,6 +371,7 @@ impl Client {
     /// assert!(out.is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // spec: client.md#required-api-operations/1-2
     pub fn get_object(
         &self,
         bucket: &str,
@@ -466,6 +468,7 @@ impl Client {
         let resp = self.transport.get_object(&target.get())?;
         // Spec decryption.md §Ranged Gets: a ranged response to a request
         // without a range MUST be refused.
+        // spec: decryption.md#ranged-gets/4
         if resp.content_range.is_some() {
             return Err(ClientError::UnexpectedRange);
         }
@@ -724,6 +727,7 @@ impl Client {
     /// file using the default instruction file suffix). The object goes
     /// first: if that fails the instruction file is kept, so the object
     /// stays readable. Missing objects are not an error.
+    // spec: client.md#required-api-operations/5-7
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
         self.with_ops(|ops| run(ops.delete_object(bucket, key)))
     }
@@ -733,6 +737,7 @@ impl Client {
     /// each of the corresponding instruction files, default suffix). Every
     /// key is attempted, one [`delete_object`](Self::delete_object) each;
     /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    // spec: client.md#required-api-operations/8-10
     pub fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
         self.with_ops(|ops| run(ops.delete_objects(bucket, keys)))
     }
@@ -788,6 +793,7 @@ impl Client {
     /// which carries the tag. Every part but the last must have at least
     /// 5 MiB. If the upload fails the state does not move on: send the same
     /// part again, with the same bytes.
+    // spec: client.md#optional-api-operations/2
     pub fn upload_part(
         &self,
         upload: &mut MultipartUpload,
@@ -801,6 +807,7 @@ impl Client {
 
     /// Complete the upload (after its last part), then write the
     /// instruction file if the envelope goes in one.
+    // spec: client.md#optional-api-operations/5
     pub fn complete_multipart_upload(
         &self,
         upload: &MultipartUpload,
@@ -809,6 +816,7 @@ impl Client {
     }
 
     /// Abort the upload (S3 discards its parts).
+    // spec: client.md#optional-api-operations/6
     pub fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
         self.with_ops(|ops| run(ops.abort_multipart_upload(upload)))
     }
@@ -830,6 +838,7 @@ impl Client {
     /// a new instruction file (default or custom suffix, like Java's
     /// `reEncryptInstructionFile`), or the object's metadata replaced in
     /// place by a server-side copy pinned to the entity tag read.
+    // spec: client.md#optional-api-operations/7-8
     pub fn rotate_object(
         &self,
         bucket: &str,

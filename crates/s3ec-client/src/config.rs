@@ -106,10 +106,13 @@ impl Default for ClientConfig {
         // REQUIRE_ENCRYPT_REQUIRE_DECRYPT.
         ClientConfig {
             policy: DecryptPolicy::default(),
+            // spec: data-format/metadata-strategy.md#object-metadata/1 data-format/metadata-strategy.md#instruction-file/4
             instruction_file_puts: false,
             instruction_file_suffix: s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX.to_string(),
+            // spec: client.md#set-buffer-size/2
             get_strategy: GetStrategy::default(),
             part_size: DEFAULT_PART_SIZE,
+            // spec: client.md#enable-delayed-authentication/2
             delayed_authentication: false,
         }
     }
@@ -157,9 +160,9 @@ impl ClientConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        // Spec client.md §Set Buffer Size: "If Delayed Authentication mode
-        // is enabled, and the buffer size has been set to a value other
-        // than its default, the S3EC MUST throw an exception."
+        // Spec client.md §Set Buffer Size: delayed authentication with a
+        // buffer size other than the default is a configuration error.
+        // spec: client.md#set-buffer-size/1
         if self.delayed_authentication && self.get_strategy != GetStrategy::default() {
             return Err(ConfigError::DelayedAuthenticationWithBufferSize);
         }
@@ -244,6 +247,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// key-committing ones; `RequireEncryptAllowDecrypt` also reads V1/V2
     /// objects; `ForbidEncryptAllowDecrypt` writes V2 objects (for readers
     /// that do not know V3 yet) and reads everything.
+    // spec: client.md#key-commitment/1
     pub fn commitment_policy(mut self, policy: CommitmentPolicy) -> Self {
         self.config.policy.commitment = policy;
         self
@@ -262,6 +266,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// (spec `metadata-strategy.md`: instruction file writes MUST NOT be
     /// enabled by default); [`PutOptions`](crate::PutOptions) overrides it
     /// per put.
+    // spec: client.md#instruction-file-configuration/1 data-format/metadata-strategy.md#instruction-file/5
     pub fn instruction_file_puts(mut self, on: bool) -> Self {
         self.config.instruction_file_puts = on;
         self
@@ -305,6 +310,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// and everything already written is forged or corrupt data the caller
     /// must discard. Off by default (spec `client.md`); cannot be combined
     /// with a non-default [`get_strategy`](Self::get_strategy).
+    // spec: client.md#enable-delayed-authentication/1
     pub fn danger_delayed_authentication(mut self, on: bool) -> Self {
         self.config.delayed_authentication = on;
         self

@@ -345,6 +345,7 @@ pub(crate) struct NewUpload {
 }
 
 impl NewUpload {
+    // spec: client.md#optional-api-operations/1 (the envelope that CreateMultipartUpload carries)
     /// Write the envelope for fresh `materials` and build the content key.
     pub(crate) fn new(
         materials: EncryptionMaterials,
@@ -621,6 +622,7 @@ impl MultipartUpload {
             });
         }
         let expected = self.next_part_number();
+        // spec: client.md#optional-api-operations/3
         if part_number != expected {
             return Err(MultipartError::PartOutOfOrder {
                 expected,
@@ -650,6 +652,7 @@ impl MultipartUpload {
     ) -> Result<PendingPart, ClientError> {
         let len = buf.len() as u64;
         self.check_part(part_number, len, last)?;
+        // spec: client.md#optional-api-operations/4 (one GCM stream continued from the checkpoint)
         let mut enc = self.resume_cipher().map_err(|_| {
             ClientError::Multipart(MultipartError::InvalidState {
                 reason: "the checkpoint does not open",
@@ -769,6 +772,7 @@ mod tests {
 
     #[test]
     fn misuse_is_refused() {
+        // spec: client.md#optional-api-operations/3
         let mut up = upload();
         let small = MIN_PART_SIZE as usize - 1;
         let err = |r: Result<PendingPart, ClientError>| match r {
