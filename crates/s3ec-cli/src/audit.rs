@@ -442,6 +442,8 @@ struct Rotation {
     client: Client,
     new_client: Client,
     new_ring: Arc<dyn s3ec_keyring::Keyring>,
+    /// The encryption context objects must carry (`--context`).
+    opts: s3ec_client::RotateOptions,
 }
 
 impl Rotation {
@@ -450,10 +452,10 @@ impl Rotation {
     /// run that stopped before reporting it (killed between the write and
     /// its report line): it is reported as such and not written again.
     fn object(&self, bucket: &str, key: &str) -> Result<&'static str> {
-        let opts = s3ec_client::RotateOptions::default();
+        let opts = &self.opts;
         match self
             .client
-            .rotate_object(bucket, key, self.new_ring.as_ref(), &opts)
+            .rotate_object(bucket, key, self.new_ring.as_ref(), opts)
         {
             Ok(out) => Ok(match out.placement {
                 s3ec_core::envelope::Placement::InstructionFile => {
@@ -467,7 +469,7 @@ impl Rotation {
                 // already under the new key.
                 let again =
                     self.new_client
-                        .rotate_object(bucket, key, self.new_ring.as_ref(), &opts);
+                        .rotate_object(bucket, key, self.new_ring.as_ref(), opts);
                 match again {
                     Err(s3ec_client::ClientError::Rotation(
                         s3ec_client::RotationError::SameKey,
@@ -503,6 +505,11 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
             client: a.policy.client(t.clone(), old)?,
             new_client: a.policy.client(t.clone(), new_ring.clone())?,
             new_ring,
+            opts: if a.keys.context.is_empty() {
+                s3ec_client::RotateOptions::default()
+            } else {
+                s3ec_client::RotateOptions::default().expected_context(a.keys.context())
+            },
         })
     };
     let records = run_selection(ctx, t.as_ref(), &a.sel, |i| {
@@ -535,6 +542,7 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
         v["action"] = json!(action);
         v["dry_run"] = json!(a.dry_run);
         if let Some(e) = err {
+            eprintln!("s3ec: failed: s3://{}/{}: {e}", i.bucket, i.key);
             v["error"] = json!(e.message);
             v["exit_code"] = json!(e.exit as i32);
         }
