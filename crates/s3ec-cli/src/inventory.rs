@@ -360,4 +360,33 @@ mod tests {
         assert_eq!(norm("is_delete_marker"), norm("IsDeleteMarker"));
         assert_eq!(hex(&[0, 0xab]), "00ab");
     }
+
+    #[test]
+    fn csv_versions_delete_markers_and_the_shard_filter() {
+        use std::io::{Seek, Write};
+        let mut f = tempfile::tempfile().unwrap();
+        writeln!(f, "\"b\",\"a%20b\",\"v1\",\"false\",\"false\",\"5\"").unwrap();
+        writeln!(f, "\"b\",\"a%20b\",\"v2\",\"true\",\"true\",\"\"").unwrap();
+        writeln!(f, "\"b\",\"c\",\"\",\"true\",\"false\",\"7\"").unwrap();
+        writeln!(f, "\"b\",\"skip-me\",\"\",\"true\",\"false\",\"7\"").unwrap();
+        f.rewind().unwrap();
+        let schema: Vec<String> = "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size"
+            .split(',')
+            .map(norm)
+            .collect();
+        let mut out = Vec::new();
+        let keep = |_: &str, k: &str| k != "skip-me";
+        csv_items(f, false, "x.csv", &schema, &keep, &mut out).unwrap();
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0].key, "a b");
+        assert_eq!(out[0].version_id.as_deref(), Some("v1"));
+        assert_eq!(out[0].is_latest, Some(false));
+        assert_eq!(out[0].size, Some(5));
+        assert_eq!(out[1].key, "c");
+        assert_eq!(out[1].version_id, None);
+        // A schema without Key is refused.
+        let f = tempfile::tempfile().unwrap();
+        let e = csv_items(f, false, "x.csv", &schema[..1], &keep, &mut out).unwrap_err();
+        assert_eq!(e.exit, Exit::Usage);
+    }
 }

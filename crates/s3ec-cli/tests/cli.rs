@@ -514,6 +514,34 @@ fn moto_aes_rsa_kms_round_trips() {
     let info = env.json(&["inspect", "--json", &url]);
     assert_eq!(info["wrap"], "kms+context");
     assert_eq!(info["encryption_context"]["t"], "1");
+    // rotate to a second KMS key checks the context it is given: none or
+    // a wrong one fails (the object stays as it was), the right one
+    // rotates, and the new key reads it.
+    let arn2 = moto_kms_key();
+    let rot = |ctx: Option<&str>| {
+        let mut a = vec!["rotate", "--kms-key-id", &arn, "--new-kms-key-id", &arn2];
+        if let Some(c) = ctx {
+            a.extend(["--context", c]);
+        }
+        a.push(&url);
+        env.run(&a)
+    };
+    for bad in [None, Some("t=2")] {
+        let o = rot(bad);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("encryption context") && err.contains("k.txt"),
+            "{err}"
+        );
+    }
+    let o = rot(Some("t=1"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("rewrapped the metadata envelope"));
+    assert_eq!(
+        env.ok(&["cp", "--kms-key-id", &arn2, "--context", "t=1", &url, "-"]),
+        b"kms body"
+    );
     // Network failure: 6 (nothing listens there).
     let o = env
         .cmd(&["ls", "s3://b/"])
