@@ -347,6 +347,7 @@ fn parquet_items(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -717,37 +717,50 @@ fn write_inventory(dir: &Path, bucket: &str, keys: &[String]) -> PathBuf {
     p
 }
 
-fn report_keys(p: &Path) -> Vec<String> {
+/// The whole lines of a JSON-lines report (a cut last line left out).
+fn report_lines(p: &Path) -> Vec<Value> {
     std::fs::read_to_string(p)
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
+}
+
+fn report_keys(p: &Path) -> Vec<String> {
+    report_lines(p)
+        .iter()
         .map(|v| v["key"].as_str().unwrap().to_string())
         .collect()
 }
 
-#[test]
-fn audit_and_rotate_from_an_inventory_in_three_shards_one_killed_and_resumed() {
-    let env = Env::local();
-    let key = aes_key(&env);
+/// Files `src/<name(i)>` for i in 0..n, each "object i", copied encrypted
+/// with `key` into `s3://bucket/`; returns the keys.
+fn upload_objects(
+    env: &Env,
+    key: &str,
+    bucket: &str,
+    n: usize,
+    name: impl Fn(usize) -> String,
+) -> Vec<String> {
     let src = env.path("src");
     let mut keys = Vec::new();
-    for i in 0..40 {
-        let rel = format!("f {i}/x+{i}.txt");
+    for i in 0..n {
+        let rel = name(i);
         let p = src.join(&rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, format!("object {i}")).unwrap();
         keys.push(rel);
     }
-    env.ok(&[
-        "cp",
-        "-r",
-        "-q",
-        "--aes-key-file",
-        &key,
-        "src",
-        "s3://inv-bkt/",
-    ]);
+    let dst = format!("s3://{bucket}/");
+    env.ok(&["cp", "-r", "-q", "--aes-key-file", key, "src", &dst]);
+    keys
+}
+
+#[test]
+fn audit_and_rotate_from_an_inventory_in_three_shards_one_report_cut_and_resumed() {
+    let env = Env::local();
+    let key = aes_key(&env);
+    let keys = upload_objects(&env, &key, "inv-bkt", 40, |i| format!("f {i}/x+{i}.txt"));
     let manifest = write_inventory(&env.path("inventory"), "inv-bkt", &keys);
     let m = manifest.to_str().unwrap();
     let mut all = Vec::new();
@@ -1006,37 +1019,12 @@ fn write_parquet_inventory(
     (dir.join(mkey), files)
 }
 
-fn report_lines(p: &Path) -> Vec<Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn audit_from_a_parquet_inventory_in_three_shards_delete_markers_skipped_md5_checked() {
     let env = Env::local();
     let key = aes_key(&env);
-    let src = env.path("src");
-    let mut keys = Vec::new();
-    for i in 0..30 {
-        // Parquet keys are not URL-encoded: spaces, '+' and '%' as they are.
-        let rel = format!("p {i}/x+{i}%20.txt");
-        let p = src.join(&rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, format!("object {i}")).unwrap();
-        keys.push(rel);
-    }
-    env.ok(&[
-        "cp",
-        "-r",
-        "-q",
-        "--aes-key-file",
-        &key,
-        "src",
-        "s3://pq-bkt/",
-    ]);
+    // Parquet keys are not URL-encoded: spaces, '+' and '%' as they are.
+    let keys = upload_objects(&env, &key, "pq-bkt", 30, |i| format!("p {i}/x+{i}%20.txt"));
     let mut rows: Vec<InvRow> = keys.iter().map(|k| inv_row("pq-bkt", k)).collect();
     // Delete markers of objects no longer there: nothing to audit.
     for i in 0..5 {

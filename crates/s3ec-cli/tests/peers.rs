@@ -340,22 +340,26 @@ fn objects_the_peers_wrote_rotated_by_s3ec_are_read_by_the_peers_with_the_new_ke
         ]);
         v
     };
+    // A KMS object: rotated from the old KMS key to the new one (V2 needs
+    // the migration policy to be read).
+    let kms_case = |peer, mode, name: &str, is_v2: bool| {
+        let old = s3ec_kms(&kms_old, "--kms-key-id");
+        Rotated {
+            peer,
+            mode,
+            name: name.to_string(),
+            old_peer: kms(&kms_old),
+            put_extra: vec![],
+            old: if is_v2 { v2(old) } else { old },
+            new: s3ec_kms(&kms_new, "--new-kms-key-id"),
+            new_peer: kms(&kms_new),
+            old_fails: false,
+        }
+    };
     let mut cases: Vec<Rotated<'_>> = Vec::new();
     if python {
-        for mode in ["v3-kms", "v2-kms"] {
-            let old = s3ec_kms(&kms_old, "--kms-key-id");
-            cases.push(Rotated {
-                peer: "python",
-                mode,
-                name: format!("py-{mode}"),
-                old_peer: kms(&kms_old),
-                put_extra: vec![],
-                old: if mode == "v2-kms" { v2(old) } else { old },
-                new: s3ec_kms(&kms_new, "--new-kms-key-id"),
-                new_peer: kms(&kms_new),
-                old_fails: false,
-            });
-        }
+        cases.push(kms_case("python", "v3-kms", "py-v3-kms", false));
+        cases.push(kms_case("python", "v2-kms", "py-v2-kms", true));
     }
     if ruby {
         for instr in [false, true] {
@@ -365,53 +369,46 @@ fn objects_the_peers_wrote_rotated_by_s3ec_are_read_by_the_peers_with_the_new_ke
             } else {
                 vec![]
             };
-            cases.push(Rotated {
-                peer: "ruby",
-                mode: "v2-aesgcm",
-                name: format!("rb-v2-aes{sfx}"),
-                old_peer: vec!["--aes-key-b64".into(), b64("old")],
-                put_extra: extra.clone(),
-                old: v2(vec!["--aes-key-file".into(), path("old.key")]),
-                new: vec!["--new-aes-key-file".into(), path("new.key")],
-                new_peer: vec!["--aes-key-b64".into(), b64("new")],
-                old_fails: true,
-            });
-            cases.push(Rotated {
-                peer: "ruby",
-                mode: "v2-rsaoaep",
-                name: format!("rb-v2-rsa{sfx}"),
-                old_peer: vec!["--rsa-private-pem".into(), path("old.pem")],
-                put_extra: extra.clone(),
-                old: v2(vec!["--rsa-key-file".into(), path("old.pem")]),
-                new: vec!["--new-rsa-key-file".into(), path("new.pem.pub")],
-                new_peer: vec!["--rsa-private-pem".into(), path("new.pem")],
-                old_fails: true,
-            });
-            cases.push(Rotated {
-                peer: "ruby",
-                mode: "v2-kmsctx",
-                name: format!("rb-v2-kms{sfx}"),
-                old_peer: kms(&kms_old),
-                put_extra: extra,
-                old: v2(s3ec_kms(&kms_old, "--kms-key-id")),
-                new: s3ec_kms(&kms_new, "--new-kms-key-id"),
-                new_peer: kms(&kms_new),
-                old_fails: false,
-            });
+            // (peer options, s3ec's old and new key options, with the old
+            // and the new key, per wrap)
+            let raw = [
+                (
+                    "v2-aesgcm",
+                    "aes",
+                    ["--aes-key-b64".to_string(), b64("old")],
+                    ["--aes-key-file".to_string(), path("old.key")],
+                    ["--new-aes-key-file".to_string(), path("new.key")],
+                    ["--aes-key-b64".to_string(), b64("new")],
+                ),
+                (
+                    "v2-rsaoaep",
+                    "rsa",
+                    ["--rsa-private-pem".to_string(), path("old.pem")],
+                    ["--rsa-key-file".to_string(), path("old.pem")],
+                    ["--new-rsa-key-file".to_string(), path("new.pem.pub")],
+                    ["--rsa-private-pem".to_string(), path("new.pem")],
+                ),
+            ];
+            for (mode, wrap, old_peer, old, new, new_peer) in raw {
+                cases.push(Rotated {
+                    peer: "ruby",
+                    mode,
+                    name: format!("rb-v2-{wrap}{sfx}"),
+                    old_peer: old_peer.to_vec(),
+                    put_extra: extra.clone(),
+                    old: v2(old.to_vec()),
+                    new: new.to_vec(),
+                    new_peer: new_peer.to_vec(),
+                    old_fails: true,
+                });
+            }
+            let mut c = kms_case("ruby", "v2-kmsctx", &format!("rb-v2-kms{sfx}"), true);
+            c.put_extra = extra;
+            cases.push(c);
         }
     }
     if go {
-        cases.push(Rotated {
-            peer: "go",
-            mode: "v2-kmsctx",
-            name: "go-v2-kms".into(),
-            old_peer: kms(&kms_old),
-            put_extra: vec![],
-            old: v2(s3ec_kms(&kms_old, "--kms-key-id")),
-            new: s3ec_kms(&kms_new, "--new-kms-key-id"),
-            new_peer: kms(&kms_new),
-            old_fails: false,
-        });
+        cases.push(kms_case("go", "v2-kmsctx", "go-v2-kms", true));
     }
     let plain = path("plain");
     for c in &cases {
