@@ -1190,19 +1190,25 @@ fn audit_and_rotate_a_versioned_bucket_from_a_parquet_inventory_in_s3() {
         "--report",
         report.to_str().unwrap(),
     ]);
-    let mut got: Vec<(String, bool, String)> = report_lines(&report)
-        .iter()
-        .map(|r| {
-            let ver = r["version_id"].as_str().unwrap();
-            assert!(versions.iter().any(|v| v.1 == ver && !v.3), "{r}");
-            (
-                r["key"].as_str().unwrap().to_string(),
-                r["is_latest"].as_bool().unwrap(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    got.sort();
+    // (key, is latest, `field`) of each report line, sorted; every line
+    // names a version moto holds that is not a delete marker.
+    let lines = |report: &Path, field: &str| {
+        let mut v: Vec<(String, bool, String)> = report_lines(report)
+            .iter()
+            .map(|r| {
+                let ver = r["version_id"].as_str().unwrap();
+                assert!(versions.iter().any(|v| v.1 == ver && !v.3), "{r}");
+                (
+                    r["key"].as_str().unwrap().to_string(),
+                    r["is_latest"].as_bool().unwrap(),
+                    r[field].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let got = lines(&report, "status");
     let want = |k: &str, l: bool, s: &str| (k.to_string(), l, s.to_string());
     assert_eq!(
         got,
@@ -1226,17 +1232,7 @@ fn audit_and_rotate_a_versioned_bucket_from_a_parquet_inventory_in_s3() {
         "--report",
         report.to_str().unwrap(),
     ]);
-    let mut actions: Vec<(String, bool, String)> = report_lines(&report)
-        .iter()
-        .map(|r| {
-            (
-                r["key"].as_str().unwrap().to_string(),
-                r["is_latest"].as_bool().unwrap(),
-                r["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    actions.sort();
+    let actions = lines(&report, "action");
     assert_eq!(
         actions,
         vec![

@@ -96,31 +96,12 @@ fn peer(
     )
 }
 
-fn peer_get(peer: &str, bucket: &str, key: &str, mode: &str, extra: &[&str], out: &Path) {
-    let m = s3ec_testkit::moto();
-    let o = Command::new(root().join("interop/peer"))
-        .args([
-            peer,
-            "get",
-            "--endpoint",
-            m.endpoint(),
-            "--bucket",
-            bucket,
-            "--key",
-            key,
-            "--out",
-            out.to_str().unwrap(),
-            "--mode",
-            mode,
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{peer} get {mode} {key}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+fn peer_get(p: &str, bucket: &str, key: &str, mode: &str, extra: &[&str], out: &Path) {
+    let out = out.display().to_string();
+    let mut args = vec!["--out", out.as_str()];
+    args.extend(extra);
+    let (ok, err) = peer(p, "get", bucket, key, mode, &args);
+    assert!(ok, "{p} get {mode} {key}: {err}");
 }
 
 fn kms_key() -> String {
