@@ -40,11 +40,19 @@ log() { echo "$*" | tee -a "$OUT"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 bytes=$(numfmt --from=iec "${SIZE%iB}" 2>/dev/null) || { echo "measure-cli: bad SIZE $SIZE (e.g. 128MiB, 1GiB)" >&2; exit 2; }
-cargo build --release -p s3ec-cli --bin s3ec -p s3ec-e2e-bench >&2
+# Built as scripts/measure-e2e.sh builds them (one package at a time: the
+# same features, so its own build step finds them done).
+cargo build --release -p s3ec-e2e-bench >&2
+cargo build --release -p s3ec-cli --bin s3ec >&2
 WORK=$(mktemp -d "$DATA_PARENT/s3ec-cli-measure.XXXXXX")
 SERVER=
 cleanup() {
-    [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    # (`|| true`: under set -e a failing command here would turn the
+    # script's exit status into the server's.)
+    if [[ -n $SERVER ]]; then
+        kill "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
