@@ -3,7 +3,8 @@
 //!
 //! The manifest names its data files (`files[].key`, in the destination
 //! bucket) with their MD5 (`files[].MD5checksum`), checked before a file is
-//! used. CSV files have no header: `fileSchema` names their columns
+//! used; the manifest itself is checked against `manifest.checksum` beside
+//! it when that is there. CSV files have no header: `fileSchema` names their columns
 //! (`Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, ...`) and keys
 //! are URL-encoded. Parquet files carry their own schema (`bucket`, `key`,
 //! `version_id`, `is_latest`, `is_delete_marker`, `size`, ...) and keys as
@@ -135,6 +136,38 @@ fn fetch(t: &dyn Transport, src: &str, md5: Option<&str>) -> Result<File> {
     Ok(file)
 }
 
+/// S3 writes `manifest.checksum` (the MD5 of `manifest.json`, hex) beside
+/// the manifest: when it is there, the manifest must match it.
+fn check_manifest_checksum(t: &dyn Transport, manifest: &str, text: &[u8]) -> Result<()> {
+    let Some(base) = manifest.strip_suffix(".json") else {
+        return Ok(());
+    };
+    let src = format!("{base}.checksum");
+    let mut want = String::new();
+    match read_source(t, &src) {
+        Ok(r) => {
+            r.take(1024)
+                .read_to_string(&mut want)
+                .map_err(|e| CliError::from(e).context(src.clone()))?;
+        }
+        Err(e) if e.exit == Exit::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let got = hex(&Md5::digest(text));
+    if got.eq_ignore_ascii_case(want.trim()) {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            Exit::Authentication,
+            format!(
+                "{manifest} does not match {src} (MD5 {got}, checksum file {}): \
+                 a partial or replaced manifest",
+                want.trim()
+            ),
+        ))
+    }
+}
+
 /// The objects an S3 Inventory manifest lists that `keep` accepts
 /// (`keep(bucket, key)`: this shard's share), delete markers left out.
 pub(crate) fn items(
@@ -142,13 +175,14 @@ pub(crate) fn items(
     manifest: &str,
     keep: &dyn Fn(&str, &str) -> bool,
 ) -> Result<Vec<Item>> {
-    let mut text = String::new();
+    let mut text = Vec::new();
     read_source(t, manifest)?
         .take(64 << 20)
-        .read_to_string(&mut text)
+        .read_to_end(&mut text)
         .map_err(|e| CliError::from(e).context(manifest.to_string()))?;
+    check_manifest_checksum(t, manifest, &text)?;
     let bad = |m: &str| CliError::usage(format!("{manifest}: not an S3 Inventory manifest: {m}"));
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    let v: Value = serde_json::from_slice(&text).map_err(|e| bad(&e.to_string()))?;
     let format = v["fileFormat"].as_str().unwrap_or("CSV");
     let parquet = if format.eq_ignore_ascii_case("CSV") {
         false

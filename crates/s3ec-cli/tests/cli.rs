@@ -1010,7 +1010,12 @@ fn write_parquet_inventory(
         "files": listed,
     });
     let mkey = format!("{base}/2026-01-01T00-00Z/manifest.json");
-    files.push((mkey.clone(), serde_json::to_vec_pretty(&manifest).unwrap()));
+    let text = serde_json::to_vec_pretty(&manifest).unwrap();
+    files.push((
+        format!("{base}/2026-01-01T00-00Z/manifest.checksum"),
+        format!("{}\n", md5_hex(&text)).into_bytes(),
+    ));
+    files.push((mkey.clone(), text));
     for (k, b) in &files {
         let p = dir.join(k);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -1066,6 +1071,13 @@ fn audit_from_a_parquet_inventory_in_three_shards_delete_markers_skipped_md5_che
         "three shards: every object once, no delete marker"
     );
 
+    // A manifest that does not match manifest.checksum is refused.
+    let checksum = manifest.with_file_name("manifest.checksum");
+    let good = std::fs::read(&checksum).unwrap();
+    std::fs::write(&checksum, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let err = env.fails(&["audit", "--inventory", m], 5);
+    assert!(err.contains("manifest.checksum"), "{err}");
+    std::fs::write(&checksum, good).unwrap();
     // A data file that does not match the manifest's MD5 is refused.
     let data = env.path("inventory/inv/src/cfg/data/part-1.parquet");
     let mut bytes = std::fs::read(&data).unwrap();
@@ -1077,7 +1089,9 @@ fn audit_from_a_parquet_inventory_in_three_shards_delete_markers_skipped_md5_che
         err.contains("MD5") && err.contains("part-1.parquet"),
         "{err}"
     );
-    // Not a Parquet file at all (and no MD5 to catch it first).
+    // Not a Parquet file at all (and no MD5 to catch it first; the
+    // manifest edited, so without its checksum file).
+    std::fs::remove_file(&checksum).unwrap();
     let mut v: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
     v["files"][1].as_object_mut().unwrap().remove("MD5checksum");
     std::fs::write(&data, b"not parquet").unwrap();
