@@ -183,6 +183,11 @@ fn ci(interop: bool) -> Result<(), String> {
             .args(["test", "-p", "s3ec-object-store", "--test", "moto"])
             .arg("parquet_with_the_python_client")
             .env("S3EC_REQUIRE_PEERS", "1"))?;
+        // The CLI's offline `encrypt` output and its `rotate` read by the
+        // Python, Ruby and Go peers (~60 s).
+        run(cargo()
+            .args(["test", "-p", "s3ec-cli", "--test", "peers"])
+            .env("S3EC_REQUIRE_PEERS", "1"))?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 mod audit;
 mod cp;
 mod error;
+mod inventory;
 mod keys;
 mod objects;
 mod offline;
