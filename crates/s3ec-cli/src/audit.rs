@@ -85,16 +85,7 @@ pub(crate) struct RotateArgs {
     policy: PolicyArgs,
 }
 
-fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
-    let bad = || format!("{s:?} is not I/N with 0 <= I < N");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let i: u64 = i.trim().parse().map_err(|_| bad())?;
-    let n: u64 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
+use crate::parse::{csv_fields, parse_shard};
 
 /// FNV-1a, 64 bits: stable across runs, machines and versions.
 fn fnv1a(data: &[u8]) -> u64 {
@@ -125,28 +116,6 @@ struct Item {
     bucket: String,
     key: String,
     size: Option<u64>,
-}
-
-/// Split one CSV line (RFC 4180 quoting, no embedded newlines: S3
-/// Inventory URL-encodes keys).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 /// Read a manifest or data file: s3://... through the store, else a local

@@ -13,6 +13,7 @@ mod error;
 mod keys;
 mod objects;
 mod offline;
+mod parse;
 mod store;
 
 use clap::{Args, Parser, Subcommand};
