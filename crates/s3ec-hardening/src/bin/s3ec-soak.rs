@@ -1,0 +1,2 @@
+//! `s3ec-soak`: the chaos soak.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The chaos soak (see the crate docs).
