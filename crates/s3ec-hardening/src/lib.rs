@@ -22,6 +22,7 @@
 //!   `cargo run --release -p s3ec-hardening --bin s3ec-soak -- --secs 600`
 //!   is the ten-minute run (`docs/hardening.md`).
 
+pub mod live;
 pub mod sink;
 pub mod soak;
 pub mod vectors;
