@@ -109,6 +109,28 @@ impl Case {
         get("x-amz-c").is_some() || get("x-amz-cek-alg").is_some_and(|a| a.contains("GCM"))
     }
 
+    /// The `s3ec` command line's key option and key file text for the
+    /// case's key (`--aes-key-file` base64, `--rsa-key-file` PEM); `None`
+    /// for a KMS key (the command line talks to real KMS only).
+    pub fn key_file(&self) -> Option<(&'static str, String)> {
+        let field = |name: &str| self.key.get(name).and_then(serde_json::Value::as_str);
+        match field("kind")? {
+            "aes" => Some(("--aes-key-file", field("key_b64")?.to_string())),
+            "rsa" => Some(("--rsa-key-file", field("private_key_pem")?.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Whether two metadata keys differ only in case (a negative vector):
+    /// such metadata cannot be stored as it is in S3 or the folder store.
+    pub fn has_case_duplicates(&self) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        !self
+            .metadata
+            .iter()
+            .all(|(k, _)| seen.insert(k.to_ascii_lowercase()))
+    }
+
     /// A keyring for the case's key (a strict fake KMS for KMS cases: it
     /// answers only the exact recorded blob and context).
     pub fn keyring(&self) -> Result<Box<dyn Keyring>, String> {
