@@ -5,6 +5,7 @@
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
+//!   The chaos soak runs 45 s after the tests (`s3ec-soak`, docs/hardening.md).
 //! - `cargo xtask spec-coverage [--spec DIR] [--write]`: the spec sections
 //!   cited in code and in tests (`spec_coverage.rs`, `docs/spec-coverage.md`).
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
@@ -122,6 +123,19 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     run(cargo().args(["test", "--workspace"]))?;
+    // The chaos soak, short (`s3ec-hardening`, docs/hardening.md): both
+    // clients through the fault proxy against moto for 45 s (about a
+    // minute with moto's start; the 10-minute run is `--secs 600`).
+    run(cargo().args([
+        "run",
+        "-p",
+        "s3ec-hardening",
+        "--bin",
+        "s3ec-soak",
+        "--",
+        "--secs",
+        "45",
+    ]))?;
     // The client again on s3ec-core's pure-Rust backend (its `aws-lc`
     // feature off): every client test runs on both backends.
     let rustcrypto = [

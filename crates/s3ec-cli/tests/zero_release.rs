@@ -173,7 +173,7 @@ fn the_cli_releases_nothing_unauthenticated() {
     for d in ["in", "store/zero-release", "out-0", "out-1"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
-    let cases = vectors::all();
+    let cases = vectors::all().unwrap();
     let negative = cases
         .iter()
         .filter(|c| c.is_negative() && c.key_file().is_some())

@@ -11,18 +11,17 @@ pub fn moto() -> &'static str {
 }
 
 /// A fresh bucket in moto.
-pub fn bucket(prefix: &str) -> String {
+pub fn bucket(prefix: &str) -> Result<String, String> {
     let b = s3ec_testkit::unique_bucket(prefix);
-    if let Err(e) = s3ec_testkit::create_bucket(moto(), &b) {
-        panic!("cannot create bucket {b}: {e}");
-    }
-    b
+    s3ec_testkit::create_bucket(moto(), &b)
+        .map_err(|e| format!("cannot create bucket {b}: {e}"))?;
+    Ok(b)
 }
 
 /// The blocking transport to `endpoint`, with fast retries (3 after the
 /// first attempt, 10 to 100 ms apart).
-pub fn reqwest_transport(endpoint: &str) -> ReqwestTransport {
-    let t = ReqwestTransport::builder()
+pub fn reqwest_transport(endpoint: &str) -> Result<ReqwestTransport, String> {
+    ReqwestTransport::builder()
         .region(s3ec_testkit::REGION)
         .endpoint(endpoint)
         .credentials(Credentials::new(
@@ -39,11 +38,8 @@ pub fn reqwest_transport(endpoint: &str) -> ReqwestTransport {
             max_delay: Duration::from_millis(100),
         })
         .read_timeout(Duration::from_secs(20))
-        .build();
-    match t {
-        Ok(t) => t,
-        Err(e) => panic!("reqwest transport: {e}"),
-    }
+        .build()
+        .map_err(|e| format!("reqwest transport: {e}"))
 }
 
 /// An AWS SDK S3 client for `endpoint` (moto's credentials, path style,

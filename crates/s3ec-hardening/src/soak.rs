@@ -306,11 +306,8 @@ impl Shared {
     }
 }
 
-fn keyring() -> AesKeyring {
-    match AesKeyring::new(&[0x50; 32]) {
-        Ok(k) => k,
-        Err(e) => panic!("{e}"),
-    }
+fn keyring() -> Result<AesKeyring, String> {
+    AesKeyring::new(&[0x50; 32]).map_err(|e| e.to_string())
 }
 
 const RANGES: LegacyOptions = LegacyOptions {
@@ -448,35 +445,27 @@ fn fault_name(f: &Fault) -> String {
     }
 }
 
-/// Run the soak against this process's moto server.
-pub fn run(o: &Options) -> Report {
-    let proxy = match FaultProxy::start(live::moto()) {
-        Ok(p) => Arc::new(p),
-        Err(e) => panic!("fault proxy: {e}"),
-    };
+/// Run the soak against this process's moto server. `Err`: it could not
+/// be set up (violations are in the report).
+pub fn run(o: &Options) -> Result<Report, String> {
+    let proxy = Arc::new(FaultProxy::start(live::moto()).map_err(|e| format!("fault proxy: {e}"))?);
     let sh = Arc::new(Shared {
-        bucket: live::bucket("s3ec-soak"),
+        bucket: live::bucket("s3ec-soak")?,
         ledger: Mutex::new(Vec::new()),
         report: Mutex::new(Report::default()),
         next: Mutex::new(0),
     });
-    let blocking = match Client::builder(live::reqwest_transport(&proxy.endpoint()), keyring())
+    let blocking = Client::builder(live::reqwest_transport(&proxy.endpoint())?, keyring()?)
         .part_size(PART)
         .legacy(RANGES)
         .build()
-    {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+        .map_err(|e| e.to_string())?;
     let asynchronous =
-        match AsyncClient::builder(live::sdk_transport(&proxy.endpoint()), Local(keyring()))
+        AsyncClient::builder(live::sdk_transport(&proxy.endpoint()), Local(keyring()?))
             .part_size(PART)
             .legacy(RANGES)
             .build()
-        {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        };
+            .map_err(|e| e.to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let injector = {
@@ -499,14 +488,11 @@ pub fn run(o: &Options) -> Report {
         let seed = o.seed;
         std::thread::spawn(move || blocking_worker(&sh, &blocking, seed, &stop))
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("{e}"),
-    };
+        .map_err(|e| e.to_string())?;
     {
         let (sh, stop) = (sh.clone(), stop.clone());
         let seed = o.seed.wrapping_add(1);
@@ -542,19 +528,18 @@ pub fn run(o: &Options) -> Report {
             }
         }
     }
-    verify(&sh, &rt);
+    verify(&sh, &rt)?;
     let rep = lock(&sh.report).clone();
-    rep
+    Ok(rep)
 }
 
 /// Afterwards, straight to moto: every object exact or absent, no upload
 /// left open.
-fn verify(sh: &Shared, rt: &tokio::runtime::Runtime) {
-    let direct = live::reqwest_transport(live::moto());
-    let client = match Client::builder(live::reqwest_transport(live::moto()), keyring()).build() {
-        Ok(c) => c,
-        Err(e) => panic!("{e}"),
-    };
+fn verify(sh: &Shared, rt: &tokio::runtime::Runtime) -> Result<(), String> {
+    let direct = live::reqwest_transport(live::moto())?;
+    let client = Client::builder(live::reqwest_transport(live::moto())?, keyring()?)
+        .build()
+        .map_err(|e| e.to_string())?;
     let ledger = lock(&sh.ledger).clone();
     for e in &ledger {
         let exists = match direct.head_object(&ObjectRequest::new(&sh.bucket, &e.key)) {
@@ -603,4 +588,5 @@ fn verify(sh: &Shared, rt: &tokio::runtime::Runtime) {
         }
         Err(e) => sh.violation(e),
     }
+    Ok(())
 }

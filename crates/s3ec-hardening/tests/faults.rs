@@ -127,8 +127,8 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let bucket = live::bucket("s3ec-zero-faults");
-    let direct = Client::builder(live::reqwest_transport(live::moto()), keyring())
+    let bucket = live::bucket("s3ec-zero-faults").unwrap();
+    let direct = Client::builder(live::reqwest_transport(live::moto()).unwrap(), keyring())
         .build()
         .unwrap();
     let objects = vec![
@@ -174,9 +174,12 @@ fn blocking_client_releases_nothing_under_faults() {
     let mut by_kind = BTreeMap::new();
     let (mut gets, mut failed) = (0, 0);
     for p in PATHS {
-        let mut b = Client::builder(live::reqwest_transport(&s.proxy.endpoint()), keyring())
-            .legacy(LEGACY)
-            .danger_delayed_authentication(p == P::Delayed);
+        let mut b = Client::builder(
+            live::reqwest_transport(&s.proxy.endpoint()).unwrap(),
+            keyring(),
+        )
+        .legacy(LEGACY)
+        .danger_delayed_authentication(p == P::Delayed);
         if let Some(st) = strategy(p, &spool) {
             b = b.get_strategy(st);
         }

@@ -405,7 +405,7 @@ fn core_streaming(c: &Case, rec: &mut Recorder, cbc: &mut bool) -> Result<(), St
 }
 
 fn cases() -> Vec<Case> {
-    let all = vectors::all();
+    let all = vectors::all().unwrap();
     let negative = all.iter().filter(|c| c.is_negative()).count();
     assert!(negative >= 60, "only {negative} negative cases");
     // Every negative case states its class (issue 14).

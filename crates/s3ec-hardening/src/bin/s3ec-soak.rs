@@ -29,10 +29,16 @@ fn main() -> ExitCode {
         }
     }
     eprintln!("s3ec-soak: {secs} s, seed {seed}");
-    let report = s3ec_hardening::soak::run(&s3ec_hardening::soak::Options {
+    let report = match s3ec_hardening::soak::run(&s3ec_hardening::soak::Options {
         duration: Duration::from_secs(secs),
         seed,
-    });
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("s3ec-soak: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("{report}");
     if report.violations.is_empty() {
         ExitCode::SUCCESS
