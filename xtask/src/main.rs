@@ -9,6 +9,7 @@
 //!   spec requirements (MUST lines) cited in code and in tests; fails when
 //!   one cited in code has no test (`spec_coverage.rs`,
 //!   `docs/spec-coverage.md`).
+//!   The chaos soak runs 45 s after the tests (`s3ec-soak`, docs/hardening.md).
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
 //!   cargo-deny when missing; `ci` runs the check when cargo-deny is there).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
@@ -127,6 +128,19 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     run(cargo().args(["test", "--workspace"]))?;
+    // The chaos soak, short (`s3ec-hardening`, docs/hardening.md): both
+    // clients through the fault proxy against moto for 45 s (about a
+    // minute with moto's start; the 10-minute run is `--secs 600`).
+    run(cargo().args([
+        "run",
+        "-p",
+        "s3ec-hardening",
+        "--bin",
+        "s3ec-soak",
+        "--",
+        "--secs",
+        "45",
+    ]))?;
     // The client again on s3ec-core's pure-Rust backend (its `aws-lc`
     // feature off): every client test runs on both backends.
     let rustcrypto = [

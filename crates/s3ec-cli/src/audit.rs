@@ -88,16 +88,7 @@ pub(crate) struct RotateArgs {
     policy: PolicyArgs,
 }
 
-fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
-    let bad = || format!("{s:?} is not I/N with 0 <= I < N");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let i: u64 = i.trim().parse().map_err(|_| bad())?;
-    let n: u64 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
+use crate::parse::parse_shard;
 
 /// FNV-1a, 64 bits: stable across runs, machines and versions.
 fn fnv1a(data: &[u8]) -> u64 {

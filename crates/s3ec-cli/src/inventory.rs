@@ -16,6 +16,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::parse::csv_fields;
 use md5::{Digest, Md5};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
@@ -53,28 +54,6 @@ pub(crate) fn read_source(t: &dyn Transport, src: &str) -> Result<Box<dyn Read +
         let f = File::open(src).map_err(|e| CliError::from(e).context(src.to_string()))?;
         Ok(Box::new(f))
     }
-}
-
-/// Split one CSV line (RFC 4180 quoting, no embedded newlines: S3
-/// Inventory URL-encodes keys).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 /// A column name as CSV (`VersionId`) and Parquet (`version_id`) spell it.

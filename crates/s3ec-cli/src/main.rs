@@ -14,6 +14,7 @@ mod inventory;
 mod keys;
 mod objects;
 mod offline;
+mod parse;
 mod store;
 
 use clap::{Args, Parser, Subcommand};
