@@ -13,6 +13,8 @@ use s3ec_core::cipher::GcmEncryptor;
 use s3ec_keyring::{AsyncKeyring, Context};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 
+mod presign;
+
 use crate::backend::Backend;
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{AsyncClientBuilder, ClientConfig};

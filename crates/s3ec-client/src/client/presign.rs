@@ -1,9 +1,11 @@
-//! Presigned uploads for devices that encrypt by themselves.
+//! Presigned uploads for devices that encrypt by themselves (the envelope
+//! check and the presigning are [`crate::ops`]' `presign_put`, shared with
+//! [`crate::AsyncClient::presign_put`]).
 
 use std::time::Duration;
 
-use crate::codec;
 use crate::error::ClientError;
+use crate::ready::run;
 use crate::transport::PresignedRequest;
 
 use super::Client;
@@ -24,6 +26,28 @@ impl Client {
     /// not encrypted under that envelope (which the GCM tag refuses at
     /// read time).
     ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn f(client: s3ec_client::Client, envelope: Vec<(String, String)>, body_len: u64)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// // `client` over a transport that presigns (`s3ec_reqwest::ReqwestTransport`);
+    /// // `envelope` and `body_len` as the device reported them.
+    /// let p = client.presign_put(
+    ///     "bucket",
+    ///     "device-7/reading.bin",
+    ///     &envelope,
+    ///     Some(body_len),
+    ///     std::time::Duration::from_secs(600),
+    /// )?;
+    /// // Hand these to the device: it sends exactly these headers.
+    /// println!("{} {}", p.method, p.url);
+    /// for (name, value) in &p.headers {
+    ///     println!("{name}: {value}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// The errors of a get's envelope checks ([`ClientError::Format`],
@@ -38,15 +62,6 @@ impl Client {
         content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedRequest, ClientError> {
-        codec::open_envelope(
-            self.keyring.as_ref(),
-            envelope,
-            None,
-            &self.config.policy,
-            None,
-        )?;
-        Ok(self
-            .transport
-            .presign_put(bucket, key, envelope, content_length, expires_in)?)
+        self.with_ops(|ops| run(ops.presign_put(bucket, key, envelope, content_length, expires_in)))
     }
 }
