@@ -12,7 +12,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,6 +20,7 @@ use base64ct::{Base64, Encoding};
 use s3ec_client::Client;
 use s3ec_local::AesKeyring;
 use s3ec_reqwest::PresignedRequest;
+use s3ec_testkit::s3s::S3sFs;
 
 mod common;
 
@@ -174,90 +174,8 @@ fn device_uploads_through_a_presigned_put_to_moto() {
     assert_eq!(std::fs::read(&out).unwrap(), pt);
 }
 
-/// s3s-fs (checks SigV4, presigned URLs included), installed by
-/// `scripts/measure-e2e.sh` into `target/tools/bin` (or `$S3EC_S3S_FS`).
-struct S3sFs {
-    child: Child,
-    endpoint: String,
-    data: tempfile::TempDir,
-}
-
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const S3S_ACCESS: &str = "presignaccess";
-const S3S_SECRET: &str = "presignsecret";
+/// The s3s-fs bucket (s3s-fs checks SigV4, presigned URLs included).
 const S3S_BUCKET: &str = "devices";
-
-fn s3s_fs() -> Option<S3sFs> {
-    let bin = std::env::var_os("S3EC_S3S_FS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/bin/s3s-fs")
-        });
-    if !bin.is_file() {
-        assert!(
-            std::env::var_os("S3EC_REQUIRE_S3S").is_none(),
-            "S3EC_REQUIRE_S3S is set but {} is missing",
-            bin.display()
-        );
-        eprintln!(
-            "{} missing (scripts/measure-e2e.sh installs it; or set S3EC_S3S_FS): skipped",
-            bin.display()
-        );
-        return None;
-    }
-    let data = tempfile::tempdir().unwrap();
-    std::fs::create_dir(data.path().join(S3S_BUCKET)).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", S3S_ACCESS, "--secret-key", S3S_SECRET])
-        .arg(data.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let server = S3sFs {
-        child,
-        endpoint,
-        data,
-    };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(server);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("s3s-fs did not start on port {port}");
-}
-
-/// Every file under `dir`, relative.
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// PUT `body` as `p` says, with `headers` in place of its signed ones.
 fn put(p: &PresignedRequest, headers: &[(String, String)], body: Vec<u8>) -> u16 {
@@ -273,8 +191,14 @@ fn put(p: &PresignedRequest, headers: &[(String, String)], body: Vec<u8>) -> u16
 
 #[test]
 fn s3s_fs_refuses_expired_or_altered_presigned_puts() {
-    let Some(server) = s3s_fs() else { return };
-    let backend = common::transport(&server.endpoint, S3S_ACCESS, S3S_SECRET);
+    let Some(server) = S3sFs::start(&[S3S_BUCKET]) else {
+        return;
+    };
+    let backend = common::transport(
+        server.endpoint(),
+        s3ec_testkit::ACCESS_KEY_ID,
+        s3ec_testkit::SECRET_ACCESS_KEY,
+    );
     let dir = tempfile::tempdir().unwrap();
     let pt = plaintext(70_000);
     let input = dir.path().join("reading");
@@ -311,7 +235,7 @@ fn s3s_fs_refuses_expired_or_altered_presigned_puts() {
     // Control: the same request unaltered, in time, is accepted.
     let p = presign("control", Duration::from_secs(300));
     assert_eq!(put(&p, &p.headers, body.clone()), 200);
-    let before = files(server.data.path());
+    let before = server.files();
     assert!(
         before.contains(&"devices/control".to_string()),
         "{before:?}"
@@ -348,7 +272,7 @@ fn s3s_fs_refuses_expired_or_altered_presigned_puts() {
     assert!(err.contains("403"), "{err}");
 
     // Nothing written: no object, no partial object, no temporary file.
-    assert_eq!(files(server.data.path()), before);
+    assert_eq!(server.files(), before);
     for key in ["expired", "altered", "other-key", "signed-key"] {
         let mut sink = Vec::new();
         assert!(reader.get_object(S3S_BUCKET, key, &mut sink, None).is_err());
