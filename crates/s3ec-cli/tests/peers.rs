@@ -382,15 +382,19 @@ struct Rotated {
     /// where the peer cannot tell (see the cases). s3ec itself checks
     /// that the old key no longer opens every object.
     old_get: Option<Vec<String>>,
+    /// The wrap after the rotation when it is not the one before: a legacy
+    /// wrap is rewrapped with the current one of its kind.
+    wrap_after: Option<&'static str>,
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_string()).collect()
 }
 
-/// s3ec's `--commitment-policy` to read a V2 object (mode `v2-*`).
+/// s3ec's `--commitment-policy` to read a non-committing object (any mode
+/// but `v3-*`).
 fn with_policy(mode: &str, mut v: Vec<String>) -> Vec<String> {
-    if mode.starts_with("v2-") {
+    if !mode.starts_with("v3-") {
         v.extend(strings(&[
             "--commitment-policy",
             "require-encrypt-allow-decrypt",
@@ -419,6 +423,7 @@ fn kms_case(f: &Fixture, peer: &'static str, mode: &str, name: &str, checks_key:
         new: strings(&["--new-kms-key-id", &f.kms_new]),
         new_peer: peer_opts(&f.kms_new),
         old_get: checks_key.then(|| peer_opts(&f.kms_old)),
+        wrap_after: None,
     }
 }
 
@@ -459,6 +464,7 @@ fn java_raw_case(f: &Fixture, peer: &'static str, mode: &str, name: &str, wrap: 
         new,
         new_peer: strings(&[peer_flag, &new_key, "--matdesc", &md("new")]),
         old_get: Some(strings(&[peer_flag, &old_key, "--matdesc", &md("new")])),
+        wrap_after: None,
     }
 }
 
@@ -499,7 +505,13 @@ fn rotate_and_read(f: &Fixture, serve: Option<&Path>, c: &Rotated) {
     assert_eq!(before["format"], after["format"], "{}", c.name);
     // (A kms+context envelope names no key: the new KMS key is in the
     // wrapped key's blob, which the peer's get below resolves.)
-    assert_eq!(before["wrap"], after["wrap"], "{}", c.name);
+    match c.wrap_after {
+        None => assert_eq!(before["wrap"], after["wrap"], "{}", c.name),
+        Some(w) => {
+            assert_ne!(before["wrap"], w, "{}", c.name);
+            assert_eq!(after["wrap"], w, "{}", c.name);
+        }
+    }
     let out = d.join(format!("{}.out", c.name));
     let out_s = out.display().to_string();
     let mut get: Vec<&str> = vec!["--out", &out_s];
@@ -597,6 +609,7 @@ fn objects_the_peers_wrote_rotated_by_s3ec_are_read_by_the_peers_with_the_new_ke
                     new: strings(&[new[0], &f.path(new[1])]),
                     new_peer: strings(&[flag, &new_key]),
                     old_get: Some(old_peer),
+                    wrap_after: None,
                 });
             }
             // Ruby's kms+context get cannot name its key (Debian's
@@ -699,6 +712,55 @@ impl Drop for JavaServers {
     }
 }
 
+/// java-v1's deprecated AmazonS3EncryptionClient in AuthenticatedEncryption
+/// (`v1-ae-*`): AES/GCM content under the legacy wraps AESWrap,
+/// RSA-OAEP-SHA-256 and `kms` (context `{"kms_cmk_id": key}`), in the
+/// metadata and in an instruction file. s3ec unwraps them with
+/// `--legacy-wrapping-algorithms` and rewraps the data key with the current
+/// wrap of the same kind (AES/GCM, RSA-OAEP-SHA1, kms+context), which the
+/// same deprecated client reads. (`v1-sae-*` writes what `v1-ae-*` writes.)
+fn java_v1_legacy_cases(f: &Fixture) -> Vec<Rotated> {
+    let legacy = ["--legacy-wrapping-algorithms"];
+    let mut cases = Vec::new();
+    for instr in [false, true] {
+        let sfx = if instr { "-instr" } else { "" };
+        for (wrap, after) in [
+            ("aes", "AES/GCM"),
+            ("rsa", "RSA-OAEP-SHA1"),
+            ("kms", "kms+context"),
+        ] {
+            let mode = format!("v1-ae-{wrap}");
+            let name = format!("jv1-{mode}{sfx}");
+            let mut c = if wrap == "kms" {
+                let peer_opts = |id: &str| strings(&["--kms-key-id", id]);
+                Rotated {
+                    peer: "java-v1",
+                    mode: mode.clone(),
+                    name,
+                    old_peer: peer_opts(&f.kms_old),
+                    put_extra: vec![],
+                    old: with_policy(&mode, peer_opts(&f.kms_old)),
+                    new: strings(&["--new-kms-key-id", &f.kms_new]),
+                    new_peer: peer_opts(&f.kms_new),
+                    // The SDK 1.12 clients' KMS materials call Decrypt with
+                    // their key id.
+                    old_get: Some(peer_opts(&f.kms_old)),
+                    wrap_after: None,
+                }
+            } else {
+                java_raw_case(f, "java-v1", &mode, &name, wrap)
+            };
+            c.old.extend(strings(&legacy));
+            c.wrap_after = Some(after);
+            if instr {
+                c.put_extra = vec!["--instruction-file"];
+            }
+            cases.push(c);
+        }
+    }
+    cases
+}
+
 /// The same with the peers that live in their own runtimes: Go v4
 /// (amazon-s3-encryption-client-go) and Java (amazon-s3-encryption-client-java
 /// 3.5.0 and 4.0.1, the AWS SDK for Java 1.12's V2 client), each peer's
@@ -736,9 +798,9 @@ fn objects_go_v4_and_java_wrote_rotated_by_s3ec_are_read_by_them_with_the_new_ke
     // java-v1: CryptoStorageMode.InstructionFile). java3 (3.5.0, the newest
     // 3.x on Maven Central) has no CommitmentPolicy or encryptionAlgorithm
     // and writes V2 only: no v3 modes (its driver exits 3 for them).
-    // java-v1's deprecated AmazonS3EncryptionClient modes (v1-eo-*: AES/CBC
-    // content, which rotation refuses as UnsupportedSuite; v1-ae-*/v1-sae-*:
-    // the legacy AESWrap, RSA-OAEP-SHA-256 and kms wraps) are left out.
+    // java-v1's deprecated AmazonS3EncryptionClient: its v1-eo-* modes
+    // write AES/CBC content, which rotation refuses (UnsupportedSuite: re-
+    // encrypt those with a get and a put); its v1-ae-* modes, below.
     for (peer, prefix, versions) in [
         ("java3", "j3", &["v2"][..]),
         ("java4", "j4", &["v3", "v2"][..]),
@@ -763,6 +825,9 @@ fn objects_go_v4_and_java_wrote_rotated_by_s3ec_are_read_by_them_with_the_new_ke
                     cases.push(c);
                 }
             }
+        }
+        if peer == "java-v1" {
+            cases.extend(java_v1_legacy_cases(&f));
         }
         groups.push((peer, cases));
     }
