@@ -200,7 +200,7 @@ fn ci(interop: bool) -> Result<(), String> {
         // The CLI's offline `encrypt` output read by the Python and Ruby
         // peers, and its `rotate` read by every peer (Python, Ruby, Go,
         // go-v4, java3, java4, java-v1; the test starts its own Java
-        // servers, those of `interop::run` are stopped by now): ~1.5 min.
+        // servers, those of `interop::run` are stopped by now): ~1 min.
         run(cargo()
             .args(["test", "-p", "s3ec-cli", "--test", "peers"])
             .env("S3EC_REQUIRE_PEERS", "1"))?;
