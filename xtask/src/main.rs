@@ -208,8 +208,10 @@ fn ci(interop: bool) -> Result<(), String> {
             .args(["test", "-p", "s3ec-object-store", "--test", "moto"])
             .arg("parquet_with_the_python_client")
             .env("S3EC_REQUIRE_PEERS", "1"))?;
-        // The CLI's offline `encrypt` output and its `rotate` read by the
-        // Python, Ruby and Go peers (~60 s).
+        // The CLI's offline `encrypt` output read by the Python and Ruby
+        // peers, and its `rotate` read by every peer (Python, Ruby, Go,
+        // go-v4, java3, java4, java-v1; the test starts its own Java
+        // servers, those of `interop::run` are stopped by now): ~1 min.
         run(cargo()
             .args(["test", "-p", "s3ec-cli", "--test", "peers"])
             .env("S3EC_REQUIRE_PEERS", "1"))?;
