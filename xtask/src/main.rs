@@ -110,6 +110,34 @@ fn cargo() -> Command {
 
 /// Everything CI runs; `interop`: also the live interop suite against
 /// AWS's clients (`cargo xtask interop`), last.
+/// s3s-fs, the S3 server that checks SigV4 signatures and presigned URLs
+/// (`s3ec_testkit::s3s`), debug-built into `target/tools/s3s-fs-test`
+/// when missing (a few minutes, once; `scripts/measure-e2e.sh` keeps its
+/// own release build in `target/tools` for measurements).
+fn s3s_fs_for_tests() -> Result<std::path::PathBuf, String> {
+    const VERSION: &str = "0.14.1"; // as scripts/measure-e2e.sh; 0.16+ need Rust 1.96
+    let dir = root().join("target/tools/s3s-fs-test");
+    let bin = dir.join("bin/s3s-fs");
+    let current = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == format!("s3s-fs {VERSION}"));
+    if !current {
+        run(cargo()
+            .args([
+                "install",
+                "s3s-fs",
+                "--version",
+                VERSION,
+                "--locked",
+                "--debug",
+            ])
+            .args(["--features", "binary", "--root"])
+            .arg(&dir))?;
+    }
+    Ok(bin)
+}
+
 fn ci(interop: bool) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     // Every spec requirement cited in code is cited by a test too (reads
@@ -127,7 +155,14 @@ fn ci(interop: bool) -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
-    run(cargo().args(["test", "--workspace"]))?;
+    // The tests that need a signature-checking S3 server (presigned PUTs
+    // refused by s3s-fs) run, not skip: s3s-fs installed for them and
+    // required.
+    let s3s_fs = s3s_fs_for_tests()?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("S3EC_S3S_FS", &s3s_fs)
+        .env("S3EC_REQUIRE_S3S", "1"))?;
     // The chaos soak, short (`s3ec-hardening`, docs/hardening.md): both
     // clients through the fault proxy against moto for 45 s (about a
     // minute with moto's start; the 10-minute run is `--secs 600`).
