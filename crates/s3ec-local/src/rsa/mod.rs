@@ -15,7 +15,6 @@ use std::sync::Arc;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::error::KeyRejected;
 use aws_lc_rs::hmac;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{
     OaepPrivateDecryptingKey, OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey,
     Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1,
@@ -65,9 +64,10 @@ impl LegacyRsaWrap {
 struct PrivateKey {
     oaep: OaepPrivateDecryptingKey,
     pkcs1: Pkcs1PrivateDecryptingKey,
-    /// The implicit-rejection secret: a random HMAC-SHA-256 key drawn when
-    /// the keyring is built, never shown. A V1 `RSA` (PKCS#1 v1.5) unwrap
-    /// that fails yields `HMAC(secret, ciphertext)` as the data key.
+    /// The implicit-rejection secret: an HMAC-SHA-256 key derived from the
+    /// private key ([`rejection_secret`]), never shown. A V1 `RSA` (PKCS#1
+    /// v1.5) unwrap that fails yields `HMAC(secret, ciphertext)` as the
+    /// data key.
     reject: hmac::Key,
 }
 
@@ -81,6 +81,22 @@ struct PrivateKey {
 fn implicit_rejection_key(secret: &hmac::Key, edk: &[u8]) -> Result<DataKey, KeyringError> {
     let tag = hmac::sign(secret, edk);
     Ok(DataKey::from_slice(tag.as_ref())?)
+}
+
+/// The implicit-rejection secret of a private key:
+/// `HMAC-SHA-256(label, its PKCS#8 encoding)`, as secret as the key itself and
+/// the same in every process that holds the key (as the implicit-rejection
+/// key derivation of RSA implementations derives it from the private
+/// exponent): a failed unwrap of a given ciphertext yields the same stand-in
+/// key every time, so asking again tells an attacker nothing new, and a
+/// read's outcome does not vary from one keyring instance to the next.
+fn rejection_secret(pkcs8: &[u8]) -> hmac::Key {
+    let label = hmac::Key::new(
+        hmac::HMAC_SHA256,
+        b"s3ec RSA PKCS#1 v1.5 implicit rejection v1",
+    );
+    let derived = hmac::sign(&label, pkcs8);
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
 }
 
 /// The parsed key, shared between clones of a keyring.
@@ -126,7 +142,7 @@ struct Inner {
 /// Bleichenbacher oracle whatever the implementation, so an unwrap that
 /// fails (bad padding, or a key that is not 16, 24 or 32 bytes) does not
 /// fail: it yields a stand-in 256-bit data key, `HMAC-SHA-256(secret,
-/// encrypted key)` under a random secret drawn when the keyring is built.
+/// encrypted key)` under a secret derived from the private key.
 /// The read then fails where any wrong data key fails, on the content
 /// (GCM authentication or CBC padding), with the same error. So for an
 /// encrypted key as long as the modulus, a V1 `RSA` wrap always answers
@@ -233,13 +249,18 @@ impl Inner {
         let legacy = EvpRsaKey::from_pkcs8(pkcs8)
             .ok_or_else(|| (invalid("data after the RSA private key"), true))?;
         let mut inner = Inner::from_public(private.public_key(), legacy).map_err(|e| (e, false))?;
+        // From AWS-LC's own encoding of the key, so that every form the
+        // key is given in (PKCS#8 or PKCS#1, PEM or DER) has one secret.
+        let canonical = private
+            .as_der()
+            .map_err(|_| (invalid("RSA key cannot be encoded"), false))?;
+        let reject = rejection_secret(canonical.as_ref());
         inner.private = Some(PrivateKey {
             oaep: OaepPrivateDecryptingKey::new(private.clone())
                 .map_err(|_| (invalid("RSA key unusable for OAEP"), false))?,
             pkcs1: Pkcs1PrivateDecryptingKey::new(private)
                 .map_err(|_| (invalid("RSA key unusable for PKCS#1 v1.5"), false))?,
-            reject: hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
-                .map_err(|_| (invalid("no randomness for the RSA keyring's secret"), false))?,
+            reject,
         });
         Ok(inner)
     }
