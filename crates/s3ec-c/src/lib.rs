@@ -74,6 +74,7 @@ mod status;
 
 pub use decrypt::{DecryptOptions, Decryptor};
 pub use encrypt::{Encryptor, EnvelopeOutput, Format, Placement, MAX_EDK_LEN};
+pub use s3ec_core::WrapAlg;
 pub use status::Status;
 
 #[cfg(all(feature = "panic-halt", not(feature = "std"), not(test)))]
