@@ -438,8 +438,9 @@ pub(crate) fn report(builds: &[Build]) -> Result<(), String> {
 }
 
 /// The C library's entry points measured by [`report_c_abi`].
-const C_ABI_ENTRIES: [&str; 8] = [
+const C_ABI_ENTRIES: [&str; 9] = [
     "s3ec_encrypt_init_aes",
+    "s3ec_encrypt_init_data_key",
     "s3ec_encrypt_write_metadata_headers",
     "s3ec_encrypt_update",
     "s3ec_encrypt_finish",

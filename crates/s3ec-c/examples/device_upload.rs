@@ -5,12 +5,22 @@
 //!
 //! ```text
 //! device_upload --key-hex HEX --in FILE [--v2] [--matdesc JSON]
+//! device_upload --provisioned --in FILE [--v2]
 //! ```
 //!
 //! 1. Makes a fresh data key, wraps it under the provisioned AES key and
 //!    prints the object's envelope for its backend: line 1 the user
 //!    metadata (JSON map, names without `x-amz-meta-`), line 2 the body's
 //!    length (plaintext + 16).
+//!
+//!    With `--provisioned` the device has no key of its own (a KMS-wrapped
+//!    object, for a device without KMS access): it first reads one line
+//!    from standard input, the data key its backend asked KMS for, for
+//!    this object only,
+//!    `WRAP DATA-KEY-HEX WRAPPED-KEY-BASE64 CONTEXT-JSON` (`WRAP`
+//!    `kms+context`; the context as KMS bound it, `aws:x-amz-cek-alg`
+//!    included: stored as the object's encryption context), encrypts under
+//!    that key (`Encryptor::with_data_key`) and goes on as above.
 //! 2. Reads the presigned PUT URL the backend made for exactly that
 //!    metadata and length (`s3ec_reqwest::ReqwestTransport::presign_put`)
 //!    from standard input, one line.
@@ -23,7 +33,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-use s3ec_c::{Encryptor, EnvelopeOutput, Format, Placement};
+use s3ec_c::{Encryptor, EnvelopeOutput, Format, Placement, WrapAlg};
+use s3ec_core::MetaKey;
+use zeroize::Zeroize;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -44,24 +56,27 @@ fn main() -> ExitCode {
 
 fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let key_hex = arg(&args, "--key-hex").ok_or("--key-hex HEX is required")?;
     let input = arg(&args, "--in").ok_or("--in FILE is required")?;
-    let matdesc = arg(&args, "--matdesc").unwrap_or_default();
     let format = if args.iter().any(|a| a == "--v2") {
         Format::V2
     } else {
         Format::V3
     };
-    let kek: Vec<u8> = (0..key_hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(key_hex.get(i..i + 2).unwrap_or("zz"), 16))
-        .collect::<Result<_, _>>()?;
+    let mut stdin = std::io::stdin().lock();
 
     // 1. The envelope, before any byte is encrypted.
     let mut file = File::open(&input)?;
     let plain_len = file.metadata()?.len();
     let body_len = plain_len + 16;
-    let mut enc = Encryptor::new_aes(&kek, format, &mut getrandom::SysRng)?;
+    let (mut enc, matdesc) = if args.iter().any(|a| a == "--provisioned") {
+        provisioned(&mut stdin, format)?
+    } else {
+        let key_hex = arg(&args, "--key-hex").ok_or("--key-hex HEX is required")?;
+        let mut kek = hex(&key_hex)?;
+        let enc = Encryptor::new_aes(&kek, format, &mut getrandom::SysRng);
+        kek.zeroize();
+        (enc?, arg(&args, "--matdesc").unwrap_or_default())
+    };
     let md = matdesc.as_bytes();
     let mut meta = [0u8; 2048];
     let n = enc.write_envelope(
@@ -79,7 +94,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
 
     // 2. The presigned URL.
     let mut url = String::new();
-    std::io::stdin().lock().read_line(&mut url)?;
+    stdin.read_line(&mut url)?;
     let url = url.trim();
     let rest = url
         .strip_prefix("http://")
@@ -137,4 +152,37 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         eprintln!("device_upload: refused:\n{answer}");
         Ok(false)
     }
+}
+
+fn hex(s: &str) -> Result<Vec<u8>, std::num::ParseIntError> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect()
+}
+
+/// `--provisioned`: the data key, its wrapped form and the context, one
+/// line from the backend; the encryptor under that key and the context
+/// (the envelope's material description / encryption context).
+fn provisioned(
+    stdin: &mut impl BufRead,
+    format: Format,
+) -> Result<(Encryptor, String), Box<dyn std::error::Error>> {
+    let mut line = String::new();
+    stdin.read_line(&mut line)?;
+    let mut parts = line.trim_end().splitn(4, ' ');
+    let mut next = || {
+        parts
+            .next()
+            .ok_or("provisioning: WRAP KEY-HEX WRAPPED-B64 CONTEXT-JSON")
+    };
+    let wrap = WrapAlg::from_name(next()?).ok_or("provisioning: unknown wrap")?;
+    let mut data_key = hex(next()?)?;
+    let mut wrapped = [0u8; s3ec_c::MAX_EDK_LEN];
+    let wrapped = s3ec_core::b64::decode(MetaKey::KeyV2, next()?, &mut wrapped)?;
+    let context = next()?.to_string();
+    let enc = Encryptor::with_data_key(format, wrap, &data_key, wrapped, &mut getrandom::SysRng);
+    data_key.zeroize();
+    line.zeroize();
+    Ok((enc?, context))
 }

@@ -118,6 +118,28 @@
 #define S3EC_PLACEMENT_INSTRUCTION_FILE 1
 
 /*
+ `s3ec_encrypt_init_data_key` wrap: `kms+context` (a KMS data key; V3
+ wrap `12`).
+ */
+#define S3EC_WRAP_KMS_CONTEXT 12
+
+/*
+ `s3ec_encrypt_init_data_key` wrap: `AES/GCM` (V3 wrap `02`).
+ */
+#define S3EC_WRAP_AES_GCM 2
+
+/*
+ `s3ec_encrypt_init_data_key` wrap: `RSA-OAEP-SHA1` (V3 wrap `22`).
+ */
+#define S3EC_WRAP_RSA_OAEP_SHA1 22
+
+/*
+ The longest wrapped data key `s3ec_encrypt_init_data_key` takes (an
+ RSA-4096 wrap; a KMS blob is about 184 bytes).
+ */
+#define S3EC_MAX_WRAPPED_KEY_LEN 512
+
+/*
  `s3ec_decrypt_init_aes` flag: also read V2 (non-committing) objects.
  */
 #define S3EC_DECRYPT_ALLOW_NON_COMMITTING 1
@@ -188,6 +210,33 @@ int32_t s3ec_encrypt_init_aes(struct s3ec_encryptor *enc,
                               uint32_t format,
                               s3ec_random_fn random,
                               void *random_ctx);
+
+/*
+ Start an object encrypted under a data key its backend provisioned for
+ this object only: `data_key` (32 bytes, plaintext) and its wrapped form
+ `wrapped_key` (1 to `S3EC_MAX_WRAPPED_KEY_LEN` bytes; for
+ `S3EC_WRAP_KMS_CONTEXT` KMS's ciphertext blob of a GenerateDataKey
+ whose encryption context binds `aws:x-amz-cek-alg` to the format's
+ content cipher: `115` for V3, `AES/GCM/NoPadding` for V2). `wrap`:
+ `S3EC_WRAP_KMS_CONTEXT`, `S3EC_WRAP_AES_GCM` or
+ `S3EC_WRAP_RSA_OAEP_SHA1`. Pass the context (as KMS bound it) as the
+ material description when writing the envelope. The data key is copied
+ into the state: zero the caller's copy after this call.
+
+ # Safety
+
+ As [`s3ec_encrypt_init_aes`]; `data_key` points to `data_key_len`
+ bytes, `wrapped_key` to `wrapped_key_len` bytes.
+ */
+int32_t s3ec_encrypt_init_data_key(struct s3ec_encryptor *enc,
+                                   const uint8_t *data_key,
+                                   size_t data_key_len,
+                                   const uint8_t *wrapped_key,
+                                   size_t wrapped_key_len,
+                                   uint32_t wrap,
+                                   uint32_t format,
+                                   s3ec_random_fn random,
+                                   void *random_ctx);
 
 #if defined(S3EC_RSA)
 /*

@@ -113,6 +113,67 @@ impl Encryptor {
         Self::with_wrapped(suite, s3ec_rsa::RsaOaepWrapper::WRAP_ALG, &edk, &dk, rng)
     }
 
+    /// A new object under a data key its backend provisioned: the
+    /// plaintext `data_key` (32 bytes) and its wrapped form
+    /// `wrapped_key` (for `kms+context`: KMS's ciphertext blob from a
+    /// `GenerateDataKey` whose encryption context binds
+    /// `aws:x-amz-cek-alg` = [`Suite::cek_alg`] of `format`), under the
+    /// wrapping algorithm `wrap`. For a device without KMS access: the
+    /// backend asks KMS for one data key per object and hands over the
+    /// key, the blob and the stored context, which the device passes as
+    /// the material description to [`Encryptor::write_envelope`] (for
+    /// `kms+context` the envelope is refused unless that context binds the
+    /// content cipher of `format`).
+    ///
+    /// The data key is copied into the encryptor's state (zeroized when
+    /// the stream finishes or the encryptor is dropped); zeroize the
+    /// caller's copy once this returns. Each data key must encrypt one
+    /// object only. Nothing here checks that `wrapped_key` wraps
+    /// `data_key`: the backend's check before it presigns
+    /// (`Client::presign_put` unwraps it) or the reader's does.
+    ///
+    /// ```
+    /// use s3ec_c::{Encryptor, EnvelopeOutput, Format, Placement, WrapAlg};
+    ///
+    /// // From the backend: KMS's data key, its blob, the stored context.
+    /// let (data_key, blob) = ([9u8; 32], [5u8; 184]);
+    /// let context = br#"{"device":"dev-17","aws:x-amz-cek-alg":"115"}"#;
+    /// let mut rng = getrandom::SysRng;
+    /// let mut enc =
+    ///     Encryptor::with_data_key(Format::V3, WrapAlg::KmsContext, &data_key, &blob, &mut rng)?;
+    /// let mut body = *b"a reading";
+    /// enc.update(&mut body)?;
+    /// let tag = enc.finish()?;
+    /// let mut meta = [0u8; 1024];
+    /// let n = enc.write_envelope(EnvelopeOutput::MetadataJson, context,
+    ///                            Placement::ObjectMetadata, Some(9), &mut meta)?;
+    /// assert!(core::str::from_utf8(&meta[..n]).unwrap().contains(r#""x-amz-w":"12""#));
+    /// # Ok::<(), s3ec_c::Status>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Status::Unsupported`] for a legacy wrap (`kms`, `AESWrap`, ...),
+    /// which no client may write; [`Status::InvalidInput`] for a data key
+    /// that is not 32 bytes, an empty wrapped key or one longer than
+    /// [`MAX_EDK_LEN`]; [`Status::Rng`] when `rng` fails.
+    pub fn with_data_key<R: TryCryptoRng + ?Sized>(
+        format: Format,
+        wrap: WrapAlg,
+        data_key: &[u8],
+        wrapped_key: &[u8],
+        rng: &mut R,
+    ) -> Result<Encryptor, Status> {
+        // The envelope writer refuses a legacy wrap too; refuse it before
+        // any state is made.
+        wrap.check_encrypt()?;
+        if data_key.len() != 32 || wrapped_key.is_empty() || wrapped_key.len() > MAX_EDK_LEN {
+            return Err(Status::InvalidInput);
+        }
+        let dk = DataKey::from_slice(data_key)?;
+        Self::with_wrapped(format.suite(), wrap, wrapped_key, &dk, rng)
+    }
+
     fn with_wrapped<R: TryCryptoRng + ?Sized>(
         suite: Suite,
         wrap: WrapAlg,
@@ -271,6 +332,111 @@ impl Encryptor {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn provisioned_data_key_round_trip_and_refusals() {
+        use s3ec_core::envelope::Envelope;
+        let mut rng = getrandom::SysRng;
+        let dk = [0x42u8; 32];
+        let blob = [5u8; 184];
+        for (format, cek) in [(Format::V3, "115"), (Format::V2, "AES/GCM/NoPadding")] {
+            let ctx = std::format!(r#"{{"device":"dev-17","aws:x-amz-cek-alg":"{cek}"}}"#);
+            let mut e = Encryptor::with_data_key(format, WrapAlg::KmsContext, &dk, &blob, &mut rng)
+                .unwrap();
+            let plain = *b"provisioned";
+            let mut body = plain;
+            e.update(&mut body).unwrap();
+            let tag = e.finish().unwrap();
+            let mut json = [0u8; 2048];
+            let n = e
+                .write_envelope(
+                    EnvelopeOutput::MetadataJson,
+                    ctx.as_bytes(),
+                    Placement::ObjectMetadata,
+                    Some(plain.len() as u64),
+                    &mut json,
+                )
+                .unwrap();
+            let map: std::collections::BTreeMap<std::string::String, std::string::String> =
+                serde_json::from_slice(&json[..n]).unwrap();
+            let pairs: std::vec::Vec<(&str, &str)> =
+                map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut arena = [0u8; 4096];
+            let mut arena = s3ec_core::Arena::new(&mut arena);
+            let env = Envelope::parse(pairs.iter().copied(), None, &mut arena).unwrap();
+            assert_eq!(env.suite(), format.suite());
+            assert_eq!(env.wrap(), WrapAlg::KmsContext);
+            assert_eq!(env.encrypted_data_key(), &blob[..]);
+            assert!(env.matdesc().get("device").unwrap().eq_str("dev-17"));
+            // The body opens with the provisioned key.
+            let key = s3ec_core::cipher::ContentKey::for_decrypt(
+                env.suite(),
+                &DataKey::from_slice(&dk).unwrap(),
+                env.content_iv(),
+                env.message_id(),
+                env.key_commitment(),
+            )
+            .unwrap();
+            let mut ct = std::vec::Vec::from(&body[..]);
+            ct.extend_from_slice(&tag);
+            let n = key.open_in_place(&mut ct).unwrap();
+            assert_eq!(&ct[..n], &plain[..]);
+            // Another data key does not open it.
+            let wrong = s3ec_core::cipher::ContentKey::for_decrypt(
+                env.suite(),
+                &DataKey::from_slice(&[0x43; 32]).unwrap(),
+                env.content_iv(),
+                env.message_id(),
+                env.key_commitment(),
+            );
+            let mut ct2 = std::vec::Vec::from(&body[..]);
+            ct2.extend_from_slice(&tag);
+            assert!(wrong.and_then(|k| k.open_in_place(&mut ct2)).is_err());
+
+            // A context that binds another content cipher (or none): the
+            // envelope is refused.
+            let other = if format == Format::V3 {
+                r#"{"aws:x-amz-cek-alg":"AES/GCM/NoPadding"}"#
+            } else {
+                r#"{"aws:x-amz-cek-alg":"115"}"#
+            };
+            for bad in [other, r#"{"device":"dev-17"}"#] {
+                assert_eq!(
+                    e.envelope_len(
+                        EnvelopeOutput::MetadataJson,
+                        bad.as_bytes(),
+                        Placement::ObjectMetadata,
+                        None
+                    ),
+                    Err(Status::Format),
+                    "{bad}"
+                );
+            }
+        }
+        // Legacy wraps, wrong key lengths, empty or oversized blobs.
+        let new = |w, k: &[u8], b: &[u8]| {
+            Encryptor::with_data_key(Format::V3, w, k, b, &mut getrandom::SysRng).map(|_| ())
+        };
+        assert_eq!(new(WrapAlg::Kms, &dk, &blob), Err(Status::Unsupported));
+        assert_eq!(new(WrapAlg::AesWrap, &dk, &blob), Err(Status::Unsupported));
+        assert_eq!(
+            new(WrapAlg::KmsContext, &dk[..16], &blob),
+            Err(Status::InvalidInput)
+        );
+        assert_eq!(
+            new(WrapAlg::KmsContext, &[1; 33], &blob),
+            Err(Status::InvalidInput)
+        );
+        assert_eq!(
+            new(WrapAlg::KmsContext, &dk, &[]),
+            Err(Status::InvalidInput)
+        );
+        assert_eq!(
+            new(WrapAlg::KmsContext, &dk, &[1; MAX_EDK_LEN + 1]),
+            Err(Status::InvalidInput)
+        );
+        assert_eq!(new(WrapAlg::KmsContext, &dk, &[1; MAX_EDK_LEN]), Ok(()));
+    }
 
     #[test]
     fn envelope_outputs_agree() {

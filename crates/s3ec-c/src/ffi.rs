@@ -33,7 +33,9 @@ use core::ptr;
 use rand_core::{TryCryptoRng, TryRng};
 use zeroize::Zeroize;
 
-use crate::{DecryptOptions, Decryptor, Encryptor, EnvelopeOutput, Format, Placement, Status};
+use crate::{
+    DecryptOptions, Decryptor, Encryptor, EnvelopeOutput, Format, Placement, Status, WrapAlg,
+};
 
 /// Success.
 pub const S3EC_OK: i32 = 0;
@@ -80,6 +82,19 @@ pub const S3EC_PLACEMENT_OBJECT_METADATA: u32 = 0;
 /// The envelope in an instruction file (`KEY.instruction`); the metadata
 /// keeps what must stay on the object.
 pub const S3EC_PLACEMENT_INSTRUCTION_FILE: u32 = 1;
+
+/// `s3ec_encrypt_init_data_key` wrap: `kms+context` (a KMS data key; V3
+/// wrap `12`).
+pub const S3EC_WRAP_KMS_CONTEXT: u32 = 12;
+/// `s3ec_encrypt_init_data_key` wrap: `AES/GCM` (V3 wrap `02`).
+pub const S3EC_WRAP_AES_GCM: u32 = 2;
+/// `s3ec_encrypt_init_data_key` wrap: `RSA-OAEP-SHA1` (V3 wrap `22`).
+pub const S3EC_WRAP_RSA_OAEP_SHA1: u32 = 22;
+
+/// The longest wrapped data key `s3ec_encrypt_init_data_key` takes (an
+/// RSA-4096 wrap; a KMS blob is about 184 bytes).
+pub const S3EC_MAX_WRAPPED_KEY_LEN: usize = 512;
+const _: () = assert!(S3EC_MAX_WRAPPED_KEY_LEN == crate::MAX_EDK_LEN);
 
 /// `s3ec_decrypt_init_aes` flag: also read V2 (non-committing) objects.
 pub const S3EC_DECRYPT_ALLOW_NON_COMMITTING: u32 = 1;
@@ -326,6 +341,58 @@ pub unsafe extern "C" fn s3ec_encrypt_init_aes(
             ctx: random_ctx,
         };
         let e = Encryptor::new_aes(kek, format_of(format)?, &mut rng)?;
+        place(base, ENC_MAGIC, e);
+        Ok(())
+    })())
+}
+
+fn wrap_of(wrap: u32) -> Result<WrapAlg, Status> {
+    match wrap {
+        S3EC_WRAP_KMS_CONTEXT => Ok(WrapAlg::KmsContext),
+        S3EC_WRAP_AES_GCM => Ok(WrapAlg::AesGcm),
+        S3EC_WRAP_RSA_OAEP_SHA1 => Ok(WrapAlg::RsaOaepSha1),
+        _ => Err(Status::InvalidInput),
+    }
+}
+
+/// Start an object encrypted under a data key its backend provisioned for
+/// this object only: `data_key` (32 bytes, plaintext) and its wrapped form
+/// `wrapped_key` (1 to `S3EC_MAX_WRAPPED_KEY_LEN` bytes; for
+/// `S3EC_WRAP_KMS_CONTEXT` KMS's ciphertext blob of a GenerateDataKey
+/// whose encryption context binds `aws:x-amz-cek-alg` to the format's
+/// content cipher: `115` for V3, `AES/GCM/NoPadding` for V2). `wrap`:
+/// `S3EC_WRAP_KMS_CONTEXT`, `S3EC_WRAP_AES_GCM` or
+/// `S3EC_WRAP_RSA_OAEP_SHA1`. Pass the context (as KMS bound it) as the
+/// material description when writing the envelope. The data key is copied
+/// into the state: zero the caller's copy after this call.
+///
+/// # Safety
+///
+/// As [`s3ec_encrypt_init_aes`]; `data_key` points to `data_key_len`
+/// bytes, `wrapped_key` to `wrapped_key_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn s3ec_encrypt_init_data_key(
+    enc: *mut s3ec_encryptor,
+    data_key: *const u8,
+    data_key_len: usize,
+    wrapped_key: *const u8,
+    wrapped_key_len: usize,
+    wrap: u32,
+    format: u32,
+    random: s3ec_random_fn,
+    random_ctx: *mut c_void,
+) -> i32 {
+    let base = enc.cast::<u8>();
+    code((|| {
+        check_base::<Encryptor>(base)?;
+        let dk = bytes(data_key, data_key_len)?;
+        let edk = bytes(wrapped_key, wrapped_key_len)?;
+        let fill = random.ok_or(Status::NullPointer)?;
+        let mut rng = CallbackRng {
+            fill,
+            ctx: random_ctx,
+        };
+        let e = Encryptor::with_data_key(format_of(format)?, wrap_of(wrap)?, dk, edk, &mut rng)?;
         place(base, ENC_MAGIC, e);
         Ok(())
     })())
@@ -726,6 +793,148 @@ mod tests {
                 Some(os_random),
                 ptr::null_mut(),
             )
+        }
+    }
+
+    #[test]
+    fn provisioned_data_key_init() {
+        let dk = [0x42u8; 32];
+        let blob = [5u8; 184];
+        let r = Some(os_random as unsafe extern "C" fn(_, _, _) -> _);
+        let init = |enc: *mut s3ec_encryptor, dk: &[u8], blob: &[u8], wrap, format| unsafe {
+            s3ec_encrypt_init_data_key(
+                enc,
+                dk.as_ptr(),
+                dk.len(),
+                blob.as_ptr(),
+                blob.len(),
+                wrap,
+                format,
+                r,
+                ptr::null_mut(),
+            )
+        };
+        let mut enc = MaybeUninit::<s3ec_encryptor>::zeroed();
+        let e = enc.as_mut_ptr();
+        assert_eq!(
+            init(e, &dk, &blob, S3EC_WRAP_KMS_CONTEXT, S3EC_FORMAT_V3),
+            S3EC_OK
+        );
+        unsafe {
+            let mut body = *b"a reading";
+            assert_eq!(
+                s3ec_encrypt_update(e, body.as_mut_ptr(), body.len()),
+                S3EC_OK
+            );
+            let mut tag = [0u8; 16];
+            assert_eq!(s3ec_encrypt_finish(e, tag.as_mut_ptr()), S3EC_OK);
+            let ctx = br#"{"device":"dev-17","aws:x-amz-cek-alg":"115"}"#;
+            let mut out = [0u8; 2048];
+            let mut n = 0usize;
+            assert_eq!(
+                s3ec_encrypt_write_metadata_json(
+                    e,
+                    ctx.as_ptr().cast(),
+                    ctx.len(),
+                    S3EC_PLACEMENT_OBJECT_METADATA,
+                    9,
+                    out.as_mut_ptr().cast(),
+                    out.len(),
+                    &mut n,
+                ),
+                S3EC_OK
+            );
+            let meta = core::str::from_utf8(&out[..n]).unwrap();
+            assert!(meta.contains(r#""x-amz-w":"12""#), "{meta}");
+            assert!(meta.contains(r#""x-amz-t":"#), "{meta}");
+            // A context that does not bind V3's content cipher: refused.
+            let bad = br#"{"device":"dev-17"}"#;
+            assert_eq!(
+                s3ec_encrypt_write_metadata_json(
+                    e,
+                    bad.as_ptr().cast(),
+                    bad.len(),
+                    S3EC_PLACEMENT_OBJECT_METADATA,
+                    9,
+                    out.as_mut_ptr().cast(),
+                    out.len(),
+                    &mut n,
+                ),
+                S3EC_ERR_FORMAT
+            );
+            s3ec_encryptor_wipe(e);
+        }
+        // Refusals: unknown wrap, bad format, key lengths, blob lengths,
+        // NULL pointers.
+        let long = [1u8; S3EC_MAX_WRAPPED_KEY_LEN + 1];
+        for (dk, blob, wrap, format, want) in [
+            (
+                &dk[..],
+                &blob[..],
+                1,
+                S3EC_FORMAT_V3,
+                S3EC_ERR_INVALID_INPUT,
+            ),
+            (
+                &dk[..],
+                &blob[..],
+                S3EC_WRAP_KMS_CONTEXT,
+                7,
+                S3EC_ERR_INVALID_INPUT,
+            ),
+            (
+                &dk[..16],
+                &blob[..],
+                S3EC_WRAP_KMS_CONTEXT,
+                S3EC_FORMAT_V2,
+                S3EC_ERR_INVALID_INPUT,
+            ),
+            (
+                &dk[..],
+                &[][..],
+                S3EC_WRAP_KMS_CONTEXT,
+                S3EC_FORMAT_V2,
+                S3EC_ERR_INVALID_INPUT,
+            ),
+            (
+                &dk[..],
+                &long[..],
+                S3EC_WRAP_AES_GCM,
+                S3EC_FORMAT_V2,
+                S3EC_ERR_INVALID_INPUT,
+            ),
+        ] {
+            assert_eq!(init(e, dk, blob, wrap, format), want, "{wrap} {format}");
+        }
+        unsafe {
+            assert_eq!(
+                s3ec_encrypt_init_data_key(
+                    e,
+                    ptr::null(),
+                    32,
+                    blob.as_ptr(),
+                    blob.len(),
+                    S3EC_WRAP_KMS_CONTEXT,
+                    S3EC_FORMAT_V3,
+                    r,
+                    ptr::null_mut()
+                ),
+                S3EC_ERR_NULL_POINTER
+            );
+            assert_eq!(
+                s3ec_encrypt_init_data_key(
+                    e,
+                    dk.as_ptr(),
+                    32,
+                    blob.as_ptr(),
+                    blob.len(),
+                    S3EC_WRAP_KMS_CONTEXT,
+                    S3EC_FORMAT_V3,
+                    None,
+                    ptr::null_mut()
+                ),
+                S3EC_ERR_NULL_POINTER
+            );
         }
     }
 

@@ -27,7 +27,9 @@
 //! What is written: V3 (`x-amz-c` = `115`, key commitment, the default) or
 //! V2 (`AES/GCM/NoPadding`) objects, the data key wrapped with `AES/GCM`
 //! under a provisioned AES key or, with the `rsa` feature, `RSA-OAEP-SHA1`
-//! under an RSA public key. The envelope goes into the object's metadata
+//! under an RSA public key; or ([`Encryptor::with_data_key`], Rust API)
+//! under a data key a backend provisioned with its wrapped form, such as
+//! a KMS data key (`kms+context`). The envelope goes into the object's metadata
 //! (a JSON map of the `x-amz-meta-*` entries, as `s3ec-fs` and
 //! `s3ec encrypt` store it, or HTTP header lines for a PUT) or into an
 //! instruction file. The body is the ciphertext followed by the 16-byte tag.
@@ -74,6 +76,7 @@ mod status;
 
 pub use decrypt::{DecryptOptions, Decryptor};
 pub use encrypt::{Encryptor, EnvelopeOutput, Format, Placement, MAX_EDK_LEN};
+pub use s3ec_core::WrapAlg;
 pub use status::Status;
 
 #[cfg(all(feature = "panic-halt", not(feature = "std"), not(test)))]

@@ -389,3 +389,98 @@ fn ruby_reads_the_c_programs_v2_objects() {
         assert_eq!(std::fs::read(&out).unwrap(), pt, "{name}");
     }
 }
+
+/// The C program as a device with a KMS data key its backend provisioned
+/// (`s3ec_encrypt_init_data_key`, `kms+context`): the Rust client with the
+/// KMS keyring reads the objects under their context and refuses them
+/// under another; a context that does not bind the format's content
+/// cipher is refused by the C program.
+#[test]
+fn c_writes_under_a_provisioned_kms_data_key_the_kms_keyring_reads() {
+    use s3ec_keyring::{Context, EncryptRequest, Keyring, Suite};
+    use s3ec_kms::{testing::StaticKms, KmsKeyring};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    std::fs::create_dir_all(root.join(BUCKET)).unwrap();
+    let ring = KmsKeyring::new(
+        StaticKms::new(),
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    .unwrap();
+    let reader = Client::builder(FsStore::new(&root).unwrap(), ring.clone())
+        .commitment_policy(CommitmentPolicy::RequireEncryptAllowDecrypt)
+        .build()
+        .unwrap();
+    let ctx = Context::from([("device".to_string(), "dev-17".to_string())]);
+    let other = Context::from([("device".to_string(), "dev-18".to_string())]);
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    for (i, (suite, opts)) in [
+        (Suite::AesGcmCommitting, &[][..]),
+        (Suite::AesGcm, &["--v2"][..]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // The backend: a data key from KMS for this object.
+        let made = Keyring::on_encrypt(
+            &ring,
+            &EncryptRequest {
+                suite,
+                context: &ctx,
+            },
+        )
+        .unwrap();
+        let (key_hex, blob_hex) = (
+            hex(made.data_key.as_bytes()),
+            hex(&made.encrypted.ciphertext),
+        );
+        let stored = serde_json::to_string(&made.encrypted.stored_map).unwrap();
+        let pt = plaintext(50_001 + i);
+        let input = dir.path().join(format!("kms-in{i}"));
+        std::fs::write(&input, &pt).unwrap();
+        let key = format!("kms{i}");
+        let out_path = root.join(BUCKET).join(&key);
+        let mut args = vec!["encrypt", key_hex.as_str()];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&[
+            "--kms-blob",
+            blob_hex.as_str(),
+            "--matdesc",
+            stored.as_str(),
+        ]);
+        let run = c(&args, &[&input, &out_path]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+
+        let mut got = Vec::new();
+        reader
+            .get_object(BUCKET, &key, &mut got, Some(&ctx))
+            .unwrap();
+        assert_eq!(got, pt, "{key}");
+        let mut sink = Vec::new();
+        let refused = reader
+            .get_object(BUCKET, &key, &mut sink, Some(&other))
+            .unwrap_err();
+        assert!(
+            matches!(refused, s3ec_client::ClientError::Keyring(_)),
+            "{refused:?}"
+        );
+        assert!(sink.is_empty());
+
+        // The context without the cek-alg binding: the C program refuses.
+        let bare = serde_json::to_string(&ctx).unwrap();
+        let mut args = vec!["encrypt", key_hex.as_str()];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&["--kms-blob", blob_hex.as_str(), "--matdesc", bare.as_str()]);
+        let bad_out = root.join(BUCKET).join(format!("bad{i}"));
+        let run = c(&args, &[&input, &bad_out]);
+        assert_eq!(run.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains("metadata json"), "{err}");
+        assert!(!bad_out.exists());
+    }
+}

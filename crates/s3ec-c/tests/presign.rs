@@ -66,19 +66,45 @@ fn device_upload(
     extra: &[&str],
     presign: impl FnOnce(&[(String, String)], u64) -> String,
 ) -> (Option<i32>, String) {
+    let mut args = vec!["--key-hex".to_string(), key_hex()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    device_run(input, &args, None, presign)
+}
+
+/// Run the device program with `args`; `provision` is written to its
+/// standard input first (`--provisioned`). Then as [`device_upload`].
+fn device_run(
+    input: &Path,
+    args: &[String],
+    provision: Option<&str>,
+    presign: impl FnOnce(&[(String, String)], u64) -> String,
+) -> (Option<i32>, String) {
     let mut child: Child = Command::new(device_program())
-        .args(["--key-hex", &key_hex(), "--in"])
+        .args(args)
+        .arg("--in")
         .arg(input)
-        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    if let Some(line) = provision {
+        let stdin = child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let (mut meta, mut len) = (String::new(), String::new());
     out.read_line(&mut meta).unwrap();
     out.read_line(&mut len).unwrap();
+    if meta.is_empty() {
+        // The device stopped before its envelope: no URL is asked for.
+        let done = child.wait_with_output().unwrap();
+        return (
+            done.status.code(),
+            String::from_utf8_lossy(&done.stderr).into(),
+        );
+    }
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&meta).unwrap();
     let metadata: Vec<(String, String)> = map
         .into_iter()
@@ -172,6 +198,271 @@ fn device_uploads_through_a_presigned_put_to_moto() {
     mode.push(Base64::encode_string(&KEY));
     common::ruby_get(moto.endpoint(), &bucket, "dev-17/v2", &out, &mode);
     assert_eq!(std::fs::read(&out).unwrap(), pt);
+}
+
+/// A new KMS key in moto; its ARN.
+fn kms_key(endpoint: &str) -> String {
+    use std::io::Read;
+    let host = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: TrentService.CreateKey\r\nContent-Length: 2\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/kms/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{{}}"
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&out[out.find('{').unwrap()..=out.rfind('}').unwrap()]).unwrap();
+    v["KeyMetadata"]["Arn"].as_str().unwrap().to_string()
+}
+
+/// Whether AWS's Python client is installed (`interop/peer python`, by
+/// `S3EC_INTEROP_PEERS=python interop/setup.sh`). Missing: a note, or a
+/// failure under `S3EC_REQUIRE_PEERS=1`.
+fn python_available() -> bool {
+    let ok = Command::new(s3ec_testkit::workspace_root().join("interop/peer"))
+        .args(["python", "modes"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("S3EC_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "peer python is not installed (interop/setup.sh)"
+        );
+        eprintln!("note: peer python is not installed (interop/setup.sh); Python read skipped");
+    }
+    ok
+}
+
+/// AWS's Python client gets `bucket`/`key` from moto into `out` (`mode`
+/// `v3-kms` or `v2-kms`, under `arn` with the expected `context`);
+/// whether it succeeded, and its stderr.
+fn python_get(
+    endpoint: &str,
+    bucket: &str,
+    key: &str,
+    mode: &str,
+    arn: &str,
+    context: &str,
+    out: &Path,
+) -> (bool, String) {
+    let o = Command::new(s3ec_testkit::workspace_root().join("interop/peer"))
+        .args(["python", "get", "--endpoint", endpoint, "--bucket", bucket])
+        .args(["--key", key, "--mode", mode, "--kms-key-id", arn])
+        .args(["--context", context, "--out"])
+        .arg(out)
+        .env("AWS_ACCESS_KEY_ID", s3ec_testkit::ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", s3ec_testkit::SECRET_ACCESS_KEY)
+        .env("AWS_REGION", s3ec_testkit::REGION)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A device without KMS access writes `kms+context` objects: its backend
+/// asks KMS for one data key per object (the KMS keyring's `on_encrypt`:
+/// GenerateDataKey under the object's encryption context), hands the
+/// device the plaintext key, KMS's blob and the context, and presigns the
+/// device's envelope (checked: KMS unwraps it under that context). The
+/// Rust client and AWS's Python client decrypt the objects with KMS; under
+/// another expected context both refuse them.
+#[test]
+fn device_uploads_kms_wrapped_objects_read_by_rust_and_python() {
+    use s3ec_keyring::{Context, EncryptRequest, Keyring, Suite};
+    use s3ec_kms::{AwsKms, KmsKeyring};
+
+    let moto = s3ec_testkit::moto();
+    let bucket = s3ec_testkit::unique_bucket("presign-kms");
+    s3ec_testkit::create_bucket(moto.endpoint(), &bucket).unwrap();
+    let backend = common::moto_transport(moto.endpoint());
+    let arn = kms_key(moto.endpoint());
+    let ring = KmsKeyring::new(
+        AwsKms::new(s3ec_testkit::sdk::kms_client(moto.endpoint())),
+        arn.clone(),
+    )
+    .unwrap();
+    let client = Client::builder(backend.clone(), ring.clone())
+        .commitment_policy(s3ec_client::CommitmentPolicy::RequireEncryptAllowDecrypt)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pt = plaintext(200_003);
+    let input = dir.path().join("reading");
+    std::fs::write(&input, &pt).unwrap();
+    let ctx = Context::from([
+        ("device".to_string(), "dev-17".to_string()),
+        ("site".to_string(), "north".to_string()),
+    ]);
+    let ctx_json = serde_json::to_string(&ctx).unwrap();
+    let other_ctx = Context::from([("device".to_string(), "dev-18".to_string())]);
+    let other_json = serde_json::to_string(&other_ctx).unwrap();
+
+    // The backend: one data key per object, from KMS, for the device.
+    let provision = |suite: Suite, stored: Option<&Context>| {
+        let made = Keyring::on_encrypt(
+            &ring,
+            &EncryptRequest {
+                suite,
+                context: &ctx,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            made.encrypted.stored_map["aws:x-amz-cek-alg"],
+            suite.cek_alg()
+        );
+        let key_hex: String = made
+            .data_key
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "{} {key_hex} {} {}",
+            made.encrypted.wrap.name(),
+            Base64::encode_string(&made.encrypted.ciphertext),
+            serde_json::to_string(stored.unwrap_or(&made.encrypted.stored_map)).unwrap()
+        )
+    };
+
+    let cases = [
+        ("dev-17/kms-v3", Suite::AesGcmCommitting, &[][..], "v3-kms"),
+        ("dev-17/kms-v2", Suite::AesGcm, &["--v2"][..], "v2-kms"),
+    ];
+    for (key, suite, extra, _) in cases {
+        let mut args = vec!["--provisioned".to_string()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let line = provision(suite, None);
+        let (code, err) = device_run(&input, &args, Some(&line), |meta, len| {
+            let get = |k: &str| meta.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            let (wrap, stored) = match suite {
+                Suite::AesGcmCommitting => (get("x-amz-w"), get("x-amz-t")),
+                _ => (get("x-amz-wrap-alg"), get("x-amz-matdesc")),
+            };
+            assert_eq!(
+                wrap,
+                Some(if suite == Suite::AesGcm {
+                    "kms+context"
+                } else {
+                    "12"
+                })
+            );
+            let stored: Context = serde_json::from_str(stored.unwrap()).unwrap();
+            assert_eq!(stored["device"], "dev-17");
+            // Without the context (an empty one expected): refused.
+            let refused = client
+                .presign_put(&bucket, key, meta, Some(len), Duration::from_secs(300))
+                .unwrap_err();
+            assert!(
+                matches!(refused, s3ec_client::ClientError::Keyring(_)),
+                "{refused:?}"
+            );
+            client
+                .presign_put_with_context(
+                    &bucket,
+                    key,
+                    meta,
+                    Some(len),
+                    Duration::from_secs(300),
+                    &ctx,
+                )
+                .unwrap()
+                .url
+        });
+        assert_eq!(code, Some(0), "{key}: {err}");
+
+        // The Rust client reads it through KMS, under the expected context.
+        let mut got = Vec::new();
+        client
+            .get_object(&bucket, key, &mut got, Some(&ctx))
+            .unwrap();
+        assert_eq!(got, pt, "{key}");
+        // Under another expected context: refused, nothing released.
+        let mut sink = Vec::new();
+        let refused = client
+            .get_object(&bucket, key, &mut sink, Some(&other_ctx))
+            .unwrap_err();
+        assert!(
+            matches!(refused, s3ec_client::ClientError::Keyring(_)),
+            "{key}: {refused:?}"
+        );
+        assert!(sink.is_empty(), "{key}");
+    }
+
+    // A device that stores another context than KMS bound: the backend's
+    // check (KMS Decrypt under the stored context) refuses to presign.
+    let line = provision(
+        Suite::AesGcmCommitting,
+        Some(&{
+            let mut c = ctx.clone();
+            c.insert("device".into(), "dev-99".into());
+            c.insert("aws:x-amz-cek-alg".into(), "115".into());
+            c
+        }),
+    );
+    let (code, _) = device_run(
+        &input,
+        &["--provisioned".to_string()],
+        Some(&line),
+        |meta, len| {
+            let refused = client
+                .presign_put_with_context(
+                    &bucket,
+                    "dev-99/x",
+                    meta,
+                    Some(len),
+                    Duration::from_secs(300),
+                    &ctx,
+                )
+                .unwrap_err();
+            assert!(
+                matches!(refused, s3ec_client::ClientError::Keyring(_)),
+                "{refused:?}"
+            );
+            "http://127.0.0.1:9/refused".to_string()
+        },
+    );
+    assert_ne!(code, Some(0));
+    // A V3 data key used for a V2 object: the device refuses to write the
+    // envelope (the context binds the V3 content cipher), nothing is sent.
+    let line = provision(Suite::AesGcmCommitting, None);
+    let (code, err) = device_run(
+        &input,
+        &["--provisioned".to_string(), "--v2".to_string()],
+        Some(&line),
+        |_, _| panic!("no envelope may be written"),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    let mut sink = Vec::new();
+    assert!(client
+        .get_object(&bucket, "dev-99/x", &mut sink, None)
+        .is_err());
+
+    // AWS's Python client (KMS keyring) reads both, and refuses them under
+    // another expected context.
+    if !python_available() {
+        return;
+    }
+    for (key, _, _, mode) in cases {
+        let out = dir.path().join("py.out");
+        let (ok, err) = python_get(moto.endpoint(), &bucket, key, mode, &arn, &ctx_json, &out);
+        assert!(ok, "python {mode} {key}: {err}");
+        assert_eq!(std::fs::read(&out).unwrap(), pt, "python {key}");
+        std::fs::remove_file(&out).unwrap();
+        let (ok, err) = python_get(moto.endpoint(), &bucket, key, mode, &arn, &other_json, &out);
+        assert!(!ok, "python read {key} under another context");
+        assert!(err.contains("encryption context"), "python {key}: {err}");
+        assert!(
+            std::fs::read(&out).map_or(true, |b| b.is_empty()),
+            "python released bytes of {key}"
+        );
+    }
 }
 
 /// The s3s-fs bucket (s3s-fs checks SigV4, presigned URLs included).

@@ -462,7 +462,8 @@ impl Ops<'_> {
     /// See [`crate::Client::presign_put`]: the device's envelope is opened
     /// as a get would open it (complete, allowed by the commitment policy,
     /// its data key unwrapped by the keyring, V3 commitment verified); only
-    /// then does the transport presign.
+    /// then does the transport presign. `expected_context`: the KMS
+    /// encryption context the envelope must carry, as a get's.
     pub(crate) async fn presign_put(
         &self,
         bucket: &str,
@@ -470,10 +471,18 @@ impl Ops<'_> {
         envelope: &[(String, String)],
         content_length: Option<u64>,
         expires_in: Duration,
+        expected_context: Option<&s3ec_keyring::Context>,
     ) -> Result<PresignedRequest, ClientError> {
         // The opened envelope (its data key) is dropped, zeroized, here:
         // only the check is wanted.
-        codec::open_envelope_async(self.keyring, envelope, None, &self.config.policy, None).await?;
+        codec::open_envelope_async(
+            self.keyring,
+            envelope,
+            None,
+            &self.config.policy,
+            expected_context,
+        )
+        .await?;
         Ok(self
             .transport
             .presign_put(bucket, key, envelope, content_length, expires_in)

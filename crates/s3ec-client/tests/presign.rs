@@ -186,3 +186,66 @@ fn transport_failures_and_transports_that_cannot_presign() {
         );
     }
 }
+
+/// A `kms+context` envelope (a device's, under a data key its backend had
+/// from KMS) is presigned only under the context it carries: the
+/// expected context is checked as a get checks it.
+#[test]
+fn kms_envelopes_are_presigned_only_under_their_context() {
+    use s3ec_keyring::Context;
+    use s3ec_kms::{testing::StaticKms, KmsKeyring};
+
+    let ctx = Context::from([("device".to_string(), "dev-17".to_string())]);
+    let other = Context::from([("device".to_string(), "dev-18".to_string())]);
+    for blocking in [true, false] {
+        let s3 = FakeS3::new();
+        let ring = KmsKeyring::new(
+            StaticKms::new(),
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+        .unwrap();
+        let c = Client::builder(s3.clone(), ring.clone()).build().unwrap();
+        c.put_object_with(
+            "b",
+            "dev",
+            &b"a reading"[..],
+            Some(9),
+            &PutOptions::default().context(ctx.clone()),
+        )
+        .unwrap();
+        let env = s3.object("dev").unwrap().metadata;
+        assert!(
+            env.iter().any(|(k, v)| k == "x-amz-w" && v == "12"),
+            "{env:?}"
+        );
+        let (len, ttl) = (Some(25), Duration::from_secs(300));
+        let with = |expected: Option<&Context>| {
+            if blocking {
+                match expected {
+                    Some(e) => c.presign_put_with_context("b", "up", &env, len, ttl, e),
+                    None => c.presign_put("b", "up", &env, len, ttl),
+                }
+            } else {
+                let a = AsyncClient::builder(s3.clone(), ring.clone())
+                    .build()
+                    .unwrap();
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                match expected {
+                    Some(e) => {
+                        rt.block_on(a.presign_put_with_context("b", "up", &env, len, ttl, e))
+                    }
+                    None => rt.block_on(a.presign_put("b", "up", &env, len, ttl)),
+                }
+            }
+        };
+        // Under its own context: presigned.
+        with(Some(&ctx)).unwrap();
+        assert_eq!(presigned(&s3), 1);
+        // Under another context, or none: refused before the transport.
+        for expected in [Some(&other), None] {
+            let e = with(expected).unwrap_err();
+            assert!(matches!(e, ClientError::Keyring(_)), "{expected:?}: {e:?}");
+        }
+        assert_eq!(presigned(&s3), 1);
+    }
+}

@@ -2,10 +2,14 @@
  * (and s3ec-fs, and `s3ec decrypt`) stores, or decrypt one, authenticated.
  *
  *   s3ec_file encrypt KEY IN OUT [--v2] [--instruction-file] [--matdesc JSON] [--rsa-der FILE]
+ *                                [--kms-blob HEX]
  *       OUT: ciphertext + tag; OUT.metadata.json: the user metadata;
  *       OUT.instruction: the instruction file (with --instruction-file).
  *       KEY: the AES key, hex (ignored with --rsa-der: the RSA public key,
  *       DER, needs a library built with --features rsa and -DS3EC_RSA).
+ *       With --kms-blob: KEY is a data key the backend provisioned from KMS
+ *       for this object, HEX its KMS ciphertext blob, and --matdesc the
+ *       encryption context as KMS bound it (a kms+context object).
  *   s3ec_file decrypt KEY IN OUT [--allow-v2]
  *       Reads IN, IN.metadata.json and IN.instruction (if present); OUT is
  *       created only after the whole object was authenticated.
@@ -69,8 +73,11 @@ static int write_small(const char *path, const char *buf, size_t len) {
 static char doc[MAX_DOC];
 static char path[4096];
 
+static uint8_t blob[S3EC_MAX_WRAPPED_KEY_LEN];
+
 static int encrypt(const uint8_t *key, size_t key_len, const char *in_path, const char *out_path,
-                   uint32_t format, int instruction, const char *matdesc, const char *rsa_der) {
+                   uint32_t format, int instruction, const char *matdesc, const char *rsa_der,
+                   size_t blob_len) {
     s3ec_encryptor enc; /* on the stack: no allocation anywhere */
     FILE *urandom = fopen("/dev/urandom", "rb");
     if (!urandom) return io_fail("cannot open", "/dev/urandom");
@@ -85,6 +92,9 @@ static int encrypt(const uint8_t *key, size_t key_len, const char *in_path, cons
         fprintf(stderr, "s3ec_file: built without S3EC_RSA\n");
         return 2;
 #endif
+    } else if (blob_len > 0) {
+        rc = s3ec_encrypt_init_data_key(&enc, key, key_len, blob, blob_len, S3EC_WRAP_KMS_CONTEXT,
+                                        format, os_random, urandom);
     } else {
         rc = s3ec_encrypt_init_aes(&enc, key, key_len, format, os_random, urandom);
     }
@@ -203,6 +213,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     uint32_t format = S3EC_FORMAT_V3, flags = 0;
+    size_t blob_len = 0;
     int instruction = 0;
     const char *matdesc = NULL, *rsa_der = NULL;
     for (int i = 5; i < argc; i++) {
@@ -211,13 +222,20 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--allow-v2")) flags |= S3EC_DECRYPT_ALLOW_NON_COMMITTING;
         else if (!strcmp(argv[i], "--matdesc") && i + 1 < argc) matdesc = argv[++i];
         else if (!strcmp(argv[i], "--rsa-der") && i + 1 < argc) rsa_der = argv[++i];
+        else if (!strcmp(argv[i], "--kms-blob") && i + 1 < argc) {
+            if (parse_hex(argv[++i], blob, sizeof blob, &blob_len) != 0 || blob_len == 0) {
+                fprintf(stderr, "s3ec_file: --kms-blob must be hex, 1 to %d bytes\n",
+                        S3EC_MAX_WRAPPED_KEY_LEN);
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "s3ec_file: unknown option %s\n", argv[i]);
             return 2;
         }
     }
     if (!strcmp(argv[1], "encrypt"))
-        return encrypt(key, key_len, argv[3], argv[4], format, instruction, matdesc, rsa_der);
+        return encrypt(key, key_len, argv[3], argv[4], format, instruction, matdesc, rsa_der, blob_len);
     if (!strcmp(argv[1], "decrypt")) return decrypt(key, key_len, argv[3], argv[4], flags);
     fprintf(stderr, "s3ec_file: unknown command %s\n", argv[1]);
     return 2;

@@ -54,7 +54,55 @@ impl AsyncClient {
         expires_in: Duration,
     ) -> Result<PresignedRequest, ClientError> {
         self.ops()
-            .presign_put(bucket, key, envelope, content_length, expires_in)
+            .presign_put(bucket, key, envelope, content_length, expires_in, None)
+            .await
+    }
+
+    /// The async form of [`crate::Client::presign_put_with_context`]: the
+    /// envelope must carry exactly `expected_context` (a `kms+context`
+    /// object a device wrote under a data key its backend provisioned).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn f(client: s3ec_client::AsyncClient, envelope: Vec<(String, String)>, body_len: u64)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// let ctx = s3ec_keyring::Context::from([("device".into(), "dev-17".into())]);
+    /// let p = client
+    ///     .presign_put_with_context(
+    ///         "bucket",
+    ///         "dev-17/0001",
+    ///         &envelope,
+    ///         Some(body_len),
+    ///         std::time::Duration::from_secs(600),
+    ///         &ctx,
+    ///     )
+    ///     .await?;
+    /// println!("{} {}", p.method, p.url);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::Client::presign_put_with_context`].
+    pub async fn presign_put_with_context(
+        &self,
+        bucket: &str,
+        key: &str,
+        envelope: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: Duration,
+        expected_context: &s3ec_keyring::Context,
+    ) -> Result<PresignedRequest, ClientError> {
+        self.ops()
+            .presign_put(
+                bucket,
+                key,
+                envelope,
+                content_length,
+                expires_in,
+                Some(expected_context),
+            )
             .await
     }
 }

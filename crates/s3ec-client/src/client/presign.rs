@@ -62,6 +62,60 @@ impl Client {
         content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedRequest, ClientError> {
-        self.with_ops(|ops| run(ops.presign_put(bucket, key, envelope, content_length, expires_in)))
+        self.with_ops(|ops| {
+            run(ops.presign_put(bucket, key, envelope, content_length, expires_in, None))
+        })
+    }
+
+    /// [`Client::presign_put`] for a `kms+context` object: the envelope
+    /// must carry exactly the encryption context `expected_context` (the
+    /// reserved `aws:x-amz-cek-alg` aside), as
+    /// [`Client::get_object`] with that context checks it, and KMS must
+    /// unwrap its data key under it. For a backend that provisioned a
+    /// device with a KMS data key for an object under that context
+    /// (`s3ec_c::Encryptor::with_data_key` on the device).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn f(client: s3ec_client::Client, envelope: Vec<(String, String)>, body_len: u64)
+    /// # -> Result<(), Box<dyn std::error::Error>> {
+    /// // `client` with the KMS keyring that made the device's data key.
+    /// let ctx = s3ec_keyring::Context::from([("device".into(), "dev-17".into())]);
+    /// let p = client.presign_put_with_context(
+    ///     "bucket",
+    ///     "dev-17/0001",
+    ///     &envelope,
+    ///     Some(body_len),
+    ///     std::time::Duration::from_secs(600),
+    ///     &ctx,
+    /// )?;
+    /// println!("{} {}", p.method, p.url);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::presign_put`]; [`ClientError::Keyring`] when the
+    /// envelope's context is not `expected_context`.
+    pub fn presign_put_with_context(
+        &self,
+        bucket: &str,
+        key: &str,
+        envelope: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: Duration,
+        expected_context: &s3ec_keyring::Context,
+    ) -> Result<PresignedRequest, ClientError> {
+        self.with_ops(|ops| {
+            run(ops.presign_put(
+                bucket,
+                key,
+                envelope,
+                content_length,
+                expires_in,
+                Some(expected_context),
+            ))
+        })
     }
 }
