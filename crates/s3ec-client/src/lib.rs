@@ -26,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod get;
 pub mod multipart;
+pub(crate) mod parallel;
 pub mod put;
 pub mod request;
 pub mod rotate;
