@@ -372,6 +372,7 @@ fn read_head(stream: &mut impl Read) -> io::Result<Option<(Head, Vec<u8>)>> {
     }
 }
 
+#[cfg(test)]
 fn read_body(stream: &mut impl Read, have: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
     read_body_paced(stream, have, len, &mut Pacer::new(None))
 }
