@@ -130,6 +130,18 @@ impl AsyncClient {
         &self.config
     }
 
+    /// This client with another
+    /// [`concurrency`](crate::config::Builder::concurrency) (same transport
+    /// and keyring), e.g. for one large transfer; the request builders'
+    /// `.concurrency(n)` use it.
+    pub fn with_concurrency(&self, n: usize) -> Result<AsyncClient, ClientError> {
+        Ok(AsyncClient {
+            transport: Arc::clone(&self.transport),
+            keyring: Arc::clone(&self.keyring),
+            config: self.config.with_concurrency(n)?,
+        })
+    }
+
     /// Encrypt `body` and store it as `bucket`/`key`; see
     /// [`crate::Client::put_object`].
     ///

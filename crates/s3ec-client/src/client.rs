@@ -160,6 +160,18 @@ impl Client {
         &self.config
     }
 
+    /// This client with another
+    /// [`concurrency`](crate::config::Builder::concurrency) (same transport
+    /// and keyring), e.g. for one large transfer; the request builders'
+    /// `.concurrency(n)` use it.
+    pub fn with_concurrency(&self, n: usize) -> Result<Client, ClientError> {
+        Ok(Client {
+            transport: Arc::clone(&self.transport),
+            keyring: Arc::clone(&self.keyring),
+            config: self.config.with_concurrency(n)?,
+        })
+    }
+
     /// Encrypt `body` and store it as `bucket`/`key` with the client's
     /// envelope storage and the encryption context `context` (pass an
     /// empty one for raw-key keyrings). `len` is the body's length if known

@@ -171,6 +171,16 @@ impl ClientConfig {
         self.concurrency
     }
 
+    /// These settings with another [`concurrency`](Self::concurrency).
+    pub(crate) fn with_concurrency(&self, n: usize) -> Result<ClientConfig, ConfigError> {
+        let config = ClientConfig {
+            concurrency: n,
+            ..self.clone()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
             return Err(ConfigError::Concurrency {

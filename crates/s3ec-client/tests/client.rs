@@ -762,7 +762,28 @@ fn config_validation() {
             .build(),
         Err(ClientError::Config(ConfigError::EmptyInstructionFileSuffix))
     ));
+    for bad in [0, s3ec_client::config::MAX_CONCURRENCY + 1] {
+        assert!(matches!(
+            Client::builder(s3.clone(), ring()).concurrency(bad).build(),
+            Err(ClientError::Config(ConfigError::Concurrency { value })) if value == bad
+        ));
+    }
     let c = Client::builder(s3, ring()).build().unwrap();
+    assert_eq!(
+        c.config().concurrency(),
+        s3ec_client::config::DEFAULT_CONCURRENCY
+    );
+    assert_eq!(c.with_concurrency(3).unwrap().config().concurrency(), 3);
+    assert!(c.with_concurrency(0).is_err());
+    assert!(matches!(
+        c.put()
+            .bucket("b")
+            .key("k")
+            .body(&b"x"[..])
+            .concurrency(0)
+            .send(),
+        Err(ClientError::Config(ConfigError::Concurrency { value: 0 }))
+    ));
     assert_eq!(c.config().part_size(), 8 * MIB as u64);
     assert_eq!(
         c.config().commitment_policy(),
@@ -782,6 +803,54 @@ fn a_range_answer_to_a_whole_get_is_refused() {
         .unwrap();
     s3.state().faults.range_on_full_get = true;
     assert!(matches!(get_err(&c, "x"), ClientError::UnexpectedRange));
+}
+
+/// Issue 12 over the in-memory store: ranges on several threads, a range
+/// refused once and fetched again, a changed object refused with nothing
+/// released, for every get strategy.
+#[test]
+fn parallel_gets_retry_ranges_and_refuse_a_changed_object() {
+    let s3 = FakeS3::new();
+    let dir = spool_dir("parallel");
+    let pt = data(4 * PS + 99, 12);
+    client(&s3)
+        .put_object("b", "x", &pt[..], None, &no_ctx())
+        .unwrap();
+    for strategy in [
+        GetStrategy::default(),
+        GetStrategy::Spool {
+            dir: Some(dir.clone()),
+        },
+        GetStrategy::Buffer {
+            max_bytes: 64 * MIB as u64,
+        },
+    ] {
+        let c = Client::builder(s3.clone(), ring())
+            .part_size(PS as u64)
+            .get_strategy(strategy)
+            .concurrency(3)
+            .build()
+            .unwrap();
+        s3.fail_once(&format!("get_object:range@{}", 2 * PS));
+        s3.fail_once(&format!("get_object:range@{}", 2 * PS));
+        s3.fail_once(&format!("get_object:range@{}", 4 * PS));
+        assert!(c.get_object_to_vec("b", "x", None).unwrap().0 == pt);
+        assert!(s3.state().faults.fail_once.is_empty());
+        s3.state().faults.change_etag_before_range_at = Some(3 * PS as u64);
+        assert!(matches!(get_err(&c, "x"), ClientError::ObjectChanged));
+        s3.edit("x", |o| o.etag = "\"etag-back\"".into());
+    }
+    let to = dir.join("out");
+    let c = Client::builder(s3.clone(), ring())
+        .part_size(PS as u64)
+        .build()
+        .unwrap();
+    c.get_object_to_path("b", "x", &to, &GetOptions::default())
+        .unwrap();
+    assert!(std::fs::read(&to).unwrap() == pt);
+    std::fs::remove_file(&to).unwrap();
+    assert!(dir_is_empty(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
