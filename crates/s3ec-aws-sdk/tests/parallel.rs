@@ -110,7 +110,9 @@ impl AsyncTransport for Hooked {
                     .await
                     .unwrap();
             }
-            if r.range.is_some_and(|g| Some(g.first) == self.slow_range_from) {
+            if r.range
+                .is_some_and(|g| Some(g.first) == self.slow_range_from)
+            {
                 tokio::time::sleep(SLOW).await;
             }
             self.inner.get_object(r).await

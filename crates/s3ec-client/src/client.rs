@@ -332,15 +332,16 @@ impl Client {
         let mut spare: Vec<Vec<u8>> = Vec::new();
         std::thread::scope(|s| {
             let (tx, rx) = mpsc::channel::<(Result<CompletedPart, ClientError>, Bytes)>();
-            let landed = |window: &mut PartWindow,
-                          spare: &mut Vec<Vec<u8>>,
-                          done: (Result<CompletedPart, ClientError>, Bytes)| {
-                window.done(done.0);
-                // Take the buffer back for a next part: without this, every
-                // part would cost a fresh part-sized allocation (and the
-                // allocator's peak grows with them).
-                spare.push(reclaim(done.1, part_size));
-            };
+            let landed =
+                |window: &mut PartWindow,
+                 spare: &mut Vec<Vec<u8>>,
+                 done: (Result<CompletedPart, ClientError>, Bytes)| {
+                    window.done(done.0);
+                    // Take the buffer back for a next part: without this, every
+                    // part would cost a fresh part-sized allocation (and the
+                    // allocator's peak grows with them).
+                    spare.push(reclaim(done.1, part_size));
+                };
             // The first part was read by the caller and is not the last.
             let mut last = false;
             let mut more = true;
@@ -383,13 +384,12 @@ impl Client {
                         checksum: checksum.as_ref(),
                         fields: req.fields,
                     };
-                    let result = upload_part_retrying(transport, &preq, &part).map(|etag| {
-                        CompletedPart {
+                    let result =
+                        upload_part_retrying(transport, &preq, &part).map(|etag| CompletedPart {
                             part_number: n,
                             etag,
                             checksum,
-                        }
-                    });
+                        });
                     let _ = tx.send((result, part));
                 });
                 if last {

@@ -24,7 +24,6 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
-
 use crate::config::{MAX_PARTS, MAX_PART_SIZE};
 use crate::error::ClientError;
 use crate::get::{self, GetTarget};
@@ -429,7 +428,9 @@ pub(crate) fn into_transport(e: ClientError) -> TransportError {
 
 /// The client error inside a `TransportError` made by [`into_transport`].
 #[cfg(feature = "async")]
-pub(crate) fn take_transport_client_error(e: TransportError) -> Result<ClientError, TransportError> {
+pub(crate) fn take_transport_client_error(
+    e: TransportError,
+) -> Result<ClientError, TransportError> {
     if e.source.as_ref().is_some_and(|s| s.is::<ClientError>()) {
         let TransportError {
             kind,
@@ -488,7 +489,9 @@ pub(crate) fn fetch_range(
             }
         };
         loop {
-            let want = usize::try_from(f.wanted()).unwrap_or(usize::MAX).min(chunk.len());
+            let want = usize::try_from(f.wanted())
+                .unwrap_or(usize::MAX)
+                .min(chunk.len());
             if want == 0 {
                 break;
             }
@@ -818,7 +821,10 @@ mod tests {
         assert_eq!(w.pop(), None);
         assert_eq!(w.next_range(), None);
         w.arrived(0, 0);
-        assert_eq!((w.pop(), w.pop(), w.pop(), w.pop()), (Some(0), Some(1), Some(2), None));
+        assert_eq!(
+            (w.pop(), w.pop(), w.pop(), w.pop()),
+            (Some(0), Some(1), Some(2), None)
+        );
         assert_eq!(w.next_range(), Some((3, 30, 39)));
         let mut n = 3;
         while !w.is_done() {
@@ -849,8 +855,14 @@ mod tests {
             Err(ClientError::UnexpectedRange)
         ));
         assert_eq!(first_answer(r, None).unwrap(), FirstAnswer::Whole);
-        assert_eq!(first_answer(r, Some((0, 4, 5))).unwrap(), FirstAnswer::Whole);
-        assert_eq!(first_answer(r, Some((0, 9, 10))).unwrap(), FirstAnswer::Whole);
+        assert_eq!(
+            first_answer(r, Some((0, 4, 5))).unwrap(),
+            FirstAnswer::Whole
+        );
+        assert_eq!(
+            first_answer(r, Some((0, 9, 10))).unwrap(),
+            FirstAnswer::Whole
+        );
         assert_eq!(
             first_answer(r, Some((0, 9, 11))).unwrap(),
             FirstAnswer::Partial { last: 9 }

@@ -600,7 +600,10 @@ fn declared_lengths_past_the_limits_are_refused_up_front() {
     let e = c
         .put_object("b", "k", &b""[..], Some(10_000 * PS as u64 + 1), &no_ctx())
         .unwrap_err();
-    assert!(matches!(e, ClientError::InputLengthMismatch { .. }), "{e:?}");
+    assert!(
+        matches!(e, ClientError::InputLengthMismatch { .. }),
+        "{e:?}"
+    );
     let e = c
         .put_object("b", "k", &b""[..], Some(1 << 37), &no_ctx())
         .unwrap_err();

@@ -76,7 +76,9 @@ impl Transport for Hooked {
                 .put_object(&req, Bytes::from(vec![1u8; 3 * PS]))
                 .unwrap();
         }
-        if r.range.is_some_and(|g| Some(g.first) == self.slow_range_from) {
+        if r.range
+            .is_some_and(|g| Some(g.first) == self.slow_range_from)
+        {
             std::thread::sleep(SLOW);
         }
         self.inner.get_object(r)
@@ -196,7 +198,9 @@ fn parts_finish_out_of_order_and_a_failed_part_is_resent() {
     for _ in 0..4 {
         p.push_for("PUT", "partNumber=3", Fault::Status(500));
     }
-    let put = c.put_object(&b, "obj", &pt[..], None, &Context::new()).unwrap();
+    let put = c
+        .put_object(&b, "obj", &pt[..], None, &Context::new())
+        .unwrap();
     assert_eq!(put.parts, Some(5));
     assert_eq!(p.pending(), 0);
     let order = t.finished.lock().unwrap().clone();

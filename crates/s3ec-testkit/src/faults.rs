@@ -69,7 +69,7 @@ impl Shaping {
     /// `mib_per_sec` MiB/s per connection and `latency_ms` per request.
     pub fn new(mib_per_sec: u64, latency_ms: u64) -> Shaping {
         Shaping {
-            bytes_per_sec: (mib_per_sec > 0).then(|| mib_per_sec << 20),
+            bytes_per_sec: (mib_per_sec > 0).then_some(mib_per_sec.saturating_mul(1 << 20)),
             latency: Duration::from_millis(latency_ms),
         }
     }
@@ -570,7 +570,11 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
             Ok(())
         }
         _ => {
-            write_paced(&mut client, &response, &mut Pacer::new(shaping.bytes_per_sec))?;
+            write_paced(
+                &mut client,
+                &response,
+                &mut Pacer::new(shaping.bytes_per_sec),
+            )?;
             finish(client)
         }
     }

@@ -188,7 +188,10 @@ impl FakeS3 {
                 return Err(err(ErrorKind::Unavailable, &format!("injected {at}")));
             }
         }
-        if req.range.is_some_and(|r| Some(r.first) == s.faults.change_etag_before_range_at) {
+        if req
+            .range
+            .is_some_and(|r| Some(r.first) == s.faults.change_etag_before_range_at)
+        {
             s.faults.change_etag_before_range_at = None;
             s.faults.change_etag_before_range = true;
         }
