@@ -328,7 +328,7 @@ impl AsyncClient {
             window.started();
             let transport = Arc::clone(&self.transport);
             let upload = Arc::clone(&upload);
-            tasks.spawn(async move {
+            let job = async move {
                 let (bucket, key, upload_id, fields) = &*upload;
                 let preq = PartRequest {
                     bucket,
@@ -346,7 +346,14 @@ impl AsyncClient {
                         checksum,
                     });
                 (result, Some(part))
-            });
+            };
+            // Outside a tokio runtime (another executor) the part goes
+            // inline, one at a time.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                tasks.spawn(job);
+            } else {
+                landed(&mut window, &mut spare, Ok(job.await));
+            }
             if last {
                 more = false;
                 continue;
@@ -660,7 +667,14 @@ impl AsyncClient {
         &self,
         target: &GetTarget<'_>,
     ) -> Result<(AsyncGetResponse, Option<ByteRange>), ClientError> {
-        let req = parallel::first_request(target, self.config.concurrency, self.config.part_size);
+        // Ranges run as tokio tasks; outside a tokio runtime (another
+        // executor) a get is one streamed GET.
+        let concurrency = if tokio::runtime::Handle::try_current().is_ok() {
+            self.config.concurrency
+        } else {
+            1
+        };
+        let req = parallel::first_request(target, concurrency, self.config.part_size);
         match self.transport.get_object(&req).await {
             Ok(resp) => Ok((resp, req.range)),
             Err(e) if req.range.is_some() && e.kind == ErrorKind::InvalidRange => {
