@@ -337,6 +337,9 @@ impl<T> RangeWindow<T> {
     }
 }
 
+/// A GET's `Content-Range` and body.
+pub(crate) type Answer<B> = (Option<(u64, u64, u64)>, B);
+
 /// One range being fetched: what arrived so far, where a retry starts, how
 /// many tries are left.
 #[derive(Debug)]
@@ -378,6 +381,26 @@ impl RangeFetch {
         }
         self.buf.extend_from_slice(chunk);
         Ok(())
+    }
+
+    /// The answer to a GET from [`from`](Self::from): its body to read
+    /// (`Some`), or `None` to try again; a wrong range or a changed object
+    /// (412) is final.
+    pub(crate) fn answered<B>(
+        &mut self,
+        pin: &Pin,
+        answer: Result<Answer<B>, TransportError>,
+    ) -> Result<Option<B>, ClientError> {
+        match answer {
+            Ok((content_range, body)) => {
+                pin.check(content_range, self.from(), self.last)?;
+                Ok(Some(body))
+            }
+            Err(e) => {
+                self.broke(get::pinned(e))?;
+                Ok(None)
+            }
+        }
     }
 
     /// The body ended before the range did.
@@ -472,22 +495,14 @@ pub(crate) fn fetch_range(
         if stop.load(Ordering::Relaxed) {
             return Err(ClientError::Io(io::Error::other("the get was stopped")));
         }
-        let mut b = match body.take() {
-            Some(b) => b,
+        let answer = match body.take() {
+            Some(b) => Some(b),
             None => {
-                let from = f.from();
-                match transport.get_object(&pin.request(from, last)) {
-                    Ok(resp) => {
-                        pin.check(resp.content_range, from, last)?;
-                        resp.body
-                    }
-                    Err(e) => {
-                        f.broke(get::pinned(e))?;
-                        continue;
-                    }
-                }
+                let got = transport.get_object(&pin.request(f.from(), last));
+                f.answered(pin, got.map(|r| (r.content_range, r.body)))?
             }
         };
+        let Some(mut b) = answer else { continue };
         loop {
             let want = usize::try_from(f.wanted())
                 .unwrap_or(usize::MAX)
@@ -640,7 +655,6 @@ mod tasks {
 
     use super::{into_transport, Pin, RangeFetch, RangeWindow};
     use crate::error::ClientError;
-    use crate::get;
     use crate::transport::{AsyncBody, AsyncTransport, TransportError};
 
     async fn next_chunk(body: &mut AsyncBody) -> Option<Result<Bytes, TransportError>> {
@@ -658,23 +672,15 @@ mod tasks {
         let mut f = RangeFetch::new(first, last);
         let mut body = initial;
         while !f.is_complete() {
-            let mut b = match body.take() {
-                Some(b) => b,
+            let answer = match body.take() {
+                Some(b) => Some(b),
                 None => {
-                    let from = f.from();
-                    let req = pin.request(from, last);
-                    match transport.get_object(&req).await {
-                        Ok(resp) => {
-                            pin.check(resp.content_range, from, last)?;
-                            resp.body
-                        }
-                        Err(e) => {
-                            f.broke(get::pinned(e))?;
-                            continue;
-                        }
-                    }
+                    let req = pin.request(f.from(), last);
+                    let got = transport.get_object(&req).await;
+                    f.answered(&pin, got.map(|r| (r.content_range, r.body)))?
                 }
             };
+            let Some(mut b) = answer else { continue };
             loop {
                 match next_chunk(&mut b).await {
                     None => {
