@@ -384,12 +384,19 @@ impl Client {
                         checksum: checksum.as_ref(),
                         fields: req.fields,
                     };
-                    let result =
-                        upload_part_retrying(transport, &preq, &part).map(|etag| CompletedPart {
-                            part_number: n,
-                            etag,
-                            checksum,
-                        });
+                    // A transport that panics must not leave this loop
+                    // waiting for a part that never lands.
+                    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        upload_part_retrying(transport, &preq, &part)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(ClientError::Io(io::Error::other("the transport panicked")))
+                    });
+                    let result = sent.map(|etag| CompletedPart {
+                        part_number: n,
+                        etag,
+                        checksum,
+                    });
                     let _ = tx.send((result, part));
                 });
                 if last {

@@ -592,7 +592,11 @@ impl ParallelBody {
             self.tx.clone(),
         );
         std::thread::spawn(move || {
-            let got = fetch_range(t.as_ref(), &pin, first, last, initial, &stop);
+            // A transport that panics must not leave the reader waiting.
+            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                fetch_range(t.as_ref(), &pin, first, last, initial, &stop)
+            }))
+            .unwrap_or_else(|_| Err(ClientError::Io(io::Error::other("the transport panicked"))));
             let _ = tx.send((i, got));
         });
     }
