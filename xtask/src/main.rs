@@ -5,8 +5,11 @@
 //!   tests on the RustCrypto backend too, no-std check,
 //!   generated vectors up to date, vector check, then `interop`);
 //!   `cargo xtask ci --no-interop` skips the last step.
-//! - `cargo xtask spec-coverage [--spec DIR] [--write]`: the spec sections
-//!   cited in code and in tests (`spec_coverage.rs`, `docs/spec-coverage.md`).
+//! - `cargo xtask spec-coverage [--spec DIR] [--write] [--write-index]`: the
+//!   spec requirements (MUST lines) cited in code and in tests; fails when
+//!   one cited in code has no test (`spec_coverage.rs`,
+//!   `docs/spec-coverage.md`).
+//!   The chaos soak runs 45 s after the tests (`s3ec-soak`, docs/hardening.md).
 //! - `cargo xtask deny`: `cargo deny check licenses bans sources` (installs
 //!   cargo-deny when missing; `ci` runs the check when cargo-deny is there).
 //! - `cargo xtask no-std`: prove the core builds with neither `std` nor `alloc`.
@@ -64,8 +67,8 @@ fn main() -> ExitCode {
 
 const USAGE: &str = "usage:
   cargo xtask ci [--no-interop]       fmt check, clippy, tests, no-std check, vector check, interop
-  cargo xtask spec-coverage [--spec DIR] [--write]
-                                      spec sections cited in code and in tests (docs/spec-coverage.md)
+  cargo xtask spec-coverage [--spec DIR] [--write] [--write-index]
+                                      spec requirements cited in code and in tests (docs/spec-coverage.md)
   cargo xtask deny                    cargo deny check licenses bans sources (deny.toml)
   cargo xtask no-std                  build the core into a #![no_std] staticlib with no allocator
   cargo xtask vectors check DIR...    decrypt every vector case under DIR... (VECTOR-FORMAT.md layout)
@@ -109,6 +112,9 @@ fn cargo() -> Command {
 /// AWS's clients (`cargo xtask interop`), last.
 fn ci(interop: bool) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    // Every spec requirement cited in code is cited by a test too (reads
+    // the committed index docs/spec/requirements.tsv; well under a second).
+    spec_coverage::run(&[])?;
     run(cargo().args([
         "clippy",
         "--workspace",
@@ -122,6 +128,19 @@ fn ci(interop: bool) -> Result<(), String> {
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     run(cargo().args(["test", "--workspace"]))?;
+    // The chaos soak, short (`s3ec-hardening`, docs/hardening.md): both
+    // clients through the fault proxy against moto for 45 s (about a
+    // minute with moto's start; the 10-minute run is `--secs 600`).
+    run(cargo().args([
+        "run",
+        "-p",
+        "s3ec-hardening",
+        "--bin",
+        "s3ec-soak",
+        "--",
+        "--secs",
+        "45",
+    ]))?;
     // The client again on s3ec-core's pure-Rust backend (its `aws-lc`
     // feature off): every client test runs on both backends.
     let rustcrypto = [
@@ -177,6 +196,11 @@ fn ci(interop: bool) -> Result<(), String> {
         run(cargo()
             .args(["test", "-p", "s3ec-object-store", "--test", "moto"])
             .arg("parquet_with_the_python_client")
+            .env("S3EC_REQUIRE_PEERS", "1"))?;
+        // The CLI's offline `encrypt` output and its `rotate` read by the
+        // Python, Ruby and Go peers (~60 s).
+        run(cargo()
+            .args(["test", "-p", "s3ec-cli", "--test", "peers"])
             .env("S3EC_REQUIRE_PEERS", "1"))?;
     }
     Ok(())

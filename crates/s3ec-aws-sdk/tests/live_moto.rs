@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use s3ec_aws_sdk::AwsSdkTransport;
 use s3ec_client::transport::{AsyncTransport, ErrorKind, GetRequest};
@@ -30,37 +29,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 const MIB: u64 = 1 << 20;
 
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
+use s3ec_testkit::sdk::s3_client;
 
 fn kms_client() -> aws_sdk_kms::Client {
-    let conf = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new(s3ec_testkit::REGION))
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(s3ec_testkit::moto().endpoint())
-        .build();
-    aws_sdk_kms::Client::from_conf(conf)
+    s3ec_testkit::sdk::kms_client(s3ec_testkit::moto().endpoint())
 }
 
 async fn kms_keyring() -> KmsKeyring {

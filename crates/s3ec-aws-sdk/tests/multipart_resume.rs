@@ -235,3 +235,85 @@ fn crash_resume_in_a_second_process() {
     assert_eq!(out.plaintext_len, plain.len() as u64);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The put's fields reach S3 on a low-level multipart upload too: content
+/// headers, user metadata, storage class and SSE on CreateMultipartUpload,
+/// a CRC32C of each part's ciphertext on every part and in Complete (kept
+/// across a save and a resume), and If-None-Match on Complete.
+#[test]
+fn fields_and_part_checksums_survive_a_resume() {
+    use s3ec_client::transport::{ChecksumAlgorithm, PutFields, ServerSideEncryption};
+    let endpoint = s3ec_testkit::moto().endpoint();
+    let b = bucket("mpu-fields");
+    let c = blocking(endpoint);
+    let plain = body(PART + 4321, 7);
+    let mut fields = PutFields::default();
+    fields.content_type = Some("text/csv".into());
+    fields.storage_class = Some("STANDARD_IA".into());
+    fields.server_side_encryption = Some(ServerSideEncryption::S3);
+    fields.checksum_algorithm = Some(ChecksumAlgorithm::Crc32c);
+    fields.if_none_match = Some("*".into());
+    let opts = PutOptions {
+        metadata: vec![("department".into(), "finance".into())],
+        fields,
+        ..PutOptions::default()
+    };
+    let mut up = c.create_multipart_upload(&b, "f", &opts).unwrap();
+    let p1 = c.upload_part(&mut up, 1, &plain[..PART], false).unwrap();
+    let sent = p1.checksum.clone().expect("part 1 carries its checksum");
+    assert_eq!(sent.algorithm, ChecksumAlgorithm::Crc32c);
+    let saved = up.save();
+    drop(up);
+    let mut up = c.resume_multipart_upload(&saved).unwrap();
+    assert_eq!(
+        up.parts()[0].checksum.as_ref(),
+        Some(&sent),
+        "kept in the state"
+    );
+    let p2 = c.upload_part(&mut up, 2, &plain[PART..], true).unwrap();
+    assert!(p2.checksum.is_some());
+    c.complete_multipart_upload(&up).unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let head = rt
+        .block_on(
+            s3_client(endpoint)
+                .head_object()
+                .bucket(&b)
+                .key("f")
+                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(head.content_type(), Some("text/csv"));
+    assert_eq!(
+        head.storage_class().map(|s| s.as_str()),
+        Some("STANDARD_IA")
+    );
+    assert_eq!(
+        head.server_side_encryption().map(|s| s.as_str()),
+        Some("AES256")
+    );
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("department"))
+            .map(String::as_str),
+        Some("finance")
+    );
+    let (got, out) = c.get_object_to_vec(&b, "f", None).unwrap();
+    assert!(got == plain);
+    assert_eq!(out.object.content_type.as_deref(), Some("text/csv"));
+
+    // If-None-Match: * on Complete: the object exists now, so a second
+    // upload of the same key is refused when it completes.
+    let mut up = c.create_multipart_upload(&b, "f", &opts).unwrap();
+    c.upload_part(&mut up, 1, &plain[..100], true).unwrap();
+    let e = c.complete_multipart_upload(&up).unwrap_err();
+    assert!(
+        matches!(&e, ClientError::Transport(t) if t.status == Some(412)),
+        "{e:?}"
+    );
+    c.abort_multipart_upload(&up).unwrap();
+    let (got, _) = c.get_object_to_vec(&b, "f", None).unwrap();
+    assert!(got == plain, "the first object is intact");
+}

@@ -24,7 +24,7 @@ use s3ec_client::transport::{GetRequest, Transport};
 use s3ec_client::{
     AsyncClient, Client, ClientError, GetOptions, PutOptions, RotateOptions, RotationError,
 };
-use s3ec_keyring::{Context, Keyring, Local};
+use s3ec_keyring::{Context, Keyring, Keyrings, Local};
 use s3ec_kms::{AwsKms, KmsKeyring};
 use s3ec_local::{AesKeyring, RsaKeyring};
 use s3ec_testkit::faults::{Fault, FaultProxy};
@@ -199,6 +199,38 @@ fn blocking_every_keyring_and_placement() {
                 )
                 .unwrap();
             assert!(reads(&c_new, &b, &k, &plain), "{k}: still reads");
+
+            // A client that reads with both keys (old first) rotates an
+            // object still under the old key, and a rerun (after a crash)
+            // finds it done: refused as already under the new key, with
+            // nothing written.
+            let c_both = Client::builder(
+                t.clone(),
+                Keyrings::new().with(old.clone()).with(new.clone()),
+            )
+            .build()
+            .unwrap();
+            let k2 = format!("{k}-rerun");
+            c_old
+                .put_object_with(&b, &k2, &plain[..], None, &opts)
+                .unwrap();
+            c_both
+                .rotate_object(&b, &k2, new.as_ref(), &RotateOptions::default())
+                .unwrap();
+            let rotated = raw(t.as_ref(), &b, &k2);
+            let e = c_both
+                .rotate_object(&b, &k2, new.as_ref(), &RotateOptions::default())
+                .unwrap_err();
+            assert!(
+                matches!(e, ClientError::Rotation(RotationError::SameKey)),
+                "{k2}: {e:?}"
+            );
+            assert!(raw(t.as_ref(), &b, &k2) == rotated, "{k2}: rewritten");
+            assert!(reads(&c_new, &b, &k2, &plain), "{k2}: the new key reads");
+            assert!(
+                !reads(&c_old, &b, &k2, &plain),
+                "{k2}: the old key is refused"
+            );
         }
     }
 }

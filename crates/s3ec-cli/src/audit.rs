@@ -5,17 +5,18 @@
 use s3ec_client::transport::ObjectRequest;
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use s3ec_client::transport::{url_decode, GetRequest, ListedObject, Transport};
+use s3ec_client::transport::{ListedObject, Transport};
 use s3ec_client::Client;
 use serde_json::{json, Value};
 
 use crate::cp::parallel;
 use crate::error::{CliError, Exit, Result};
+use crate::inventory::{self, Item};
 use crate::keys::{KeyArgs, PolicyArgs};
 use crate::objects::{classify, describe, keyless, Protection};
 use crate::store::{self, Instrumented, S3Url};
@@ -30,9 +31,11 @@ pub(crate) struct Selection {
     /// Every object under the prefix
     #[arg(short, long)]
     pub(crate) recursive: bool,
-    /// Take the objects from an S3 Inventory manifest (manifest.json, CSV
-    /// files, gzip or not): s3://bucket/.../manifest.json or a local path
-    /// (data files then beside it or in ../data/)
+    /// Take the objects from an S3 Inventory manifest (manifest.json; CSV,
+    /// gzip or not, or Parquet data files, checked against its MD5s):
+    /// s3://bucket/.../manifest.json or a local path (data files then
+    /// beside it or in ../data/). Delete markers are skipped; listed
+    /// versions are audited as such, and rotate skips non-current ones
     #[arg(long, value_name = "MANIFEST")]
     pub(crate) inventory: Option<String>,
     /// Handle only shard I of N (0 <= I < N): objects are split by a hash
@@ -85,16 +88,7 @@ pub(crate) struct RotateArgs {
     policy: PolicyArgs,
 }
 
-fn parse_shard(s: &str) -> std::result::Result<(u64, u64), String> {
-    let bad = || format!("{s:?} is not I/N with 0 <= I < N");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let i: u64 = i.trim().parse().map_err(|_| bad())?;
-    let n: u64 = n.trim().parse().map_err(|_| bad())?;
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
+use crate::parse::parse_shard;
 
 /// FNV-1a, 64 bits: stable across runs, machines and versions.
 fn fnv1a(data: &[u8]) -> u64 {
@@ -119,145 +113,27 @@ pub(crate) fn in_shard(shard: Option<(u64, u64)>, bucket: &str, key: &str) -> bo
     }
 }
 
-/// An object to handle.
-#[derive(Debug, Clone)]
-struct Item {
-    bucket: String,
-    key: String,
-    size: Option<u64>,
-}
-
-/// Split one CSV line (RFC 4180 quoting, no embedded newlines: S3
-/// Inventory URL-encodes keys).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
-/// Read a manifest or data file: s3://... through the store, else a local
-/// path.
-fn read_source(t: &dyn Transport, src: &str) -> Result<Box<dyn Read + Send>> {
-    if let Some(u) = S3Url::parse(src) {
-        let r = t.get_object(&GetRequest {
-            bucket: &u.bucket,
-            key: &u.key,
-            range: None,
-            if_match: None,
-            ..GetRequest::default()
-        })?;
-        Ok(r.body)
-    } else {
-        let f = File::open(src).map_err(|e| CliError::from(e).context(src.to_string()))?;
-        Ok(Box::new(f))
-    }
-}
-
-/// The objects an S3 Inventory manifest lists.
-fn inventory_items(t: &dyn Transport, manifest: &str) -> Result<Vec<Item>> {
-    let mut text = String::new();
-    read_source(t, manifest)?
-        .take(64 << 20)
-        .read_to_string(&mut text)
-        .map_err(|e| CliError::from(e).context(manifest.to_string()))?;
-    let bad = |m: &str| CliError::usage(format!("{manifest}: not an S3 Inventory manifest: {m}"));
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
-    let format = v["fileFormat"].as_str().unwrap_or("CSV");
-    if !format.eq_ignore_ascii_case("CSV") {
-        return Err(CliError::new(
-            Exit::NotAvailable,
-            format!("{manifest}: {format} inventories are not supported by this build (CSV is)"),
-        ));
-    }
-    let schema: Vec<String> = v["fileSchema"]
-        .as_str()
-        .ok_or_else(|| bad("no fileSchema"))?
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .collect();
-    let col = |name: &str| schema.iter().position(|s| s == name);
-    let (bcol, kcol) = (
-        col("Bucket").ok_or_else(|| bad("no Bucket column"))?,
-        col("Key").ok_or_else(|| bad("no Key column"))?,
-    );
-    let scol = col("Size");
-    let dest = v["destinationBucket"]
-        .as_str()
-        .map(|d| d.trim_start_matches("arn:aws:s3:::").to_string());
-    let files = v["files"].as_array().ok_or_else(|| bad("no files"))?;
-    let mut items = Vec::new();
-    for f in files {
-        let key = f["key"].as_str().ok_or_else(|| bad("a file without key"))?;
-        let src = if S3Url::parse(manifest).is_some() {
-            let d = dest.clone().ok_or_else(|| bad("no destinationBucket"))?;
-            format!("s3://{d}/{key}")
-        } else {
-            let dir = Path::new(manifest).parent().unwrap_or(Path::new("."));
-            let name = Path::new(key).file_name().unwrap_or_default();
-            let here = dir.join(name);
-            if here.exists() {
-                here.display().to_string()
-            } else {
-                dir.join("..").join("data").join(name).display().to_string()
-            }
-        };
-        let raw = read_source(t, &src)?;
-        let reader: Box<dyn Read> = if key.ends_with(".gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(raw))
-        } else {
-            Box::new(raw)
-        };
-        for line in BufReader::new(reader).lines() {
-            let line = line.map_err(|e| CliError::from(e).context(src.clone()))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let fields = csv_fields(&line);
-            let get = |i: usize| fields.get(i).map(String::as_str).unwrap_or_default();
-            let key = url_decode(get(kcol))
-                .ok_or_else(|| bad(&format!("a malformed key {:?}", get(kcol))))?;
-            items.push(Item {
-                bucket: get(bcol).to_string(),
-                key,
-                size: scol.and_then(|c| get(c).parse().ok()),
-            });
-        }
-    }
-    Ok(items)
-}
-
-/// The objects of the selection (before sharding and resume).
+/// The objects of the selection in this shard (before resume).
 fn select(t: &dyn Transport, sel: &Selection) -> Result<Vec<Item>> {
+    let keep = |b: &str, k: &str| in_shard(sel.shard, b, k);
     match (&sel.inventory, &sel.url) {
         (Some(_), Some(_)) => Err(CliError::usage("give a URL or --inventory, not both")),
         (None, None) => Err(CliError::usage(
             "give s3://bucket[/prefix] or --inventory MANIFEST",
         )),
-        (Some(m), None) => inventory_items(t, m),
+        (Some(m), None) => inventory::items(t, m, &keep),
         (None, Some(u)) => {
             let url = S3Url::require(u)?;
             if sel.recursive {
                 let listed = store::list_all(t, &url.bucket, &url.key)?;
                 Ok(listed
                     .into_iter()
+                    .filter(|o| keep(&url.bucket, &o.key))
                     .map(|o: ListedObject| Item {
                         bucket: url.bucket.clone(),
                         key: o.key,
                         size: Some(o.size),
+                        ..Item::default()
                     })
                     .collect())
             } else if url.key.is_empty() || url.key.ends_with('/') {
@@ -268,17 +144,29 @@ fn select(t: &dyn Transport, sel: &Selection) -> Result<Vec<Item>> {
                 Ok(vec![Item {
                     bucket: url.bucket,
                     key: url.key,
-                    size: None,
+                    ..Item::default()
                 }])
             }
         }
     }
 }
 
+/// What a report line is about: bucket, key and version id ("" when the
+/// inventory lists none).
+type Id = (String, String, String);
+
+fn item_id(i: &Item) -> Id {
+    (
+        i.bucket.clone(),
+        i.key.clone(),
+        i.version_id.clone().unwrap_or_default(),
+    )
+}
+
 /// A JSON-lines report: the records already in it, and a writer that
 /// appends one whole line per record.
 struct Report {
-    done: HashSet<(String, String)>,
+    done: HashSet<Id>,
     records: Vec<Value>,
     file: Option<Mutex<File>>,
 }
@@ -304,11 +192,12 @@ impl Report {
         // that failed for a reason worth retrying (network, a failed
         // rotation) are done again.
         let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let mut latest: BTreeMap<(String, String), Value> = BTreeMap::new();
+        let mut latest: BTreeMap<Id, Value> = BTreeMap::new();
         for line in text[..whole].split(|b| *b == b'\n') {
             if let Ok(v) = serde_json::from_slice::<Value>(line) {
                 if let (Some(b), Some(k)) = (v["bucket"].as_str(), v["key"].as_str()) {
-                    latest.insert((b.to_string(), k.to_string()), v);
+                    let ver = v["version_id"].as_str().unwrap_or_default();
+                    latest.insert((b.to_string(), k.to_string(), ver.to_string()), v);
                 }
             }
         }
@@ -345,8 +234,7 @@ fn run_selection(
     let report = Report::open(sel.report.as_deref())?;
     let todo: Vec<Item> = items
         .into_iter()
-        .filter(|i| in_shard(sel.shard, &i.bucket, &i.key))
-        .filter(|i| !report.done.contains(&(i.bucket.clone(), i.key.clone())))
+        .filter(|i| !report.done.contains(&item_id(i)))
         .collect();
     if !ctx.quiet && !report.done.is_empty() {
         eprintln!(
@@ -363,6 +251,12 @@ fn run_selection(
         |i| format!("s3://{}/{}", i.bucket, i.key),
         |i| {
             let mut v = f(i);
+            if let Some(ver) = &i.version_id {
+                v["version_id"] = json!(ver);
+            }
+            if let Some(l) = i.is_latest {
+                v["is_latest"] = json!(l);
+            }
             if let Some(s) = &shard {
                 v["shard"] = json!(s);
             }
@@ -511,8 +405,8 @@ pub(crate) fn audit(ctx: &Ctx, a: &AuditArgs) -> Result<()> {
     Ok(())
 }
 
-/// Classify a listed object; a `KEY.instruction` whose `KEY` exists is the
-/// envelope of `KEY`.
+/// Classify a listed object (the version the inventory names, if any); a
+/// `KEY.instruction` whose `KEY` exists is the envelope of `KEY`.
 fn classify_listed(client: &Client, t: &dyn Transport, i: &Item) -> Protection {
     if let Some(base) = i
         .key
@@ -522,28 +416,49 @@ fn classify_listed(client: &Client, t: &dyn Transport, i: &Item) -> Protection {
             return Protection::InstructionFile;
         }
     }
-    classify(client, &i.bucket, &i.key, None)
+    let Some(version) = &i.version_id else {
+        return classify(client, &i.bucket, &i.key, None);
+    };
+    let opts = s3ec_client::GetOptions::default().version_id(version.clone());
+    match client.head_object_with(&i.bucket, &i.key, &opts) {
+        Ok(h) => Protection::Encrypted(Box::new(h.info)),
+        Err(s3ec_client::ClientError::NotEncrypted) => Protection::Unencrypted,
+        Err(e) => Protection::Unreadable(CliError::from(e)),
+    }
 }
 
-/// Rotate one encrypted object to `new_ring`; returns the action taken.
-/// This is where the library's rotation is called.
-fn rotate_object(
-    client: &Client,
-    new_ring: &Arc<dyn s3ec_keyring::Keyring>,
-    bucket: &str,
-    key: &str,
-    _info: &s3ec_client::EnvelopeInfo,
-) -> Result<&'static str> {
-    let out = client.rotate_object(
-        bucket,
-        key,
-        new_ring.as_ref(),
-        &s3ec_client::RotateOptions::default(),
-    )?;
-    Ok(match out.placement {
-        s3ec_core::envelope::Placement::InstructionFile => "re-encrypted the instruction file",
-        s3ec_core::envelope::Placement::ObjectMetadata => "rewrapped the metadata envelope",
-    })
+/// The keys of a rotation: `client` holds the old key, `new_ring` is the
+/// new one.
+struct Rotation {
+    client: Client,
+    new_ring: Arc<dyn s3ec_keyring::Keyring>,
+    /// The encryption context objects must carry (`--context`).
+    opts: s3ec_client::RotateOptions,
+}
+
+impl Rotation {
+    /// Rotate one encrypted object; returns the action taken. An object the
+    /// new key already opens was rotated by an earlier run that stopped
+    /// before reporting it (killed between the write and its report line):
+    /// the library refuses it as `SameKey` before writing anything, and it
+    /// is reported as such.
+    fn object(&self, bucket: &str, key: &str) -> Result<&'static str> {
+        match self
+            .client
+            .rotate_object(bucket, key, self.new_ring.as_ref(), &self.opts)
+        {
+            Ok(out) => Ok(match out.placement {
+                s3ec_core::envelope::Placement::InstructionFile => {
+                    "re-encrypted the instruction file"
+                }
+                s3ec_core::envelope::Placement::ObjectMetadata => "rewrapped the metadata envelope",
+            }),
+            Err(s3ec_client::ClientError::Rotation(s3ec_client::RotationError::SameKey)) => {
+                Ok("already under the new key")
+            }
+            Err(e) => Err(CliError::from(e)),
+        }
+    }
 }
 
 pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
@@ -561,17 +476,27 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
         ));
     }
     let (t, inspector) = keyless_client(ctx)?;
-    let (client, new_ring) = if a.dry_run {
-        (inspector.clone(), None)
+    let rotation = if a.dry_run {
+        None
     } else {
         let old = a.keys.keyring(&ctx.store, false)?;
         let new_ring = new_keys.keyring(&ctx.store, true)?;
-        (a.policy.client(t.clone(), old)?, Some(new_ring))
+        Some(Rotation {
+            client: a.policy.client(t.clone(), old)?,
+            new_ring,
+            opts: if a.keys.context.is_empty() {
+                s3ec_client::RotateOptions::default()
+            } else {
+                s3ec_client::RotateOptions::default().expected_context(a.keys.context())
+            },
+        })
     };
     let records = run_selection(ctx, t.as_ref(), &a.sel, |i| {
         let p = classify_listed(&inspector, t.as_ref(), i);
         let mut v = describe(&i.bucket, &i.key, i.size, &p);
-        let (action, err) = match (&p, &new_ring) {
+        let current = i.is_latest != Some(false);
+        let (action, err) = match (&p, &rotation) {
+            (Protection::Encrypted(_), _) if !current => ("skipped: not the current version", None),
             (Protection::Encrypted(info), None) => (
                 match info.placement {
                     s3ec_core::envelope::Placement::InstructionFile => {
@@ -583,12 +508,10 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
                 },
                 None,
             ),
-            (Protection::Encrypted(info), Some(ring)) => {
-                match rotate_object(&client, ring, &i.bucket, &i.key, info) {
-                    Ok(a) => (a, None),
-                    Err(e) => ("failed", Some(e)),
-                }
-            }
+            (Protection::Encrypted(_), Some(r)) => match r.object(&i.bucket, &i.key) {
+                Ok(a) => (a, None),
+                Err(e) => ("failed", Some(e)),
+            },
             (Protection::InstructionFile, _) => {
                 ("skipped: instruction file (rotated with its object)", None)
             }
@@ -598,6 +521,7 @@ pub(crate) fn rotate(ctx: &Ctx, a: &RotateArgs) -> Result<()> {
         v["action"] = json!(action);
         v["dry_run"] = json!(a.dry_run);
         if let Some(e) = err {
+            eprintln!("s3ec: failed: s3://{}/{}: {e}", i.bucket, i.key);
             v["error"] = json!(e.message);
             v["exit_code"] = json!(e.exit as i32);
         }

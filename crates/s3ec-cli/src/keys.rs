@@ -90,12 +90,7 @@ pub(crate) struct PolicyArgs {
     pub(crate) part_size_mib: u64,
 }
 
-pub(crate) fn parse_kv(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
-}
+pub(crate) use crate::parse::parse_kv;
 
 impl KeyArgs {
     pub(crate) fn count(&self) -> usize {
@@ -189,14 +184,13 @@ fn read_key_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
 
 /// An AES keyring from a base64 key file.
 pub(crate) fn aes_keyring(path: &Path) -> Result<s3ec_local::AesKeyring> {
-    use base64ct::Encoding;
     let text = read_key_file(path, "AES key file")?;
-    let key = Zeroizing::new(base64ct::Base64::decode_vec(text.trim()).map_err(|_| {
+    let key = crate::parse::aes_key_text(&text).ok_or_else(|| {
         CliError::usage(format!(
             "{}: not a base64 AES-256 key (make one with `s3ec keygen aes --out FILE`)",
             path.display()
         ))
-    })?);
+    })?;
     s3ec_local::AesKeyring::new(&key)
         .map_err(|e| CliError::from(e).context(path.display().to_string()))
 }

@@ -10,9 +10,11 @@
 mod audit;
 mod cp;
 mod error;
+mod inventory;
 mod keys;
 mod objects;
 mod offline;
+mod parse;
 mod store;
 
 use clap::{Args, Parser, Subcommand};

@@ -1,16 +1,15 @@
 //! The async client: the same operations as [`crate::Client`] over an
 //! [`AsyncTransport`] and an [`AsyncKeyring`], with tokio I/O. It shares
 //! the codec, the decrypt state machine ([`crate::get`]) and the part
-//! bookkeeping ([`crate::put`]) with the blocking client; only the I/O
-//! loops differ.
+//! bookkeeping ([`crate::put`]) with the blocking client, and runs the
+//! same code for envelope reading, head, delete, low-level multipart and
+//! rotation; only the put and get body loops are its own.
 
-use std::future::poll_fn;
 use std::io::SeekFrom;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use s3ec_core::cipher::GcmEncryptor;
-use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
 use s3ec_keyring::{AsyncKeyring, Context};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinSet;
@@ -20,20 +19,19 @@ use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{AsyncClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
-    self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
-    MAX_RESUMES,
+    self, check_body_length, BodyDecoder, Finished, GetOptions, GetOutput, GetTarget, HeadOutput,
+    PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
-use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
+use crate::multipart::{CompletedUpload, MultipartUpload};
+use crate::ops::{next_chunk, Ops};
 use crate::parallel::{self, FirstAnswer, ParallelStream, PartWindow};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
-use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
+use crate::rotate::{RotateOptions, RotateOutput};
 use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CompletedPart,
-    CopyRequest, ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest,
-    PutFields, PutRequest, TransportError,
+    ErrorKind, GetRequest, ObjectHead, PartRequest, PutFields, PutRequest,
 };
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
@@ -48,25 +46,22 @@ use crate::transport::{
 /// entity tag. The spool file is written and read with `tokio::fs`.
 ///
 /// ```
-/// use s3ec_client::AsyncClient;
-/// # use s3ec_client::transport::*;
-/// # use s3ec_keyring::BoxFuture;
-/// # #[derive(Debug)] struct MyS3;
-/// # impl AsyncTransport for MyS3 {
-/// #   fn head_object<'a>(&'a self, _: &'a ObjectRequest<'a>) -> BoxFuture<'a, Result<ObjectHead, TransportError>> { unimplemented!() }
-/// #   fn get_object<'a>(&'a self, _: &'a GetRequest<'a>) -> BoxFuture<'a, Result<AsyncGetResponse, TransportError>> { unimplemented!() }
-/// #   fn put_object<'a>(&'a self, _: &'a PutRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
-/// #   fn delete_object<'a>(&'a self, _: &'a ObjectRequest<'a>) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
-/// #   fn create_multipart_upload<'a>(&'a self, _: &'a PutRequest<'a>) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
-/// #   fn upload_part<'a>(&'a self, _: &'a PartRequest<'a>, _: bytes::Bytes) -> BoxFuture<'a, Result<String, TransportError>> { unimplemented!() }
-/// #   fn complete_multipart_upload<'a>(&'a self, _: &'a CompleteRequest<'a>) -> BoxFuture<'a, Result<Option<String>, TransportError>> { unimplemented!() }
-/// #   fn abort_multipart_upload<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), TransportError>> { unimplemented!() }
-/// # }
+/// use s3ec_client::{AsyncClient, Context};
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// // Any AsyncTransport: `s3ec_aws_sdk::AwsSdkTransport` for S3; here a
+/// // local folder that stands in for S3.
+/// # let dir = tempfile::tempdir()?;
+/// let s3 = s3ec_fs::FsStore::new(dir.path())?;
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?; // no `Local(..)` needed
-/// let client = AsyncClient::builder(MyS3, keyring).part_size(16 << 20).build()?;
-/// # let _ = client;
-/// // client.put_object("bucket", "key", tokio::fs::File::open(path).await?, None, &Context::new()).await?;
-/// // client.get_object("bucket", "key", &mut tokio::io::stdout(), None).await?;
+/// let client = AsyncClient::builder(s3, keyring).part_size(16 << 20).build()?;
+///
+/// client.put_object("bucket", "key", &b"hello, world"[..], Some(12), &Context::new()).await?;
+/// let mut plaintext = Vec::new();
+/// client.get_object("bucket", "key", &mut plaintext, None).await?;
+/// assert_eq!(plaintext, b"hello, world");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -86,6 +81,18 @@ impl std::fmt::Debug for AsyncClient {
     }
 }
 
+impl AsyncClient {
+    /// The shared capabilities ([`crate::ops`]) over this client's
+    /// transport, keyring and settings.
+    fn ops(&self) -> Ops<'_> {
+        Ops {
+            transport: self.transport.as_ref(),
+            keyring: self.keyring.as_ref(),
+            config: &self.config,
+        }
+    }
+}
+
 impl AsyncClientBuilder {
     /// Check the settings and make the client.
     pub fn build(self) -> Result<AsyncClient, ClientError> {
@@ -100,11 +107,6 @@ impl AsyncClientBuilder {
 
 /// The buffer between the decrypt loop and the async spool file.
 const SPOOL_BUFFER: usize = 1 << 20;
-
-/// The next chunk of an async body.
-async fn next_chunk(body: &mut AsyncBody) -> Option<Result<Bytes, TransportError>> {
-    poll_fn(|cx| body.as_mut().poll_next(cx)).await
-}
 
 impl AsyncClient {
     /// Start configuring a client over `transport` with `keyring`. The
@@ -155,6 +157,7 @@ impl AsyncClient {
     /// println!("{} bytes in {:?} parts", out.plaintext_len, out.parts);
     /// # Ok(()) }
     /// ```
+    // spec: client.md#required-api-operations/3-4
     pub async fn put_object(
         &self,
         bucket: &str,
@@ -387,71 +390,19 @@ impl AsyncClient {
         json: &str,
         fields: &PutFields,
     ) -> Result<(), ClientError> {
-        let (ikey, metadata) = put::instruction_file_put(key);
-        let ifields = put::instruction_file_fields(fields);
-        let req = PutRequest {
-            bucket,
-            key: &ikey,
-            metadata: &metadata,
-            fields: &ifields,
-            checksum: None,
-        };
-        match self
-            .transport
-            .put_object(&req, Bytes::copy_from_slice(json.as_bytes()))
+        self.ops()
+            .put_instruction_file(bucket, key, json, fields)
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let delete = self
-                    .transport
-                    .delete_object(&ObjectRequest::new(bucket, key))
-                    .await;
-                Err(put::after_instruction_file_failure(e, delete, key))
-            }
-        }
     }
 
-    async fn instruction_file(
-        &self,
-        target: &GetTarget<'_>,
-        metadata: &Metadata,
-        suffix: &str,
-    ) -> Result<Option<String>, ClientError> {
-        let Some((ikey, required)) = get::instruction_file_lookup(metadata, target.key, suffix)?
-        else {
-            return Ok(None);
-        };
-        let fallback = get::fallback_instruction_file_key(target.key, suffix, required);
-        for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
-            let req = target.get_other(k);
-            match self.transport.get_object(&req).await {
-                Ok(resp) => return read_instruction_file(resp).await.map(Some),
-                Err(e) if e.kind == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(get::instruction_file_not_found(ikey, required))
-    }
-
+    /// Read the object's envelope and unwrap its data key.
     async fn open(
         &self,
         target: &GetTarget<'_>,
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
-        let suffix = get::suffix(opts, &self.config);
-        let instruction = self
-            .instruction_file(target, &head.metadata, suffix)
-            .await?;
-        codec::open_envelope_async(
-            self.keyring.as_ref(),
-            &head.metadata,
-            instruction.as_deref(),
-            &self.config.policy,
-            opts.expected_context.as_ref(),
-        )
-        .await
+        self.ops().open(target, head, opts).await
     }
 
     /// Download, authenticate and decrypt `bucket`/`key` into `out`; see
@@ -465,6 +416,7 @@ impl AsyncClient {
     /// println!("{} bytes, {:?}", got.plaintext_len, got.mode);
     /// # Ok(()) }
     /// ```
+    // spec: client.md#required-api-operations/1-2
     pub async fn get_object(
         &self,
         bucket: &str,
@@ -549,6 +501,7 @@ impl AsyncClient {
     ) -> Result<GetOutput, ClientError> {
         let (resp, asked) = self.first_response(target).await?;
         // Spec decryption.md §Ranged Gets: MUST throw.
+        // spec: decryption.md#ranged-gets/4
         let answer = parallel::first_answer(asked, resp.content_range)?;
         let AsyncGetResponse { head, body, .. } = resp;
         let opened = self.open(target, &head, opts).await?;
@@ -814,14 +767,7 @@ impl AsyncClient {
         key: &str,
         opts: &GetOptions,
     ) -> Result<HeadOutput, ClientError> {
-        let target = GetTarget::new(bucket, key, opts);
-        let head = self.transport.head_object(&target.head()).await?;
-        let suffix = get::suffix(opts, &self.config);
-        let instruction = self
-            .instruction_file(&target, &head.metadata, suffix)
-            .await?;
-        let info = codec::inspect(&head.metadata, instruction.as_deref())?;
-        Ok(get::head_output(info, head))
+        self.ops().head_object_with(bucket, key, opts).await
     }
 
     /// Read the envelope without decrypting; see
@@ -831,30 +777,14 @@ impl AsyncClient {
         bucket: &str,
         key: &str,
     ) -> Result<EnvelopeInfo, ClientError> {
-        let opts = GetOptions::default();
-        let target = GetTarget::new(bucket, key, &opts);
-        let head = self.transport.head_object(&target.head()).await?;
-        let instruction = self
-            .instruction_file(
-                &target,
-                &head.metadata,
-                &self.config.instruction_file_suffix,
-            )
-            .await?;
-        codec::inspect(&head.metadata, instruction.as_deref())
+        self.ops().inspect_object(bucket, key).await
     }
 
     /// Delete the object and its instruction file; see
     /// [`crate::Client::delete_object`].
+    // spec: client.md#required-api-operations/5-7
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport
-            .delete_object(&ObjectRequest::new(bucket, key))
-            .await?;
-        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport
-            .delete_object(&ObjectRequest::new(bucket, &ikey))
-            .await?;
-        Ok(())
+        self.ops().delete_object(bucket, key).await
     }
 
     /// Delete several objects, each with its instruction file (spec
@@ -862,14 +792,9 @@ impl AsyncClient {
     /// each of the corresponding instruction files, default suffix). Every
     /// key is attempted, one [`delete_object`](Self::delete_object) each, in turn;
     /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    // spec: client.md#required-api-operations/8-10
     pub async fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
-        let mut failed = Vec::new();
-        for k in keys {
-            if let Err(e) = self.delete_object(bucket, k).await {
-                failed.push((k.to_string(), e));
-            }
-        }
-        get::delete_outcome(failed)
+        self.ops().delete_objects(bucket, keys).await
     }
 }
 
@@ -918,17 +843,6 @@ async fn upload_part_retrying(
     }
 }
 
-async fn read_instruction_file(resp: AsyncGetResponse) -> Result<String, ClientError> {
-    get::check_instruction_file_len(resp.head.content_length)?;
-    let mut body = resp.body;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = next_chunk(&mut body).await {
-        bytes.extend_from_slice(&chunk?);
-        get::check_instruction_file_len(bytes.len() as u64)?;
-    }
-    String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
-}
-
 /// Low-level multipart uploads, part by part, resumable in another process
 /// (see [`crate::multipart`]; the blocking twins on [`crate::Client`]).
 impl AsyncClient {
@@ -940,25 +854,7 @@ impl AsyncClient {
         key: &str,
         opts: &PutOptions,
     ) -> Result<MultipartUpload, ClientError> {
-        let placement = put::placement(opts, &self.config);
-        let suite = self.config.policy.commitment.encrypt_suite();
-        let req = s3ec_keyring::EncryptRequest {
-            suite,
-            context: &opts.context,
-        };
-        let materials = self.keyring.on_encrypt(&req).await?;
-        let new = NewUpload::new(materials, &self.config.policy, placement)?;
-        let upload_id = self
-            .transport
-            .create_multipart_upload(&PutRequest {
-                bucket,
-                key,
-                metadata: &new.object_metadata,
-                fields: &PutFields::NONE,
-                checksum: None,
-            })
-            .await?;
-        new.started(bucket, key, upload_id)
+        self.ops().create_multipart_upload(bucket, key, opts).await
     }
 
     /// Encrypt and upload the next part (see
@@ -970,21 +866,9 @@ impl AsyncClient {
         body: impl Into<Vec<u8>>,
         last: bool,
     ) -> Result<CompletedPart, ClientError> {
-        let mut buf = body.into();
-        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
-        let etag = self
-            .transport
-            .upload_part(
-                &PartRequest::new(
-                    upload.bucket(),
-                    upload.key(),
-                    upload.upload_id(),
-                    part_number,
-                ),
-                Bytes::from(buf),
-            )
-            .await?;
-        Ok(upload.part_done(pending, etag))
+        self.ops()
+            .upload_part(upload, part_number, body.into(), last)
+            .await
     }
 
     /// Complete the upload, then write the instruction file if any.
@@ -992,22 +876,7 @@ impl AsyncClient {
         &self,
         upload: &MultipartUpload,
     ) -> Result<CompletedUpload, ClientError> {
-        upload.check_complete()?;
-        let (bucket, key) = (upload.bucket(), upload.key());
-        let etag = self
-            .transport
-            .complete_multipart_upload(&CompleteRequest::new(
-                bucket,
-                key,
-                upload.upload_id(),
-                upload.parts(),
-            ))
-            .await?;
-        if let Some(json) = upload.instruction_file() {
-            self.put_instruction_file(bucket, key, json, &PutFields::NONE)
-                .await?;
-        }
-        Ok(upload.completed(etag))
+        self.ops().complete_multipart_upload(upload).await
     }
 
     /// Abort the upload.
@@ -1015,10 +884,7 @@ impl AsyncClient {
         &self,
         upload: &MultipartUpload,
     ) -> Result<(), ClientError> {
-        self.transport
-            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())
-            .await?;
-        Ok(())
+        self.ops().abort_multipart_upload(upload).await
     }
 
     /// Continue an upload saved with [`MultipartUpload::save`].
@@ -1026,16 +892,7 @@ impl AsyncClient {
         &self,
         state: &[u8],
     ) -> Result<MultipartUpload, ClientError> {
-        let restoring = Restoring::parse(state)?;
-        let opened = codec::open_envelope_async(
-            self.keyring.as_ref(),
-            restoring.metadata(),
-            restoring.instruction_file(),
-            &self.config.policy,
-            None,
-        )
-        .await?;
-        restoring.finish(opened.key)
+        self.ops().resume_multipart_upload(state).await
     }
 }
 
@@ -1051,139 +908,8 @@ impl AsyncClient {
         new_keyring: &dyn AsyncKeyring,
         opts: &RotateOptions,
     ) -> Result<RotateOutput, ClientError> {
-        let head = self
-            .transport
-            .head_object(&ObjectRequest::new(bucket, key))
-            .await?;
-        let instruction = if rotate::instruction_file_needed(&head)? {
-            let ikey = rotate::source_instruction_file(key);
-            let req = GetRequest {
-                bucket,
-                key: &ikey,
-                range: None,
-                if_match: None,
-                ..GetRequest::default()
-            };
-            match self.transport.get_object(&req).await {
-                Ok(resp) => Some(read_instruction_file(resp).await?),
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    return Err(get::instruction_file_not_found(ikey, true))
-                }
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
-        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
-        let data_key = {
-            let req = rot.unwrap_request(opts);
-            self.keyring.on_decrypt(&req).await?
-        };
-        let data_key = rot.check_data_key(data_key)?;
-        let context = rot.new_context();
-        let new = {
-            let req = rot.wrap_request(&context);
-            new_keyring.wrap_data_key(&req, &data_key).await?
-        };
-        if !opts.allow_same_key {
-            let req = rot.same_key_request(&new);
-            let same = matches!(self.keyring.on_decrypt(&req).await, Ok(Some(_)));
-            rot.check_not_same(same, opts)?;
-        }
-        match rot.rewrapped(key, &new, opts)? {
-            RotationWrite::InstructionFile {
-                key: ikey,
-                body,
-                metadata,
-            } => {
-                let req = PutRequest {
-                    bucket,
-                    key: &ikey,
-                    metadata: &metadata,
-                    fields: &PutFields::NONE,
-                    checksum: None,
-                };
-                let etag = self.transport.put_object(&req, Bytes::from(body)).await?;
-                Ok(rot.output(ikey, etag, new.wrap, false))
-            }
-            RotationWrite::Metadata {
-                metadata,
-                etag,
-                parts,
-            } => {
-                let req = CopyRequest {
-                    bucket,
-                    key,
-                    source_bucket: bucket,
-                    source_key: key,
-                    source_if_match: etag.as_deref(),
-                    metadata: &metadata,
-                };
-                let (etag, multipart) = match parts {
-                    None => (
-                        self.transport
-                            .copy_object(&req)
-                            .await
-                            .map_err(get::pinned)?,
-                        false,
-                    ),
-                    Some(ranges) => (self.copy_in_parts(&req, &ranges).await?, true),
-                };
-                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
-            }
-        }
-    }
-
-    /// A metadata-replacing copy in UploadPartCopy parts, aborted on any
-    /// failure.
-    async fn copy_in_parts(
-        &self,
-        req: &CopyRequest<'_>,
-        ranges: &[ByteRange],
-    ) -> Result<Option<String>, ClientError> {
-        let upload_id = self
-            .transport
-            .create_multipart_upload(&PutRequest {
-                bucket: req.bucket,
-                key: req.key,
-                metadata: req.metadata,
-                fields: &PutFields::NONE,
-                checksum: None,
-            })
-            .await?;
-        let result = async {
-            let mut parts = Vec::with_capacity(ranges.len());
-            for (i, range) in ranges.iter().enumerate() {
-                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                let etag = self
-                    .transport
-                    .upload_part_copy(req, &upload_id, n, *range)
-                    .await
-                    .map_err(get::pinned)?;
-                parts.push(CompletedPart {
-                    part_number: n,
-                    etag,
-                    checksum: None,
-                });
-            }
-            Ok::<_, ClientError>(
-                self.transport
-                    .complete_multipart_upload(&CompleteRequest::new(
-                        req.bucket, req.key, &upload_id, &parts,
-                    ))
-                    .await?,
-            )
-        }
-        .await;
-        match result {
-            Ok(etag) => Ok(etag),
-            Err(e) => {
-                let abort = self
-                    .transport
-                    .abort_multipart_upload(req.bucket, req.key, &upload_id)
-                    .await;
-                Err(put::after_abort(e, abort, req.key, upload_id))
-            }
-        }
+        self.ops()
+            .rotate_object(bucket, key, new_keyring, opts)
+            .await
     }
 }

@@ -4,28 +4,27 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 
-use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
-use s3ec_keyring::{Context, Keyring};
+use s3ec_keyring::{Context, Keyring, Local};
 
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;
 use crate::get::{
-    self, check_body_length, instruction_file_key, BodyDecoder, Finished, GetOptions, GetOutput,
-    GetTarget, HeadOutput, PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK,
-    MAX_INSTRUCTION_FILE, MAX_RESUMES,
+    self, check_body_length, BodyDecoder, Finished, GetOptions, GetOutput, GetTarget, HeadOutput,
+    PlaintextRange, Plan, RangeDecoder, RangeOutput, Step, CHUNK, MAX_RESUMES,
 };
-use crate::multipart::{CompletedUpload, MultipartUpload, NewUpload, Restoring};
+use crate::multipart::{CompletedUpload, MultipartUpload};
+use crate::ops::Ops;
 use crate::parallel::{self, FirstAnswer, ParallelBody, PartWindow};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
 };
-use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
+use crate::ready::{run, Ready};
+use crate::rotate::{RotateOptions, RotateOutput};
 use crate::transport::{
-    ByteRange, Bytes, CompleteRequest, CompletedPart, CopyRequest, ErrorKind, GetRequest,
-    GetResponse, Metadata, ObjectHead, ObjectRequest, PartRequest, PutFields, PutRequest,
-    Transport,
+    ByteRange, Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse,
+    ObjectHead, PartRequest, PutFields, PutRequest, Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -34,36 +33,12 @@ use crate::transport::{
 /// Cheap to clone (the transport and keyring are shared).
 ///
 /// ```
-/// use s3ec_client::{Client, ClientError};
-/// use s3ec_keyring::Context;
-/// # use s3ec_client::transport::*;
-/// # use std::collections::HashMap;
-/// # use std::sync::{Arc, Mutex};
-/// # #[derive(Debug, Default, Clone)]
-/// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
-/// # impl Transport for MemS3 {
-/// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-/// #     let k = r.key;
-/// #     let m = self.0.lock().unwrap();
-/// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
-/// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
-/// #   }
-/// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
-/// #     let head = self.head_object(&ObjectRequest::new(r.bucket, r.key))?;
-/// #     let body = self.0.lock().unwrap()[r.key].1.clone();
-/// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
-/// #   }
-/// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
-/// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
-/// #   }
-/// #   fn delete_object(&self, r: &ObjectRequest<'_>) -> Result<(), TransportError> { self.0.lock().unwrap().remove(r.key); Ok(()) }
-/// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-/// # }
-/// # let s3 = MemS3::default();
-/// // `s3` is any Transport, e.g. s3ec_reqwest's.
+/// use s3ec_client::{Client, Context};
+///
+/// // Any Transport: `s3ec_reqwest::ReqwestTransport::from_env()?` for S3 or
+/// // an S3-compatible server; here a local folder that stands in for S3.
+/// # let dir = tempfile::tempdir()?;
+/// let s3 = s3ec_fs::FsStore::new(dir.path())?;
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
 /// let client = Client::builder(s3, keyring).build()?;
 ///
@@ -92,6 +67,20 @@ impl std::fmt::Debug for Client {
     }
 }
 
+impl Client {
+    /// Run `f` with the shared capabilities ([`crate::ops`]) over this
+    /// client's blocking transport and keyring (see [`crate::ready`]).
+    fn with_ops<R>(&self, f: impl FnOnce(&Ops<'_>) -> R) -> R {
+        let transport = Ready(self.transport.as_ref());
+        let keyring = Local(self.keyring.as_ref());
+        f(&Ops {
+            transport: &transport,
+            keyring: &keyring,
+            config: &self.config,
+        })
+    }
+}
+
 impl ClientBuilder {
     /// Check the settings and make the client.
     pub fn build(self) -> Result<Client, ClientError> {
@@ -112,20 +101,10 @@ impl Client {
     /// use s3ec_client::{Client, GetStrategy};
     /// use s3ec_core::CommitmentPolicy;
     /// use s3ec_keyring::LegacyOptions;
-    /// # use s3ec_client::transport::*;
-    /// # #[derive(Debug)] struct MyS3;
-    /// # impl Transport for MyS3 {
-    /// #   fn head_object(&self, _: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> { unimplemented!() }
-    /// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-    /// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
-    /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-    /// # }
+    /// # let dir = tempfile::tempdir()?;
+    /// let s3 = s3ec_fs::FsStore::new(dir.path())?; // or s3ec_reqwest::ReqwestTransport
     /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
-    /// let client = Client::builder(MyS3, keyring)
+    /// let client = Client::builder(s3, keyring)
     ///     // Read old V2 objects during a migration (V3 is still written).
     ///     .commitment_policy(CommitmentPolicy::RequireEncryptAllowDecrypt)
     ///     .legacy(LegacyOptions::default())
@@ -182,35 +161,18 @@ impl Client {
     /// part. See [`crate::put`] for the order of writes.
     ///
     /// ```
-    /// # use s3ec_client::{Client, ClientError};
-    /// # use s3ec_keyring::Context;
-    /// # use s3ec_client::transport::*;
-    /// # use std::collections::HashMap;
-    /// # use std::sync::{Arc, Mutex};
-    /// # #[derive(Debug, Default, Clone)]
-    /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
-    /// # impl Transport for MemS3 {
-    /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-    /// #     let k = r.key; unimplemented!() }
-    /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-    /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
-    /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
-    /// #   }
-    /// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
-    /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-    /// # }
-    /// # let s3 = MemS3::default();
+    /// # use s3ec_client::{Client, Context};
+    /// # let dir = tempfile::tempdir()?;
+    /// let s3 = s3ec_fs::FsStore::new(dir.path())?;
     /// let client = Client::builder(s3.clone(), s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
     /// let file = std::io::Cursor::new(vec![0u8; 1000]); // any `Read`, e.g. a File
     /// let out = client.put_object("bucket", "data.bin", file, None, &Context::new())?;
     /// assert_eq!(out.plaintext_len, 1000);
     /// // Stored: 1000 bytes of ciphertext and the 16-byte tag.
-    /// assert_eq!(s3.0.lock().unwrap()["data.bin"].1.len(), 1016);
+    /// assert_eq!(std::fs::metadata(s3.object_path("bucket", "data.bin")?)?.len(), 1016);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // spec: client.md#required-api-operations/3-4
     pub fn put_object(
         &self,
         bucket: &str,
@@ -432,67 +394,17 @@ impl Client {
         json: &str,
         fields: &PutFields,
     ) -> Result<(), ClientError> {
-        let (ikey, metadata) = put::instruction_file_put(key);
-        let ifields = put::instruction_file_fields(fields);
-        let req = PutRequest {
-            bucket,
-            key: &ikey,
-            metadata: &metadata,
-            fields: &ifields,
-            checksum: None,
-        };
-        match self
-            .transport
-            .put_object(&req, Bytes::copy_from_slice(json.as_bytes()))
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let delete = self
-                    .transport
-                    .delete_object(&ObjectRequest::new(bucket, key));
-                Err(put::after_instruction_file_failure(e, delete, key))
-            }
-        }
+        self.with_ops(|ops| run(ops.put_instruction_file(bucket, key, json, fields)))
     }
 
-    /// Fetch the instruction file if the metadata says the envelope is
-    /// there.
-    fn instruction_file(
-        &self,
-        target: &GetTarget<'_>,
-        metadata: &Metadata,
-        suffix: &str,
-    ) -> Result<Option<String>, ClientError> {
-        let Some((ikey, required)) = get::instruction_file_lookup(metadata, target.key, suffix)?
-        else {
-            return Ok(None);
-        };
-        let fallback = get::fallback_instruction_file_key(target.key, suffix, required);
-        for k in std::iter::once(&ikey).chain(fallback.as_ref()) {
-            match self.transport.get_object(&target.get_other(k)) {
-                Ok(resp) => return read_instruction_file(resp).map(Some),
-                Err(e) if e.kind == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(get::instruction_file_not_found(ikey, required))
-    }
-
+    /// Read the object's envelope and unwrap its data key.
     fn open(
         &self,
         target: &GetTarget<'_>,
         head: &ObjectHead,
         opts: &GetOptions,
     ) -> Result<OpenedEnvelope, ClientError> {
-        let suffix = get::suffix(opts, &self.config);
-        let instruction = self.instruction_file(target, &head.metadata, suffix)?;
-        codec::open_envelope(
-            self.keyring.as_ref(),
-            &head.metadata,
-            instruction.as_deref(),
-            &self.config.policy,
-            opts.expected_context.as_ref(),
-        )
+        self.with_ops(|ops| run(ops.open(target, head, opts)))
     }
 
     /// Download, authenticate and decrypt `bucket`/`key` into `out`.
@@ -514,35 +426,9 @@ impl Client {
     /// (KMS).
     ///
     /// ```
-    /// # use s3ec_client::{Client, ClientError};
-    /// # use s3ec_keyring::Context;
-    /// # use s3ec_client::transport::*;
-    /// # use std::collections::HashMap;
-    /// # use std::sync::{Arc, Mutex};
-    /// # #[derive(Debug, Default, Clone)]
-    /// # struct MemS3(Arc<Mutex<HashMap<String, (Metadata, Vec<u8>)>>>);
-    /// # impl Transport for MemS3 {
-    /// #   fn head_object(&self, r: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> {
-    /// #     let k = r.key;
-    /// #     let m = self.0.lock().unwrap();
-    /// #     let (md, b) = m.get(k).ok_or(TransportError::new(ErrorKind::NotFound, "404"))?;
-    /// #     Ok(ObjectHead { content_length: b.len() as u64, etag: Some("\"e\"".into()), metadata: md.clone(), ..Default::default() })
-    /// #   }
-    /// #   fn get_object(&self, r: &GetRequest<'_>) -> Result<GetResponse, TransportError> {
-    /// #     let head = self.head_object(&ObjectRequest::new(r.bucket, r.key))?;
-    /// #     let body = self.0.lock().unwrap()[r.key].1.clone();
-    /// #     Ok(GetResponse { head, content_range: None, body: Box::new(std::io::Cursor::new(body)) })
-    /// #   }
-    /// #   fn put_object(&self, r: &PutRequest<'_>, b: Bytes) -> Result<Option<String>, TransportError> {
-    /// #     self.0.lock().unwrap().insert(r.key.into(), (r.metadata.to_vec(), b.to_vec())); Ok(None)
-    /// #   }
-    /// #   fn delete_object(&self, r: &ObjectRequest<'_>) -> Result<(), TransportError> { self.0.lock().unwrap().remove(r.key); Ok(()) }
-    /// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-    /// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-    /// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-    /// # }
-    /// # let s3 = MemS3::default();
+    /// # use s3ec_client::{Client, ClientError, Context};
+    /// # let dir = tempfile::tempdir()?;
+    /// let s3 = s3ec_fs::FsStore::new(dir.path())?;
     /// let client = Client::builder(s3.clone(), s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
     /// client.put_object("bucket", "a", &b"secret"[..], None, &Context::new())?;
     ///
@@ -551,13 +437,17 @@ impl Client {
     /// assert_eq!((out.as_slice(), got.plaintext_len), (&b"secret"[..], 6));
     ///
     /// // Flip one ciphertext bit: the get fails and `out` receives nothing.
-    /// s3.0.lock().unwrap().get_mut("a").unwrap().1[0] ^= 1;
+    /// let path = s3.object_path("bucket", "a")?;
+    /// let mut stored = std::fs::read(&path)?;
+    /// stored[0] ^= 1;
+    /// std::fs::write(&path, stored)?;
     /// let mut out = Vec::new();
     /// let err = client.get_object("bucket", "a", &mut out, None).unwrap_err();
     /// assert!(matches!(err, ClientError::Authentication));
     /// assert!(out.is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    // spec: client.md#required-api-operations/1-2
     pub fn get_object(
         &self,
         bucket: &str,
@@ -609,12 +499,17 @@ impl Client {
     /// an existing `path` is left as it was. The file keeps owner-only
     /// permissions. Memory: one 64 KiB chunk whatever the object's size.
     ///
-    /// ```no_run
-    /// # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
-    /// use s3ec_client::GetOptions;
-    /// let got = client.get_object_to_path("bucket", "big.bin", "/data/big.bin", &GetOptions::default())?;
-    /// println!("{} bytes", got.plaintext_len);
-    /// # Ok(()) }
+    /// ```
+    /// use s3ec_client::{Client, Context, GetOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let s3 = s3ec_fs::FsStore::new(dir.path().join("s3"))?;
+    /// # let client = Client::builder(s3, s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
+    /// client.put_object("bucket", "big.bin", &[7u8; 100_000][..], None, &Context::new())?;
+    ///
+    /// let dest = dir.path().join("big.bin");
+    /// let got = client.get_object_to_path("bucket", "big.bin", &dest, &GetOptions::default())?;
+    /// assert_eq!((got.plaintext_len, std::fs::read(&dest)?), (100_000, vec![7u8; 100_000]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_object_to_path(
         &self,
@@ -649,6 +544,7 @@ impl Client {
         let (resp, asked) = self.first_response(target)?;
         // Spec decryption.md §Ranged Gets: a ranged response to a request
         // without a range MUST be refused.
+        // spec: decryption.md#ranged-gets/4
         let answer = parallel::first_answer(asked, resp.content_range)?;
         let GetResponse { head, body, .. } = resp;
         let opened = self.open(target, &head, opts)?;
@@ -831,12 +727,22 @@ impl Client {
     /// [`ClientError::CannotPinVersion`], and an object replaced meanwhile
     /// with [`ClientError::ObjectChanged`].
     ///
-    /// ```no_run
-    /// # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
-    /// use s3ec_client::{GetOptions, PlaintextRange};
+    /// ```
+    /// use s3ec_client::{Client, Context, GetOptions, LegacyOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let s3 = s3ec_fs::FsStore::new(dir.path())?;
+    /// # let keyring = s3ec_local::AesKeyring::new(&[1u8; 32])?;
+    /// // A ranged get cannot check the whole object's tag: a legacy option.
+    /// let client = Client::builder(s3, keyring)
+    ///     .legacy(LegacyOptions { unauthenticated_modes: true, ..Default::default() })
+    ///     .build()?;
+    /// let log: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    /// client.put_object("bucket", "log.txt", &log[..], None, &Context::new())?;
+    ///
     /// let mut tail = Vec::new();
     /// client.get_range("bucket", "log.txt", "bytes=-1024".parse()?, &mut tail, &GetOptions::default())?;
-    /// # Ok(()) }
+    /// assert_eq!(tail, &log[5000 - 1024..]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_range(
         &self,
@@ -914,26 +820,13 @@ impl Client {
         key: &str,
         opts: &GetOptions,
     ) -> Result<HeadOutput, ClientError> {
-        let target = GetTarget::new(bucket, key, opts);
-        let head = self.transport.head_object(&target.head())?;
-        let suffix = get::suffix(opts, &self.config);
-        let instruction = self.instruction_file(&target, &head.metadata, suffix)?;
-        let info = codec::inspect(&head.metadata, instruction.as_deref())?;
-        Ok(get::head_output(info, head))
+        self.with_ops(|ops| run(ops.head_object_with(bucket, key, opts)))
     }
 
     /// Read the envelope of `bucket`/`key` (object metadata, or the
     /// instruction file) without decrypting anything or asking the keyring.
     pub fn inspect_object(&self, bucket: &str, key: &str) -> Result<EnvelopeInfo, ClientError> {
-        let opts = GetOptions::default();
-        let target = GetTarget::new(bucket, key, &opts);
-        let head = self.transport.head_object(&target.head())?;
-        let instruction = self.instruction_file(
-            &target,
-            &head.metadata,
-            &self.config.instruction_file_suffix,
-        )?;
-        codec::inspect(&head.metadata, instruction.as_deref())
+        self.with_ops(|ops| run(ops.inspect_object(bucket, key)))
     }
 
     /// Delete `bucket`/`key` and its instruction file (default suffix; spec
@@ -941,13 +834,9 @@ impl Client {
     /// file using the default instruction file suffix). The object goes
     /// first: if that fails the instruction file is kept, so the object
     /// stays readable. Missing objects are not an error.
+    // spec: client.md#required-api-operations/5-7
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ClientError> {
-        self.transport
-            .delete_object(&ObjectRequest::new(bucket, key))?;
-        let ikey = instruction_file_key(key, INSTRUCTION_FILE_SUFFIX);
-        self.transport
-            .delete_object(&ObjectRequest::new(bucket, &ikey))?;
-        Ok(())
+        self.with_ops(|ops| run(ops.delete_object(bucket, key)))
     }
 
     /// Delete several objects, each with its instruction file (spec
@@ -955,16 +844,9 @@ impl Client {
     /// each of the corresponding instruction files, default suffix). Every
     /// key is attempted, one [`delete_object`](Self::delete_object) each;
     /// the ones that failed come back in [`ClientError::DeleteFailed`].
+    // spec: client.md#required-api-operations/8-10
     pub fn delete_objects(&self, bucket: &str, keys: &[&str]) -> Result<(), ClientError> {
-        let failed: Vec<(String, ClientError)> = keys
-            .iter()
-            .filter_map(|k| {
-                self.delete_object(bucket, k)
-                    .err()
-                    .map(|e| (k.to_string(), e))
-            })
-            .collect();
-        get::delete_outcome(failed)
+        self.with_ops(|ops| run(ops.delete_objects(bucket, keys)))
     }
 }
 
@@ -1011,44 +893,23 @@ fn upload_part_retrying(
     }
 }
 
-/// Read an instruction file's body, bounded.
-fn read_instruction_file(resp: GetResponse) -> Result<String, ClientError> {
-    get::check_instruction_file_len(resp.head.content_length)?;
-    let mut bytes = Vec::new();
-    resp.body
-        .take(MAX_INSTRUCTION_FILE + 1)
-        .read_to_end(&mut bytes)?;
-    get::check_instruction_file_len(bytes.len() as u64)?;
-    String::from_utf8(bytes).map_err(|_| ClientError::InstructionFileNotUtf8)
-}
-
 /// Low-level multipart uploads, part by part, resumable in another process
 /// (see [`crate::multipart`] for the rules and an example).
 impl Client {
     /// Start an encrypted multipart upload of `bucket`/`key`: a fresh data
     /// key from the keyring, the envelope on CreateMultipartUpload (or, with
-    /// instruction-file storage, written at completion).
+    /// instruction-file storage, written at completion). `opts`' user
+    /// metadata and fields go on CreateMultipartUpload; its checksum
+    /// algorithm (a checksum of each part's ciphertext), conditions,
+    /// expected owner and request payer also on every part and on
+    /// completion, and are kept in [`MultipartUpload::save`]'s state.
     pub fn create_multipart_upload(
         &self,
         bucket: &str,
         key: &str,
         opts: &PutOptions,
     ) -> Result<MultipartUpload, ClientError> {
-        let placement = put::placement(opts, &self.config);
-        let suite = self.config.policy.commitment.encrypt_suite();
-        let materials = self.keyring.on_encrypt(&s3ec_keyring::EncryptRequest {
-            suite,
-            context: &opts.context,
-        })?;
-        let new = NewUpload::new(materials, &self.config.policy, placement)?;
-        let upload_id = self.transport.create_multipart_upload(&PutRequest {
-            bucket,
-            key,
-            metadata: &new.object_metadata,
-            fields: &PutFields::NONE,
-            checksum: None,
-        })?;
-        new.started(bucket, key, upload_id)
+        self.with_ops(|ops| run(ops.create_multipart_upload(bucket, key, opts)))
     }
 
     /// Encrypt and upload part `part_number` (the next one, see
@@ -1056,6 +917,7 @@ impl Client {
     /// which carries the tag. Every part but the last must have at least
     /// 5 MiB. If the upload fails the state does not move on: send the same
     /// part again, with the same bytes.
+    // spec: client.md#optional-api-operations/2
     pub fn upload_part(
         &self,
         upload: &mut MultipartUpload,
@@ -1063,47 +925,24 @@ impl Client {
         body: impl Into<Vec<u8>>,
         last: bool,
     ) -> Result<CompletedPart, ClientError> {
-        let mut buf = body.into();
-        let pending = upload.encrypt_part(part_number, &mut buf, last)?;
-        let etag = self.transport.upload_part(
-            &PartRequest::new(
-                upload.bucket(),
-                upload.key(),
-                upload.upload_id(),
-                part_number,
-            ),
-            Bytes::from(buf),
-        )?;
-        Ok(upload.part_done(pending, etag))
+        let body = body.into();
+        self.with_ops(|ops| run(ops.upload_part(upload, part_number, body, last)))
     }
 
     /// Complete the upload (after its last part), then write the
     /// instruction file if the envelope goes in one.
+    // spec: client.md#optional-api-operations/5
     pub fn complete_multipart_upload(
         &self,
         upload: &MultipartUpload,
     ) -> Result<CompletedUpload, ClientError> {
-        upload.check_complete()?;
-        let (bucket, key) = (upload.bucket(), upload.key());
-        let etag = self
-            .transport
-            .complete_multipart_upload(&CompleteRequest::new(
-                bucket,
-                key,
-                upload.upload_id(),
-                upload.parts(),
-            ))?;
-        if let Some(json) = upload.instruction_file() {
-            self.put_instruction_file(bucket, key, json, &PutFields::NONE)?;
-        }
-        Ok(upload.completed(etag))
+        self.with_ops(|ops| run(ops.complete_multipart_upload(upload)))
     }
 
     /// Abort the upload (S3 discards its parts).
+    // spec: client.md#optional-api-operations/6
     pub fn abort_multipart_upload(&self, upload: &MultipartUpload) -> Result<(), ClientError> {
-        self.transport
-            .abort_multipart_upload(upload.bucket(), upload.key(), upload.upload_id())?;
-        Ok(())
+        self.with_ops(|ops| run(ops.abort_multipart_upload(upload)))
     }
 
     /// Continue an upload saved with [`MultipartUpload::save`], maybe in
@@ -1111,15 +950,7 @@ impl Client {
     /// position is checked, and the next part is
     /// [`next_part_number`](MultipartUpload::next_part_number).
     pub fn resume_multipart_upload(&self, state: &[u8]) -> Result<MultipartUpload, ClientError> {
-        let restoring = Restoring::parse(state)?;
-        let opened = codec::open_envelope(
-            self.keyring.as_ref(),
-            restoring.metadata(),
-            restoring.instruction_file(),
-            &self.config.policy,
-            None,
-        )?;
-        restoring.finish(opened.key)
+        self.with_ops(|ops| run(ops.resume_multipart_upload(state)))
     }
 }
 
@@ -1131,6 +962,7 @@ impl Client {
     /// a new instruction file (default or custom suffix, like Java's
     /// `reEncryptInstructionFile`), or the object's metadata replaced in
     /// place by a server-side copy pinned to the entity tag read.
+    // spec: client.md#optional-api-operations/7-8
     pub fn rotate_object(
         &self,
         bucket: &str,
@@ -1138,118 +970,6 @@ impl Client {
         new_keyring: &dyn Keyring,
         opts: &RotateOptions,
     ) -> Result<RotateOutput, ClientError> {
-        let head = self
-            .transport
-            .head_object(&ObjectRequest::new(bucket, key))?;
-        let instruction = if rotate::instruction_file_needed(&head)? {
-            let ikey = rotate::source_instruction_file(key);
-            let req = GetRequest {
-                bucket,
-                key: &ikey,
-                range: None,
-                if_match: None,
-                ..GetRequest::default()
-            };
-            match self.transport.get_object(&req) {
-                Ok(resp) => Some(read_instruction_file(resp)?),
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    return Err(get::instruction_file_not_found(ikey, true))
-                }
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
-        let rot = Rotation::new(head, instruction, &self.config.policy, opts)?;
-        let data_key = self.keyring.on_decrypt(&rot.unwrap_request(opts))?;
-        let data_key = rot.check_data_key(data_key)?;
-        let context = rot.new_context();
-        let new = new_keyring.wrap_data_key(&rot.wrap_request(&context), &data_key)?;
-        if !opts.allow_same_key {
-            let same = matches!(
-                self.keyring.on_decrypt(&rot.same_key_request(&new)),
-                Ok(Some(_))
-            );
-            rot.check_not_same(same, opts)?;
-        }
-        match rot.rewrapped(key, &new, opts)? {
-            RotationWrite::InstructionFile {
-                key: ikey,
-                body,
-                metadata,
-            } => {
-                let req = PutRequest {
-                    bucket,
-                    key: &ikey,
-                    metadata: &metadata,
-                    fields: &PutFields::NONE,
-                    checksum: None,
-                };
-                let etag = self.transport.put_object(&req, Bytes::from(body))?;
-                Ok(rot.output(ikey, etag, new.wrap, false))
-            }
-            RotationWrite::Metadata {
-                metadata,
-                etag,
-                parts,
-            } => {
-                let req = CopyRequest {
-                    bucket,
-                    key,
-                    source_bucket: bucket,
-                    source_key: key,
-                    source_if_match: etag.as_deref(),
-                    metadata: &metadata,
-                };
-                let (etag, multipart) = match parts {
-                    None => (
-                        self.transport.copy_object(&req).map_err(get::pinned)?,
-                        false,
-                    ),
-                    Some(ranges) => (self.copy_in_parts(&req, &ranges)?, true),
-                };
-                Ok(rot.output(key.to_string(), etag, new.wrap, multipart))
-            }
-        }
-    }
-
-    /// A metadata-replacing copy as a multipart upload of UploadPartCopy
-    /// parts (objects above CopyObject's 5 GiB), aborted on any failure.
-    fn copy_in_parts(
-        &self,
-        req: &CopyRequest<'_>,
-        ranges: &[ByteRange],
-    ) -> Result<Option<String>, ClientError> {
-        let upload_id = self.transport.create_multipart_upload(&PutRequest {
-            bucket: req.bucket,
-            key: req.key,
-            metadata: req.metadata,
-            fields: &PutFields::NONE,
-            checksum: None,
-        })?;
-        let result = (|| {
-            let mut parts = Vec::with_capacity(ranges.len());
-            for (i, range) in ranges.iter().enumerate() {
-                let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                let etag = self
-                    .transport
-                    .upload_part_copy(req, &upload_id, n, *range)
-                    .map_err(get::pinned)?;
-                parts.push(CompletedPart {
-                    part_number: n,
-                    etag,
-                    checksum: None,
-                });
-            }
-            Ok::<_, ClientError>(self.transport.complete_multipart_upload(
-                &CompleteRequest::new(req.bucket, req.key, &upload_id, &parts),
-            )?)
-        })();
-        result.map_err(|e| {
-            let abort = self
-                .transport
-                .abort_multipart_upload(req.bucket, req.key, &upload_id);
-            put::after_abort(e, abort, req.key, upload_id)
-        })
+        self.with_ops(|ops| run(ops.rotate_object(bucket, key, &Local(new_keyring), opts)))
     }
 }

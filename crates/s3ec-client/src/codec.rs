@@ -176,6 +176,7 @@ impl PendingOpen {
     ) -> Result<PendingOpen, ClientError> {
         parse_with(metadata, instruction_file, |env| {
             let suite = env.suite();
+            // spec: decryption.md#key-commitment/1-2 (policy checked before the keyring or any content)
             if !policy.commitment.allows_decrypt(suite) {
                 return Err(ClientError::CommitmentPolicy {
                     suite,
@@ -184,6 +185,7 @@ impl PendingOpen {
             }
             // spec decryption.md, CBC: only when legacy unauthenticated
             // modes are enabled; otherwise the error MUST name the suite.
+            // spec: decryption.md#legacy-decryption/1-2 decryption.md#cbc-decryption/1 client.md#enable-legacy-unauthenticated-modes/4 (CBC refused, by name, unless enabled)
             if suite == Suite::AesCbc && !policy.legacy.unauthenticated_modes {
                 return Err(ClientError::LegacyCbcDisabled);
             }
@@ -346,6 +348,7 @@ pub fn seal(
     placement: Placement,
     content_length: Option<u64>,
 ) -> Result<Sealed, ClientError> {
+    // spec: encryption.md#content-encryption/1
     let suite = commitment.encrypt_suite();
     let materials = keyring.on_encrypt(&EncryptRequest { suite, context })?;
     seal_with_materials(&materials, suite, placement, content_length)
@@ -392,6 +395,7 @@ pub fn seal_with_materials(
     let edk = &materials.encrypted.ciphertext;
     let wrap = materials.encrypted.wrap;
     let mut env = match &params {
+        // spec: data-format/content-metadata.md#algorithm-suite-and-message-format-version-compatibility/1-2 (0x0072 as V2, 0x0073 as V3)
         ContentParams::Gcm { iv } => Envelope::new_v2(wrap, edk, iv, matdesc)?,
         ContentParams::Committing {
             message_id,

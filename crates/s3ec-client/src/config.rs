@@ -114,10 +114,13 @@ impl Default for ClientConfig {
         // REQUIRE_ENCRYPT_REQUIRE_DECRYPT.
         ClientConfig {
             policy: DecryptPolicy::default(),
+            // spec: data-format/metadata-strategy.md#object-metadata/1 data-format/metadata-strategy.md#instruction-file/4
             instruction_file_puts: false,
             instruction_file_suffix: s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX.to_string(),
+            // spec: client.md#set-buffer-size/2
             get_strategy: GetStrategy::default(),
             part_size: DEFAULT_PART_SIZE,
+            // spec: client.md#enable-delayed-authentication/2
             delayed_authentication: false,
             concurrency: DEFAULT_CONCURRENCY,
         }
@@ -187,9 +190,9 @@ impl ClientConfig {
                 value: self.concurrency,
             });
         }
-        // Spec client.md §Set Buffer Size: "If Delayed Authentication mode
-        // is enabled, and the buffer size has been set to a value other
-        // than its default, the S3EC MUST throw an exception."
+        // Spec client.md §Set Buffer Size: delayed authentication with a
+        // buffer size other than the default is a configuration error.
+        // spec: client.md#set-buffer-size/1
         if self.delayed_authentication && self.get_strategy != GetStrategy::default() {
             return Err(ConfigError::DelayedAuthenticationWithBufferSize);
         }
@@ -224,22 +227,12 @@ pub(crate) fn check_instruction_file_suffix(suffix: &str) -> Result<(), ConfigEr
 ///
 /// ```
 /// # use s3ec_client::{Client, GetStrategy, ClientError, ConfigError};
-/// # use s3ec_client::transport::*;
-/// # #[derive(Debug)] struct NoS3;
-/// # impl Transport for NoS3 {
-/// #   fn head_object(&self, _: &ObjectRequest<'_>) -> Result<ObjectHead, TransportError> { unimplemented!() }
-/// #   fn get_object(&self, _: &GetRequest<'_>) -> Result<GetResponse, TransportError> { unimplemented!() }
-/// #   fn put_object(&self, _: &PutRequest<'_>, _: Bytes) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn delete_object(&self, _: &ObjectRequest<'_>) -> Result<(), TransportError> { unimplemented!() }
-/// #   fn create_multipart_upload(&self, _: &PutRequest<'_>) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn upload_part(&self, _: &PartRequest<'_>, _: Bytes) -> Result<String, TransportError> { unimplemented!() }
-/// #   fn complete_multipart_upload(&self, _: &CompleteRequest<'_>) -> Result<Option<String>, TransportError> { unimplemented!() }
-/// #   fn abort_multipart_upload(&self, _: &str, _: &str, _: &str) -> Result<(), TransportError> { unimplemented!() }
-/// # }
+/// # let dir = tempfile::tempdir()?;
+/// let s3 = s3ec_fs::FsStore::new(dir.path())?;
 /// let keyring = s3ec_local::AesKeyring::new(&[7u8; 32])?;
 /// // Delayed authentication and an explicit buffer size cannot be combined
 /// // (spec client.md).
-/// let refused = Client::builder(NoS3, keyring.clone())
+/// let refused = Client::builder(s3, keyring.clone())
 ///     .danger_delayed_authentication(true)
 ///     .get_strategy(GetStrategy::Buffer { max_bytes: 1 << 20 })
 ///     .build();
@@ -284,6 +277,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// key-committing ones; `RequireEncryptAllowDecrypt` also reads V1/V2
     /// objects; `ForbidEncryptAllowDecrypt` writes V2 objects (for readers
     /// that do not know V3 yet) and reads everything.
+    // spec: client.md#key-commitment/1
     pub fn commitment_policy(mut self, policy: CommitmentPolicy) -> Self {
         self.config.policy.commitment = policy;
         self
@@ -302,6 +296,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// (spec `metadata-strategy.md`: instruction file writes MUST NOT be
     /// enabled by default); [`PutOptions`](crate::PutOptions) overrides it
     /// per put.
+    // spec: client.md#instruction-file-configuration/1 data-format/metadata-strategy.md#instruction-file/5
     pub fn instruction_file_puts(mut self, on: bool) -> Self {
         self.config.instruction_file_puts = on;
         self
@@ -345,6 +340,7 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     /// and everything already written is forged or corrupt data the caller
     /// must discard. Off by default (spec `client.md`); cannot be combined
     /// with a non-default [`get_strategy`](Self::get_strategy).
+    // spec: client.md#enable-delayed-authentication/1
     pub fn danger_delayed_authentication(mut self, on: bool) -> Self {
         self.config.delayed_authentication = on;
         self

@@ -679,12 +679,14 @@ pub(crate) fn plan(
     if suite == Suite::AesCbc {
         // Gated by the legacy switch in codec::PendingOpen (spec
         // decryption.md §CBC Decryption).
+        // spec: client.md#enable-legacy-unauthenticated-modes/3
         return Ok(Plan::Cbc);
     }
     // One pass into a private temporary file that is published only once
     // the tag verified (get to a path): decrypting as the body arrives
     // releases nothing, since nobody else can read that file and it is
     // removed on failure.
+    // spec: client.md#enable-delayed-authentication/3 (otherwise buffered or spooled until the tag verifies)
     if config.delayed_authentication || one_pass {
         return Ok(Plan::Delayed);
     }

@@ -15,7 +15,10 @@
 //! * [`rotate`]: key rotation, rewrapping an object's data key under a
 //!   new master key without touching its body.
 //! * [`get`] and [`put`]: the decrypt state machine and part bookkeeping
-//!   the two clients share, and their options and outputs.
+//!   the two clients share, and their options and outputs. Envelope
+//!   reading, head, delete, low-level multipart and rotation are written
+//!   once as `async` code that the async client awaits and the blocking
+//!   client runs on its own thread over its blocking transport.
 
 #[cfg(feature = "async")]
 pub mod async_client;
@@ -26,8 +29,10 @@ pub mod config;
 pub mod error;
 pub mod get;
 pub mod multipart;
+mod ops;
 pub(crate) mod parallel;
 pub mod put;
+mod ready;
 pub mod request;
 pub mod rotate;
 pub mod transport;

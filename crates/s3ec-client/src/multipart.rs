@@ -39,7 +39,7 @@
 //! instruction-file storage, into `<key>.instruction` after completion (as
 //! [`crate::put`] does, for the same reasons).
 //!
-//! ```no_run
+//! ```
 //! use s3ec_client::{Client, PutOptions};
 //!
 //! // `client` is any `Client`, e.g. over `s3ec_reqwest::ReqwestTransport`.
@@ -55,6 +55,13 @@
 //!     client.complete_multipart_upload(&up)?;
 //!     Ok(())
 //! }
+//! # let dir = tempfile::tempdir()?;
+//! # let s3 = s3ec_fs::FsStore::new(dir.path().join("s3"))?;
+//! # let client = Client::builder(s3, s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
+//! # upload(&client, &dir.path().join("upload.state"))?;
+//! # let got = client.get_object_to_vec("bucket", "big.bin", None)?.0;
+//! # assert_eq!(got.len(), (5 << 20) + 7);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
@@ -70,7 +77,9 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, DecryptPolicy, PendingOpen};
 use crate::config::{MAX_PARTS, MIN_PART_SIZE};
 use crate::error::ClientError;
-use crate::transport::{CompletedPart, Metadata};
+use crate::transport::{
+    Checksum, ChecksumAlgorithm, CompletedPart, Metadata, PutFields, ServerSideEncryption,
+};
 use crate::Backend;
 
 /// Version of the saved state layout.
@@ -175,6 +184,24 @@ pub struct MultipartUpload {
     last_part_sent: bool,
     checkpoint: SealedCheckpoint,
     content_key: ContentKey,
+    /// The fields parts and completion carry (checksum algorithm,
+    /// conditions, expected owner, request payer): see [`upload_fields`].
+    fields: PutFields,
+}
+
+/// The part of a put's fields that the parts and the completion of a
+/// multipart upload carry; the rest go on CreateMultipartUpload only.
+pub(crate) fn upload_fields(fields: &PutFields) -> PutFields {
+    PutFields {
+        checksum_algorithm: fields.checksum_algorithm,
+        if_none_match: fields.if_none_match.clone(),
+        if_match: fields.if_match.clone(),
+        expected_bucket_owner: fields.expected_bucket_owner.clone(),
+        request_payer: fields.request_payer,
+        // For the instruction file written after completion.
+        server_side_encryption: fields.server_side_encryption.clone(),
+        ..PutFields::default()
+    }
 }
 
 impl fmt::Debug for MultipartUpload {
@@ -219,12 +246,92 @@ struct Saved {
     plaintext_len: u64,
     last_part_sent: bool,
     checkpoint: String,
+    /// Absent in states saved before fields were carried: none.
+    #[serde(default)]
+    fields: SavedFields,
 }
 
 #[derive(Serialize, Deserialize)]
 struct SavedPart {
     part_number: u32,
     etag: String,
+    /// The part's checksum (base64), when the upload has an algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum: Option<String>,
+}
+
+/// The saved form of [`upload_fields`].
+#[derive(Serialize, Deserialize, Default)]
+struct SavedFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum_algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    if_none_match: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    if_match: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expected_bucket_owner: Option<String>,
+    #[serde(default)]
+    request_payer: bool,
+    /// `AES256` or `aws:kms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sse: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sse_kms_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sse_bucket_key: Option<bool>,
+}
+
+impl SavedFields {
+    fn of(f: &PutFields) -> SavedFields {
+        SavedFields {
+            checksum_algorithm: f.checksum_algorithm.map(|a| a.as_str().to_string()),
+            if_none_match: f.if_none_match.clone(),
+            if_match: f.if_match.clone(),
+            expected_bucket_owner: f.expected_bucket_owner.clone(),
+            request_payer: f.request_payer,
+            sse: f
+                .server_side_encryption
+                .as_ref()
+                .map(|s| s.as_header().to_string()),
+            sse_kms_key_id: match &f.server_side_encryption {
+                Some(ServerSideEncryption::Kms { key_id, .. }) => key_id.clone(),
+                _ => None,
+            },
+            sse_bucket_key: match &f.server_side_encryption {
+                Some(ServerSideEncryption::Kms { bucket_key, .. }) => *bucket_key,
+                _ => None,
+            },
+        }
+    }
+
+    fn fields(&self) -> Result<PutFields, &'static str> {
+        let checksum_algorithm = match self.checksum_algorithm.as_deref() {
+            None => None,
+            Some("CRC32") => Some(ChecksumAlgorithm::Crc32),
+            Some("CRC32C") => Some(ChecksumAlgorithm::Crc32c),
+            Some("SHA256") => Some(ChecksumAlgorithm::Sha256),
+            Some(_) => return Err("unknown checksum algorithm"),
+        };
+        let server_side_encryption = match self.sse.as_deref() {
+            None => None,
+            Some("AES256") => Some(ServerSideEncryption::S3),
+            Some("aws:kms") => Some(ServerSideEncryption::Kms {
+                key_id: self.sse_kms_key_id.clone(),
+                bucket_key: self.sse_bucket_key,
+            }),
+            Some(_) => return Err("unknown server-side encryption"),
+        };
+        Ok(PutFields {
+            checksum_algorithm,
+            server_side_encryption,
+            if_none_match: self.if_none_match.clone(),
+            if_match: self.if_match.clone(),
+            expected_bucket_owner: self.expected_bucket_owner.clone(),
+            request_payer: self.request_payer,
+            ..PutFields::default()
+        })
+    }
 }
 
 /// The envelope of a new upload and its content key: the transport-free
@@ -238,6 +345,7 @@ pub(crate) struct NewUpload {
 }
 
 impl NewUpload {
+    // spec: client.md#optional-api-operations/1 (the envelope that CreateMultipartUpload carries)
     /// Write the envelope for fresh `materials` and build the content key.
     pub(crate) fn new(
         materials: EncryptionMaterials,
@@ -266,6 +374,7 @@ impl NewUpload {
         bucket: &str,
         key: &str,
         upload_id: String,
+        fields: &PutFields,
     ) -> Result<MultipartUpload, ClientError> {
         let aad = checkpoint_aad(bucket, key, &upload_id, 1, 0);
         let checkpoint = self
@@ -283,6 +392,7 @@ impl NewUpload {
             last_part_sent: false,
             checkpoint,
             content_key: self.content_key,
+            fields: upload_fields(fields),
         })
     }
 }
@@ -337,6 +447,14 @@ impl Restoring {
         if saved.last_part_sent && saved.parts.is_empty() {
             return Err(invalid("last part sent but no parts"));
         }
+        let fields = saved.fields.fields().map_err(invalid)?;
+        for p in &saved.parts {
+            if p.checksum.is_some() != fields.checksum_algorithm.is_some() {
+                return Err(invalid(
+                    "a part's checksum does not match the upload's algorithm",
+                ));
+            }
+        }
         Ok(Restoring { saved, checkpoint })
     }
 
@@ -354,13 +472,18 @@ impl Restoring {
     /// checkpoint must open under it, bound to the saved position.
     pub(crate) fn finish(self, content_key: ContentKey) -> Result<MultipartUpload, ClientError> {
         let s = self.saved;
+        // Checked in `parse`.
+        let fields = s.fields.fields().unwrap_or_default();
         let parts: Vec<CompletedPart> = s
             .parts
             .into_iter()
             .map(|p| CompletedPart {
                 part_number: p.part_number,
                 etag: p.etag,
-                checksum: None,
+                checksum: p
+                    .checksum
+                    .zip(fields.checksum_algorithm)
+                    .map(|(value, algorithm)| Checksum { algorithm, value }),
             })
             .collect();
         let upload = MultipartUpload {
@@ -374,6 +497,7 @@ impl Restoring {
             last_part_sent: s.last_part_sent,
             checkpoint: self.checkpoint,
             content_key,
+            fields,
         };
         if !upload.last_part_sent {
             // Opens only with this key, at this upload and position.
@@ -460,11 +584,13 @@ impl MultipartUpload {
                 .map(|p| SavedPart {
                     part_number: p.part_number,
                     etag: p.etag.clone(),
+                    checksum: p.checksum.as_ref().map(|c| c.value.clone()),
                 })
                 .collect(),
             plaintext_len: self.plaintext_len,
             last_part_sent: self.last_part_sent,
             checkpoint: Base64::encode_string(&self.checkpoint),
+            fields: SavedFields::of(&self.fields),
         };
         // Strings, numbers and a Vec: serialization cannot fail.
         serde_json::to_vec_pretty(&saved).unwrap_or_default()
@@ -496,6 +622,7 @@ impl MultipartUpload {
             });
         }
         let expected = self.next_part_number();
+        // spec: client.md#optional-api-operations/3
         if part_number != expected {
             return Err(MultipartError::PartOutOfOrder {
                 expected,
@@ -525,6 +652,7 @@ impl MultipartUpload {
     ) -> Result<PendingPart, ClientError> {
         let len = buf.len() as u64;
         self.check_part(part_number, len, last)?;
+        // spec: client.md#optional-api-operations/4 (one GCM stream continued from the checkpoint)
         let mut enc = self.resume_cipher().map_err(|_| {
             ClientError::Multipart(MultipartError::InvalidState {
                 reason: "the checkpoint does not open",
@@ -547,12 +675,29 @@ impl MultipartUpload {
         })
     }
 
-    /// Record a part S3 accepted.
-    pub(crate) fn part_done(&mut self, part: PendingPart, etag: String) -> CompletedPart {
+    /// The fields the upload's parts and its completion carry.
+    pub(crate) fn fields(&self) -> &PutFields {
+        &self.fields
+    }
+
+    /// The checksum of an encrypted part, when the upload asked for one.
+    pub(crate) fn part_checksum(&self, ciphertext: &[u8]) -> Option<Checksum> {
+        self.fields
+            .checksum_algorithm
+            .map(|a| a.checksum(ciphertext))
+    }
+
+    /// Record a part S3 accepted (with the checksum it was sent with).
+    pub(crate) fn part_done(
+        &mut self,
+        part: PendingPart,
+        etag: String,
+        checksum: Option<Checksum>,
+    ) -> CompletedPart {
         let done = CompletedPart {
             part_number: part.part_number,
             etag,
-            checksum: None,
+            checksum,
         };
         self.parts.push(done.clone());
         self.plaintext_len += part.plaintext_len;
@@ -621,12 +766,13 @@ mod tests {
             .unwrap();
         NewUpload::new(materials, &policy, Placement::ObjectMetadata)
             .unwrap()
-            .started("b", "k", "up-1".into())
+            .started("b", "k", "up-1".into(), &PutFields::NONE)
             .unwrap()
     }
 
     #[test]
     fn misuse_is_refused() {
+        // spec: client.md#optional-api-operations/3
         let mut up = upload();
         let small = MIN_PART_SIZE as usize - 1;
         let err = |r: Result<PendingPart, ClientError>| match r {
@@ -653,7 +799,7 @@ mod tests {
             Err(MultipartError::NotFinished { next: 1 })
         );
         let p = up.encrypt_part(1, &mut vec![0; 10], true).unwrap();
-        up.part_done(p, "e1".into());
+        up.part_done(p, "e1".into(), None);
         assert_eq!(
             err(up.encrypt_part(2, &mut vec![0; 10], true)),
             MultipartError::AfterLastPart { last: 1 }
@@ -666,7 +812,7 @@ mod tests {
         let mut up = upload();
         let mut buf = vec![1u8; MIN_PART_SIZE as usize];
         let p = up.encrypt_part(1, &mut buf, false).unwrap();
-        up.part_done(p, "e1".into());
+        up.part_done(p, "e1".into(), None);
         let saved = up.save();
         let text = String::from_utf8(saved.clone()).unwrap();
         assert!(!text.contains("data_key"));
@@ -706,5 +852,61 @@ mod tests {
         ));
         // Garbage.
         assert!(Restoring::parse(b"{}").is_err());
+    }
+
+    #[test]
+    fn saved_fields_round_trip_and_are_checked() {
+        let ring = s3ec_local::AesKeyring::new(&[4u8; 32]).unwrap();
+        let policy = DecryptPolicy::default();
+        let materials = ring
+            .on_encrypt(&EncryptRequest {
+                suite: policy.commitment.encrypt_suite(),
+                context: &Context::new(),
+            })
+            .unwrap();
+        let fields = PutFields {
+            checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+            if_match: Some("\"e0\"".into()),
+            server_side_encryption: Some(ServerSideEncryption::Kms {
+                key_id: Some("k-1".into()),
+                bucket_key: Some(true),
+            }),
+            content_type: Some("text/plain".into()), // not carried past Create
+            ..PutFields::default()
+        };
+        let mut up = NewUpload::new(materials, &policy, Placement::ObjectMetadata)
+            .unwrap()
+            .started("b", "k", "up-1".into(), &fields)
+            .unwrap();
+        let mut buf = vec![1u8; MIN_PART_SIZE as usize];
+        let p = up.encrypt_part(1, &mut buf, false).unwrap();
+        let sum = up.part_checksum(&buf);
+        assert_eq!(sum, Some(ChecksumAlgorithm::Sha256.checksum(&buf)));
+        up.part_done(p, "e1".into(), sum.clone());
+        let saved = up.save();
+        let r = Restoring::parse(&saved).unwrap();
+        let back = r.saved.fields.fields().unwrap();
+        assert_eq!(back, upload_fields(&fields));
+        assert_eq!(back.content_type, None);
+        assert_eq!(r.saved.parts[0].checksum, sum.map(|c| c.value));
+
+        // A state saved before fields were carried still loads (none).
+        let mut v: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+        v.as_object_mut().unwrap().remove("fields");
+        v["parts"][0].as_object_mut().unwrap().remove("checksum");
+        let old = Restoring::parse(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert_eq!(old.saved.fields.fields().unwrap(), PutFields::default());
+
+        // A part checksum without an algorithm, or an unknown algorithm,
+        // is refused.
+        let mut v: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+        v["fields"]
+            .as_object_mut()
+            .unwrap()
+            .remove("checksum_algorithm");
+        assert!(Restoring::parse(&serde_json::to_vec(&v).unwrap()).is_err());
+        let mut v: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+        v["fields"]["checksum_algorithm"] = serde_json::json!("MD4");
+        assert!(Restoring::parse(&serde_json::to_vec(&v).unwrap()).is_err());
     }
 }

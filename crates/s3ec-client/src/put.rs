@@ -89,6 +89,7 @@ impl PutOptions {
     }
 
     /// Choose the envelope storage for this put.
+    // spec: data-format/metadata-strategy.md#instruction-file/1 data-format/metadata-strategy.md#instruction-file/5 (per put)
     pub fn instruction_file(mut self, on: bool) -> Self {
         self.instruction_file = Some(on);
         self
@@ -283,6 +284,7 @@ pub(crate) fn after_instruction_file_failure(
 
 /// The request of the instruction file of `key` (default suffix, marker
 /// metadata).
+// spec: data-format/metadata-strategy.md#instruction-file/6 (always the default suffix on writes)
 pub(crate) fn instruction_file_put(key: &str) -> (String, Metadata) {
     (
         crate::get::instruction_file_key(key, INSTRUCTION_FILE_SUFFIX),
@@ -296,6 +298,7 @@ pub(crate) fn instruction_file_put(key: &str) -> (String, Metadata) {
 /// validated against the suite's maximum content length; the encryptor
 /// enforces it again for bodies of unknown length), or more than S3's
 /// 10,000 parts at this part size.
+// spec: encryption.md#content-encryption/2
 pub(crate) fn check_declared_length(len: Option<u64>, part_size: usize) -> Result<(), ClientError> {
     let Some(len) = len else { return Ok(()) };
     if len > s3ec_core::suite::GCM_MAX_PLAINTEXT_LEN {

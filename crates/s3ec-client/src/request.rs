@@ -5,8 +5,11 @@
 //! clients: the setters are written once, only `send` differs.
 //!
 //! ```
-//! # fn f(client: s3ec_client::Client) -> Result<(), s3ec_client::ClientError> {
-//! use s3ec_client::{ChecksumAlgorithm, ServerSideEncryption};
+//! use s3ec_client::{ChecksumAlgorithm, Client, ServerSideEncryption};
+//! # let dir = tempfile::tempdir()?;
+//! // Any transport; here a local folder that stands in for S3.
+//! let s3 = s3ec_fs::FsStore::new(dir.path())?;
+//! let client = Client::builder(s3, s3ec_local::AesKeyring::new(&[1u8; 32])?).build()?;
 //! let out = client
 //!     .put()
 //!     .bucket("reports")
@@ -22,8 +25,10 @@
 //!     .send()?;
 //!
 //! let got = client.get().bucket("reports").key("2026/q4.csv").send_to_vec()?;
-//! assert_eq!(got.1.object.content_type.as_deref(), Some("text/csv"));
-//! # let _ = out; Ok(()) }
+//! assert_eq!(got.0, b"region,total\n");
+//! assert_eq!(got.1.object.metadata, [("department".to_string(), "finance".to_string())]);
+//! # let _ = out;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::io::{Read, Write};

@@ -7,16 +7,20 @@
 //!
 //! 1. HEAD the object (its metadata and entity tag); if the envelope is in
 //!    an instruction file, GET `<key>.instruction`.
-//! 2. The client's keyring (the **old** key) unwraps the data key; for V3
+//! 2. Unless [`RotateOptions::allow_same_key`] is set, the **new** keyring
+//!    must fail to unwrap the object's current data key: an object it
+//!    already reads (rotated by an earlier run, or the new key is the old
+//!    one) is refused with [`RotationError::SameKey`] before anything is
+//!    written. So a client that reads with both keys (a
+//!    [`Keyrings`](s3ec_keyring::Keyrings), the old one first) can rerun a
+//!    rotation after a crash and skip what is done.
+//! 3. The client's keyring (the **old** key) unwraps the data key; for V3
 //!    the key commitment is checked against it, so a key that does not
-//!    belong to the body is never rewrapped.
-//! 3. The **new** keyring wraps the same data key
+//!    belong to the body is never rewrapped. The **new** keyring wraps the
+//!    same data key
 //!    ([`Keyring::wrap_data_key`](s3ec_keyring::Keyring::wrap_data_key)):
 //!    AES to AES, RSA to RSA, KMS to KMS (KMS `Encrypt`, with the object's
-//!    encryption context). Unless [`RotateOptions::allow_same_key`] is set,
-//!    the old keyring must then fail to unwrap the new wrapped key:
-//!    rotating to the same key (or to a key the old keyring also holds) is
-//!    refused with [`RotationError::SameKey`] before anything is written.
+//!    encryption context).
 //! 4. The new envelope keeps the suite, IV / message id, key commitment and
 //!    recorded plaintext length; only the wrap, the wrapped key and the
 //!    material description (or encryption context) change. It is written
@@ -44,10 +48,12 @@
 //! the rotation then fails with [`RotationError::SameKey`] or finds the new
 //! key: both keys should be kept until the rotation reports success).
 //!
-//! ```no_run
+//! ```
 //! use s3ec_client::{Client, ClientError, RotateOptions, RotationError};
 //!
-//! // `client` holds the old master key; `new_key` is the new one.
+//! // `client` reads with the old and the new master key (a `Keyrings`, the
+//! // old one first), so a rerun after a crash finds finished objects;
+//! // `new_key` is the new one.
 //! fn rotate(client: &Client, new_key: &s3ec_local::AesKeyring, keys: &[&str]) -> Result<(), ClientError> {
 //!     for key in keys {
 //!         match client.rotate_object("bucket", key, new_key, &RotateOptions::default()) {
@@ -59,6 +65,19 @@
 //!     }
 //!     Ok(())
 //! }
+//! # let dir = tempfile::tempdir()?;
+//! # let s3 = s3ec_fs::FsStore::new(dir.path())?;
+//! # let old_key = s3ec_local::AesKeyring::new(&[1u8; 32])?;
+//! # let new_key = s3ec_local::AesKeyring::new(&[2u8; 32])?;
+//! # let both = s3ec_client::Keyrings::new().with(old_key).with(new_key.clone());
+//! # let client = Client::builder(s3.clone(), both).build()?;
+//! # client.put_object("bucket", "a", &b"one"[..], None, &Default::default())?;
+//! # client.put_object("bucket", "b", &b"two"[..], None, &Default::default())?;
+//! # rotate(&client, &new_key, &["a", "b"])?;
+//! # rotate(&client, &new_key, &["a", "b"])?; // a second run finds them done
+//! # let reader = Client::builder(s3, new_key).build()?;
+//! # assert_eq!(reader.get_object_to_vec("bucket", "b", None)?.0, b"two");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Limits: the instruction-file PUT is not yet conditional (a writer that
@@ -152,8 +171,9 @@ impl RotateOptions {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotationError {
-    /// The old keyring can unwrap the newly wrapped key: the new key is the
-    /// old one (or the old keyring holds both). Nothing was written.
+    /// The new keyring already unwraps the object's data key: the object is
+    /// under the new key already (an earlier run rotated it), or the new key
+    /// is the old one. Nothing was written.
     SameKey,
     /// The object's format cannot be rewrapped (legacy V1 / AES-CBC
     /// objects: re-encrypt them with a get and a put).
@@ -172,8 +192,9 @@ impl fmt::Display for RotationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RotationError::SameKey => f.write_str(
-                "the old keyring can unwrap the newly wrapped data key: the new key is the old one \
-                 (set allow_same_key to rewrap anyway); nothing was written",
+                "the new keyring already unwraps this object's data key: it is under the new key \
+                 already, or the new key is the old one (set allow_same_key to rewrap anyway); \
+                 nothing was written",
             ),
             RotationError::UnsupportedSuite { suite } => write!(
                 f,
@@ -360,27 +381,13 @@ impl Rotation {
         }
     }
 
-    /// What to ask the old keyring about the new wrapped key (the same-key
-    /// check).
-    pub(crate) fn same_key_request<'a>(&'a self, new: &'a EncryptedDataKey) -> DecryptRequest<'a> {
-        DecryptRequest {
-            suite: self.suite,
-            wrap: new.wrap,
-            encrypted_key: &new.ciphertext,
-            cek_alg: &self.cek_alg,
-            stored_map: &new.stored_map,
-            expected_context: None,
-            legacy: self.legacy,
-        }
-    }
-
     /// The outcome of the same-key check: refused unless allowed.
     pub(crate) fn check_not_same(
         &self,
-        old_unwrapped_new: bool,
+        new_unwraps_current: bool,
         opts: &RotateOptions,
     ) -> Result<(), RotationError> {
-        if old_unwrapped_new && !opts.allow_same_key {
+        if new_unwraps_current && !opts.allow_same_key {
             Err(RotationError::SameKey)
         } else {
             Ok(())

@@ -556,6 +556,8 @@ pub struct CopyRequest<'a> {
 /// use s3ec_client::transport::url_decode;
 /// assert_eq!(url_decode("a%2Fb+c%C3%A9").as_deref(), Some("a/b cé"));
 /// assert_eq!(url_decode("%4"), None);
+/// // Found by the `s3_responses` fuzz target: a sign is no hex digit.
+/// assert_eq!(url_decode("%+c"), None);
 /// ```
 pub fn url_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
@@ -564,8 +566,13 @@ pub fn url_decode(s: &str) -> Option<String> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                // Two hex digits exactly (`from_str_radix` alone would
+                // also take a sign: `%+1`).
+                let hex = b.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
                 i += 3;
             }
             b'+' => {

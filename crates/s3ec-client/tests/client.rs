@@ -144,6 +144,7 @@ fn round_trips_sizes_placements_policies() {
 
 #[test]
 fn v2_objects_and_the_commitment_policy() {
+    // spec: key-commitment.md#commitment-policy/1 key-commitment.md#commitment-policy/3-4 key-commitment.md#commitment-policy/6 decryption.md#key-commitment/2 encryption.md#content-encryption/1
     let s3 = FakeS3::new();
     let v2 = Client::builder(s3.clone(), ring())
         .commitment_policy(CommitmentPolicy::ForbidEncryptAllowDecrypt)
@@ -247,6 +248,7 @@ fn strategies_buffer_spool_auto() {
 
 #[test]
 fn tampering_is_an_error_and_releases_nothing() {
+    // spec: client.md#enable-delayed-authentication/3
     let s3 = FakeS3::new();
     let dir = spool_dir("tamper");
     let clients = [
@@ -556,6 +558,7 @@ fn metadata_put_over_an_instruction_file_object_reads_the_new_envelope() {
 
 #[test]
 fn delete_removes_object_and_instruction_file() {
+    // spec: client.md#required-api-operations/5-10
     let s3 = FakeS3::new();
     let c = client(&s3);
     let opts = PutOptions::default().instruction_file(true);
@@ -593,6 +596,7 @@ fn delete_removes_object_and_instruction_file() {
 
 #[test]
 fn declared_lengths_past_the_limits_are_refused_up_front() {
+    // spec: encryption.md#content-encryption/2
     let s3 = FakeS3::new();
     let c = client(&s3);
     // Past 10,000 parts the part size grows (issue 12): the put goes on
@@ -636,6 +640,7 @@ fn inspect_without_decrypting() {
 
 #[test]
 fn ranged_gets_are_gated_and_correct() {
+    // spec: decryption.md#ranged-gets/1-3
     let s3 = FakeS3::new();
     let c = client(&s3);
     let pt = data(PS + 5000, 9);
@@ -700,6 +705,7 @@ fn ranged_gets_are_gated_and_correct() {
 
 #[test]
 fn delayed_authentication_is_an_explicit_danger_opt_in() {
+    // spec: client.md#set-buffer-size/1 client.md#enable-delayed-authentication/1
     let s3 = FakeS3::new();
     let c = client(&s3);
     let pt = data(200_000, 4);
@@ -800,6 +806,7 @@ fn config_validation() {
 
 #[test]
 fn a_range_answer_to_a_whole_get_is_refused() {
+    // spec: decryption.md#ranged-gets/4
     let s3 = FakeS3::new();
     let c = sequential(&s3);
     c.put_object("b", "x", &b"abc"[..], None, &no_ctx())
@@ -1070,6 +1077,8 @@ fn v2_objects_with_128_and_192_bit_data_keys() {
 
 #[test]
 fn legacy_cbc_objects_need_the_legacy_switches() {
+    // spec: client.md#enable-legacy-wrapping-algorithms/3-4
+    // spec: decryption.md#legacy-decryption/1-2 decryption.md#cbc-decryption/1-2 client.md#enable-legacy-unauthenticated-modes/3-4
     use aes::cipher::{BlockModeEncrypt, KeyIvInit};
     use s3ec_core::WrapAlg;
     let s3 = FakeS3::new();

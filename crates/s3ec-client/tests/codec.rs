@@ -65,6 +65,7 @@ fn get(
 
 #[test]
 fn round_trips_every_format_and_placement() {
+    // spec: data-format/content-metadata.md#algorithm-suite-and-message-format-version-compatibility/1-2
     let k = ring(1);
     let permissive = DecryptPolicy {
         commitment: CommitmentPolicy::RequireEncryptAllowDecrypt,
@@ -109,6 +110,7 @@ fn round_trips_every_format_and_placement() {
 
 #[test]
 fn default_policy_refuses_v2_before_unwrapping() {
+    // spec: decryption.md#key-commitment/1-2 key-commitment.md#commitment-policy/6
     let k = ring(2);
     let obj = put(
         &k,

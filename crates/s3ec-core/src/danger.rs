@@ -167,6 +167,7 @@ pub fn decrypt_range_with<B: GcmBackend>(
 /// `decryption.md` §Ranged Gets: `0x0072` objects are read with `0x0071`,
 /// `0x0073` objects with `0x0074` — i.e. the same key and IV as the GCM
 /// content, as CTR.
+// spec: decryption.md#ranged-gets/2-3 (a GCM body read as CTR with the same key and IV, counter from 2)
 pub fn decrypt_range_with_key(key: &ContentKey, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
     decrypt_range_with_key_with::<RustCrypto>(key, offset, buf)
 }
@@ -217,6 +218,7 @@ pub struct RangePlan {
 /// assert_eq!(p, RangePlan { fetch_first: 16, fetch_last: 47, skip: 4, len: 21 });
 /// # Ok::<(), s3ec_core::Error>(())
 /// ```
+// spec: decryption.md#ranged-gets/1 (widened to whole 16-byte blocks)
 pub fn plan_range(first: u64, last: Option<u64>, body_len: u64) -> Result<RangePlan, Error> {
     let pt_len = body_len
         .checked_sub(TAG_LEN as u64)
@@ -246,6 +248,7 @@ mod tests {
 
     #[test]
     fn plan_edges() {
+        // spec: decryption.md#ranged-gets/1
         assert_eq!(plan_range(0, None, 15), Err(InputError::Truncated.into()));
         assert_eq!(plan_range(0, None, 16), Err(InputError::OutOfRange.into()));
         assert_eq!(

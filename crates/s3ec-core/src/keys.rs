@@ -67,6 +67,7 @@ impl MetaKey {
     ];
 
     /// The key as stored (lower case, without the `x-amz-meta-` prefix).
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/1-2 (x-amz- names, never with x-amz-meta-)
     pub const fn as_str(self) -> &'static str {
         match self {
             MetaKey::KeyV1 => "x-amz-key",

@@ -36,6 +36,7 @@ enum Inner {
 }
 
 impl Inner {
+    // spec: decryption.md#cbc-decryption/2-3 (AES-CBC with PKCS#7 unpadding; a key it cannot take fails the decryption)
     fn new(key: &[u8], iv: &[u8; 16]) -> Result<Inner, Error> {
         let bad = |_| Error::from(InputError::KeyLength { actual: key.len() });
         Ok(match key.len() {
@@ -60,6 +61,7 @@ impl Inner {
 
 /// Check PKCS#7 padding of the final block in constant time; returns the
 /// number of plaintext bytes in the block.
+// spec: decryption.md#cbc-decryption/2 (PKCS#5/PKCS#7 padding of a 16-byte block)
 fn unpad(block: &[u8; BLOCK]) -> Result<usize, Error> {
     let pad = block[BLOCK - 1];
     let mut ok: Choice = pad.ct_gt(&0) & !pad.ct_gt(&(BLOCK as u8));
@@ -217,6 +219,7 @@ mod tests {
 
     #[test]
     fn unpad_cases() {
+        // spec: decryption.md#cbc-decryption/2
         let mut b = [0u8; 16];
         assert!(unpad(&b).is_err());
         b[15] = 1;
@@ -235,6 +238,7 @@ mod tests {
 
     #[test]
     fn key_lengths() {
+        // spec: decryption.md#cbc-decryption/3
         for n in [16, 24, 32] {
             assert!(CbcDecryptor::new(&vec![1; n], &[0; 16]).is_ok());
         }

@@ -5,7 +5,7 @@
 //! encoded-words (`=?UTF-8?B?...?=`), and the text inside is often
 //! "double encoded": each *byte* of the original UTF-8 value appears as one
 //! character U+0080..U+00FF (spec `data-format/metadata-strategy.md`,
-//! "Object Metadata": the S3EC SHOULD support decoding this "double
+//! "Object Metadata": a SHOULD asks readers to decode this "double
 //! encoding"). Other stores (and S3 in other paths) hand the raw UTF-8 back
 //! unchanged.
 //!

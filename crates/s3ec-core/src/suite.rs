@@ -27,7 +27,7 @@ pub const MESSAGE_ID_LEN: usize = 28;
 /// Length of the V3 key commitment, in bytes.
 pub const COMMITMENT_LEN: usize = 28;
 /// The fixed IV of the committing suite: twelve `0x01` bytes
-/// (spec `key-derivation.md`: the IV "MUST consist entirely of bytes with the value 0x01").
+/// (spec `key-derivation.md#hkdf-operation/11`).
 pub const COMMITTING_IV: [u8; 12] = [0x01; 12];
 
 impl Suite {
@@ -121,9 +121,9 @@ impl Suite {
         }
     }
 
-    /// The AAD of the content cipher: empty for V2 ("The client MUST NOT
-    /// provide any AAD"), the suite id bytes for the committing suite
-    /// (`key-derivation.md`: "MUST set the AAD to the Algorithm Suite ID").
+    /// The AAD of the content cipher: none for V2
+    /// (`encryption.md#alg_aes_256_gcm_iv12_tag16_no_kdf/2`), the suite id
+    /// bytes for the committing suite (`key-derivation.md#hkdf-operation/14`).
     pub const fn content_aad(self) -> &'static [u8] {
         match self {
             Suite::AesGcmCommitting => &[0x00, 0x73],
@@ -226,6 +226,7 @@ impl WrapAlg {
     /// Whether this wrap is legacy (unwrap only, behind the legacy
     /// wrapping-algorithms option).
     pub const fn is_legacy(self) -> bool {
+        // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/6 (kms+context, like AES/GCM and RSA-OAEP-SHA1, is not legacy)
         !matches!(
             self,
             WrapAlg::KmsContext | WrapAlg::AesGcm | WrapAlg::RsaOaepSha1
@@ -264,7 +265,9 @@ impl CommitmentPolicy {
     /// The suite this policy encrypts with.
     pub const fn encrypt_suite(self) -> Suite {
         match self {
+            // spec: key-commitment.md#commitment-policy/1 (FORBID encrypts with 0x0072 only)
             CommitmentPolicy::ForbidEncryptAllowDecrypt => Suite::AesGcm,
+            // spec: key-commitment.md#commitment-policy/3 key-commitment.md#commitment-policy/5 (the REQUIRE_ENCRYPT policies encrypt with 0x0073)
             _ => Suite::AesGcmCommitting,
         }
     }
@@ -274,7 +277,9 @@ impl CommitmentPolicy {
     /// before decrypting).
     pub const fn allows_decrypt(self, suite: Suite) -> bool {
         match self {
+            // spec: key-commitment.md#commitment-policy/6 (REQUIRE_DECRYPT reads committing suites only)
             CommitmentPolicy::RequireEncryptRequireDecrypt => suite.is_committing(),
+            // spec: key-commitment.md#commitment-policy/2 key-commitment.md#commitment-policy/4 (the ALLOW_DECRYPT policies read every suite)
             _ => true,
         }
     }
@@ -325,5 +330,49 @@ mod tests {
         );
         assert!(Suite::AesCbc.check_encrypt().is_err());
         assert!(WrapAlg::Kms.check_encrypt().is_err());
+    }
+
+    /// Each policy's encrypt suite and the suites it reads; every row
+    /// fails if its arm of `encrypt_suite` / `allows_decrypt` changes.
+    #[test]
+    fn policy_table() {
+        use CommitmentPolicy::*;
+        // spec: key-commitment.md#commitment-policy/1-6
+        let all = [Suite::AesCbc, Suite::AesGcm, Suite::AesGcmCommitting];
+        assert_eq!(ForbidEncryptAllowDecrypt.encrypt_suite(), Suite::AesGcm);
+        assert!(!ForbidEncryptAllowDecrypt.encrypt_suite().is_committing());
+        assert!(all
+            .iter()
+            .all(|s| ForbidEncryptAllowDecrypt.allows_decrypt(*s)));
+        for p in [RequireEncryptAllowDecrypt, RequireEncryptRequireDecrypt] {
+            assert_eq!(p.encrypt_suite(), Suite::AesGcmCommitting);
+        }
+        assert!(all
+            .iter()
+            .all(|s| RequireEncryptAllowDecrypt.allows_decrypt(*s)));
+        assert!(!RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesCbc));
+        assert!(!RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesGcm));
+        assert!(RequireEncryptRequireDecrypt.allows_decrypt(Suite::AesGcmCommitting));
+    }
+
+    /// Which wraps are legacy: the fully supported ones (kms+context among
+    /// them) encrypt and decrypt with the legacy switches off.
+    #[test]
+    fn wrap_legacy_classes() {
+        // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/6
+        for w in [WrapAlg::KmsContext, WrapAlg::AesGcm, WrapAlg::RsaOaepSha1] {
+            assert!(!w.is_legacy(), "{w:?}");
+            assert!(w.check_encrypt().is_ok(), "{w:?}");
+        }
+        for w in [
+            WrapAlg::Kms,
+            WrapAlg::AesWrap,
+            WrapAlg::RsaOaepSha256,
+            WrapAlg::AesEcb,
+            WrapAlg::RsaPkcs1,
+        ] {
+            assert!(w.is_legacy(), "{w:?}");
+            assert!(w.check_encrypt().is_err(), "{w:?}");
+        }
     }
 }

@@ -53,6 +53,7 @@ fn encrypt(suite: Suite, rng_bytes: Vec<u8>) -> (Vec<u8>, ContentParams) {
 
 #[test]
 fn v3_known_answer() {
+    // spec: key-derivation.md#hkdf-operation/1-14 encryption.md#alg_aes_256_gcm_hkdf_sha512_commit_key/1-3 encryption.md#content-encryption/3-4
     let (body, params) = encrypt(Suite::AesGcmCommitting, mid().to_vec());
     assert_eq!(hex::encode(&body), V3_BODY);
     let ContentParams::Committing {
@@ -95,6 +96,7 @@ fn v3_known_answer() {
 
 #[test]
 fn v2_known_answer() {
+    // spec: encryption.md#alg_aes_256_gcm_iv12_tag16_no_kdf/1-3 encryption.md#content-encryption/3-4
     let iv: [u8; 12] = hex::decode(V2_IV).unwrap().try_into().unwrap();
     let (body, params) = encrypt(Suite::AesGcm, iv.to_vec());
     assert_eq!(hex::encode(&body), V2_BODY);
@@ -133,6 +135,7 @@ fn round_trip_paths(key: &ContentKey, body: &[u8]) {
 
 #[test]
 fn v3_commitment_and_message_id_tamper() {
+    // spec: decryption.md#decrypting-with-commitment/1 decryption.md#decrypting-with-commitment/3
     let ck: [u8; 28] = hex::decode(CK).unwrap().try_into().unwrap();
     for i in 0..28 {
         for bit in [0x01u8, 0x80] {

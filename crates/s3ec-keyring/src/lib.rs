@@ -43,6 +43,7 @@ pub type Context = BTreeMap<String, String>;
 
 /// The two legacy switches of the spec (`client.md`), both off by default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+// spec: client.md#enable-legacy-wrapping-algorithms/1-2 client.md#enable-legacy-unauthenticated-modes/1-2 (two switches, both off by default)
 pub struct LegacyOptions {
     /// Allow unwrapping with legacy wrapping algorithms (`kms`, `AESWrap`,
     /// `RSA/ECB/OAEPWithSHA-256AndMGF1Padding`, V1 `AES` and `RSA`).
@@ -449,6 +450,28 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
     }
 }
 
+impl<K: Keyring + ?Sized> Keyring for &K {
+    fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
+        (**self).on_encrypt(req)
+    }
+    fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
+        (**self).on_decrypt(req)
+    }
+    fn wrap_data_key(
+        &self,
+        req: &EncryptRequest<'_>,
+        data_key: &DataKey,
+    ) -> Result<EncryptedDataKey, KeyringError> {
+        (**self).wrap_data_key(req, data_key)
+    }
+    fn on_decrypt_reporting(
+        &self,
+        req: &DecryptRequest<'_>,
+    ) -> Result<Option<UnwrappedKey>, KeyringError> {
+        (**self).on_decrypt_reporting(req)
+    }
+}
+
 impl<K: Keyring + ?Sized> Keyring for Box<K> {
     fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
         (**self).on_encrypt(req)
@@ -689,9 +712,10 @@ impl Keyring for Keyrings {
 }
 
 /// Refuse legacy wraps unless the caller enabled them (spec `client.md`,
-/// legacy wrapping algorithms; `s3-kms-keyring.md`: KmsV1 "MUST be only
-/// enabled when legacy wrapping algorithms are enabled").
+/// legacy wrapping algorithms; `s3-kms-keyring.md`: KmsV1 only with legacy
+/// wrapping algorithms enabled).
 pub fn check_legacy_wrap(req: &DecryptRequest<'_>) -> Result<(), KeyringError> {
+    // spec: client.md#enable-legacy-wrapping-algorithms/3-4 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/3 (legacy wraps only when enabled)
     if req.wrap.is_legacy() && !req.legacy.wrapping_algorithms {
         return Err(KeyringError::LegacyWrappingDisabled { wrap: req.wrap });
     }
@@ -732,7 +756,9 @@ pub fn kms_encrypt_context(req: &EncryptRequest<'_>) -> Result<Context, KeyringE
 ///   minus `kms_cmk_id` (erratum E2).
 pub fn check_kms_decrypt_context(req: &DecryptRequest<'_>) -> Result<(), KeyringError> {
     match req.wrap {
+        // spec: materials/s3-kms-keyring.md#kmscontext/2-4 (stored context minus the reserved keys must equal the caller's)
         WrapAlg::KmsContext => {
+            // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/5
             match req.stored_map.get(RESERVED_CEK_ALG) {
                 Some(v) if v == req.cek_alg => {}
                 _ => return Err(KeyringError::CekAlgMismatch),
@@ -747,6 +773,7 @@ pub fn check_kms_decrypt_context(req: &DecryptRequest<'_>) -> Result<(), Keyring
             )?;
             Ok(())
         }
+        // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/2
         WrapAlg::Kms => {
             check_legacy_wrap(req)?;
             if req.stored_map.contains_key(RESERVED_CEK_ALG) {

@@ -14,9 +14,8 @@ use crate::client::{
 
 /// The name this crate adds to the user agent of its KMS calls, as
 /// `lib/AmazonS3Encrypt/<version>` (spec `s3-kms-keyring.md`, DecryptDataKey:
-/// "A custom API Name or User Agent string SHOULD be provided in order to
-/// provide metrics on KMS calls associated with the S3 Encryption Client";
-/// the Java client's API name is `AmazonS3Encrypt`).
+/// a SHOULD asks for a custom API name or user agent on KMS calls, for
+/// metrics; the Java client's API name is `AmazonS3Encrypt`).
 pub const USER_AGENT_NAME: &str = "AmazonS3Encrypt";
 
 /// The version this crate adds beside [`USER_AGENT_NAME`]: `s3ec-rs-` and the

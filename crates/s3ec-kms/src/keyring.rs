@@ -194,15 +194,15 @@ impl fmt::Debug for KmsKeyring {
 
 impl KmsKeyring {
     /// A keyring for the KMS key `key_id` (key id, key ARN, alias name or
-    /// alias ARN; KMSK Initialization: "the caller MUST provide an AWS KMS
-    /// key identifier"). An empty or blank identifier is refused
-    /// ([`KeyringError::InvalidKey`]; KMSK: "MAY validate that the AWS KMS key
-    /// identifier is not null or empty").
+    /// alias ARN; KMSK Initialization: the key identifier is required). An
+    /// empty or blank identifier is refused ([`KeyringError::InvalidKey`];
+    /// KMSK Initialization allows this check).
     pub fn new(
         client: impl KmsClient + 'static,
         key_id: impl Into<String>,
     ) -> Result<KmsKeyring, KeyringError> {
         let key_id = key_id.into();
+        // spec: materials/s3-kms-keyring.md#initialization/3-4
         if key_id.trim().is_empty() || key_id.chars().any(char::is_whitespace) {
             return Err(KeyringError::InvalidKey {
                 reason: "the KMS key identifier is empty or contains whitespace".into(),
@@ -303,9 +303,8 @@ impl Inner {
             })?;
         // Legacy content suites are decrypt-only.
         req.suite.check_encrypt()?;
-        // KMSK Supported Wrapping Algorithm Modes: "MUST support encryption
-        // using Kms+Context mode" and "MUST NOT support encryption using KmsV1
-        // mode": this keyring only ever writes kms+context. The context is the
+        // KMSK Supported Wrapping Algorithm Modes: encryption with kms+context,
+        // never with KmsV1: this keyring only ever writes kms+context. The context is the
         // caller's plus aws:x-amz-cek-alg; reserved keys from the caller are
         // refused (s3ec-format.md §5.1).
         let context = kms_encrypt_context(req)?;
@@ -322,14 +321,13 @@ impl Inner {
         // KMSK EncryptDataKey describes KMS Encrypt of a locally made key;
         // every AWS client calls GenerateDataKey(KeyId, AES_256, context)
         // instead, which yields interoperable blobs (s3ec-format.md §5.1,
-        // §11.2). "If the call ... does not succeed, OnEncrypt MUST fail."
+        // §11.2). A failed call fails OnEncrypt.
         let made = self
             .client
             .generate_data_key(key_id, &context)
             .await
             .map_err(service)?;
-        // KMSK EncryptDataKey: "the response's KeyId MUST be A valid AWS KMS
-        // key ARN".
+        // KMSK EncryptDataKey: the KeyId KMS answers with must be a key ARN.
         if !is_key_arn(&made.key_id) {
             return Err(service(KmsError::new(
                 KmsErrorKind::Other,
@@ -344,11 +342,12 @@ impl Inner {
                 "KMS answered with no 256-bit data key or no ciphertext blob",
             )));
         }
-        // KMSK EncryptDataKey: the ciphertext "MUST be the response
-        // CiphertextBlob"; the stored map is the context KMS bound.
+        // KMSK EncryptDataKey: the stored ciphertext is KMS's CiphertextBlob;
+        // the stored map is the context KMS bound.
         Ok(EncryptionMaterials {
             data_key: made.data_key,
             encrypted: EncryptedDataKey {
+                // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/4 (only kms+context is written)
                 wrap: WrapAlg::KmsContext,
                 ciphertext: made.ciphertext,
                 stored_map: context,
@@ -358,6 +357,7 @@ impl Inner {
 
     /// KMS Encrypt of an existing data key (a key rotation), checked as
     /// [`generate`](Self::generate) checks GenerateDataKey.
+    // spec: materials/s3-kms-keyring.md#encryptdatakey/1-7 (KMS Encrypt of the data key with the configured key and the context; its blob, or an error)
     async fn wrap(
         &self,
         key_id: &str,
@@ -380,6 +380,7 @@ impl Inner {
             )));
         }
         Ok(EncryptedDataKey {
+            // spec: materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/4
             wrap: WrapAlg::KmsContext,
             ciphertext: out.ciphertext,
             stored_map: context,
@@ -389,18 +390,17 @@ impl Inner {
     /// Everything on decrypt that needs no KMS call. `Ok(false)`: not a KMS
     /// wrap, not this keyring's.
     fn plan_decrypt(req: &DecryptRequest<'_>) -> Result<bool, KeyringError> {
-        // KMSK DecryptDataKey: "MUST determine whether to decrypt using KmsV1
-        // mode or Kms+Context mode" from the key provider info (`kms` or
-        // `kms+context`); any other wrap belongs to another keyring.
+        // KMSK DecryptDataKey: KmsV1 or Kms+Context mode, chosen from the key
+        // provider info (`kms` or `kms+context`); any other wrap belongs to
+        // another keyring.
+        // spec: materials/s3-kms-keyring.md#decryptdatakey/1-3 (kms or kms+context, from the wrap name)
         if !req.wrap.is_kms() {
             return Ok(false);
         }
-        // KMSK Supported Wrapping Algorithm Modes: "The KmsV1 mode MUST be
-        // only enabled when legacy wrapping algorithms are enabled".
-        // KMSK Kms+Context: "MUST validate the provided (request) encryption
-        // context with the stored (materials) encryption context"; "The stored
-        // encryption context with the two reserved keys removed MUST match
-        // the provided encryption context", else "MUST throw". Plus the
+        // KMSK Supported Wrapping Algorithm Modes: KmsV1 only with legacy
+        // wrapping algorithms enabled. KMSK Kms+Context: the stored context,
+        // less the two reserved keys, must equal the caller's, else an
+        // error. Plus the
         // cek-alg binding (s3ec-format.md §5.1, erratum E3) and the legacy
         // kms rules (errata E1, E2).
         check_kms_decrypt_context(req)?;
@@ -417,13 +417,12 @@ impl Inner {
         if ciphertext.is_empty() {
             return Err(KeyringError::UnwrapFailed);
         }
-        // KMSK KmsV1 and Kms+Context: "MUST call AWS KMS Decrypt" with
-        // "KeyId MUST be the configured AWS KMS key identifier" (omitted in
-        // discovery mode), "CiphertextBlob MUST be the encrypted data key
-        // ciphertext", "EncryptionContext MUST be the encryption context
-        // included in the input decryption materials", i.e. the stored one.
+        // KMSK KmsV1 and Kms+Context: KMS Decrypt with the configured key id
+        // (omitted in discovery mode), the encrypted data key as the blob,
+        // and the stored encryption context.
         let answer = self
             .client
+            // spec: materials/s3-kms-keyring.md#kmsv1/1-4 materials/s3-kms-keyring.md#kmscontext/1 materials/s3-kms-keyring.md#kmscontext/5-7
             .decrypt(ciphertext, stored, self.key_id.as_deref())
             .await;
         match answer {
@@ -464,8 +463,9 @@ impl Inner {
                         }
                     }
                 }
-                // KMSK: "MUST immediately return the plaintext"; with the
-                // key KMS says it used (else the configured one).
+                // KMSK: the plaintext key goes straight back, with the key
+                // KMS says it used (else the configured one).
+                // spec: materials/s3-kms-keyring.md#kmsv1/5 materials/s3-kms-keyring.md#kmscontext/8
                 let used = out.key_id.clone().or_else(|| self.key_id.clone());
                 let mut key = UnwrappedKey::new(out.data_key);
                 key.key_id = used;
@@ -473,12 +473,13 @@ impl Inner {
             }
             Err(e) => match e.kind() {
                 // Another KMS key's blob: not ours, let another keyring try.
-                // (KMSK says a failed decrypt "MUST throw"; the keyring set
-                // throws when no keyring could unwrap.)
+                // (KMSK makes a failed decrypt an error; the keyring set
+                // reports one when no keyring could unwrap.)
                 KmsErrorKind::IncorrectKey => Ok(None),
                 KmsErrorKind::UnknownKey if self.key_id.is_some() => Ok(None),
                 // Tampered blob, or a stored context that is not the one the
                 // blob was made with.
+                // spec: materials/s3-kms-keyring.md#kmsv1/6 materials/s3-kms-keyring.md#kmscontext/9
                 KmsErrorKind::InvalidCiphertext => Err(KeyringError::UnwrapFailed),
                 _ => Err(service(e)),
             },
@@ -615,6 +616,7 @@ mod tests {
 
     #[test]
     fn round_trip_blocking_and_stored_context() {
+        // spec: materials/s3-kms-keyring.md#kmscontext/1 materials/s3-kms-keyring.md#kmscontext/5-8 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/4-6 materials/s3-kms-keyring.md#decryptdatakey/3
         let kms = Arc::new(StaticKms::new());
         let ring = KmsKeyring::new(Arc::clone(&kms), KEY_A).unwrap();
         for suite in [Suite::AesGcm, Suite::AesGcmCommitting] {
@@ -792,6 +794,7 @@ mod tests {
 
     #[test]
     fn context_rules() {
+        // spec: materials/s3-kms-keyring.md#kmscontext/2-4
         let ring = KmsKeyring::new(StaticKms::new(), KEY_A).unwrap();
         let c = ctx(&[("dept", "x")]);
         let m = encrypt(&ring, Suite::AesGcmCommitting, &c);
@@ -868,6 +871,7 @@ mod tests {
 
     #[test]
     fn other_wraps_and_legacy_kms() {
+        // spec: materials/s3-kms-keyring.md#decryptdatakey/1 materials/s3-kms-keyring.md#supported-wrapping-algorithm-modes/2-3
         let kms = Arc::new(StaticKms::new());
         let ring = KmsKeyring::new(Arc::clone(&kms), KEY_A).unwrap();
         let m = encrypt(&ring, Suite::AesGcm, &ctx(&[]));

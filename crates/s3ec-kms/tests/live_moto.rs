@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
@@ -14,20 +13,7 @@ use s3ec_keyring::{
 use s3ec_kms::{AwsKms, KmsClient, KmsErrorKind, KmsKeyring};
 
 fn sdk_client() -> aws_sdk_kms::Client {
-    let moto = s3ec_testkit::moto();
-    let conf = aws_sdk_kms::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(moto.endpoint())
-        .build();
-    aws_sdk_kms::Client::from_conf(conf)
+    s3ec_testkit::sdk::kms_client(s3ec_testkit::moto().endpoint())
 }
 
 /// A fresh symmetric KMS key; its ARN.

@@ -256,20 +256,7 @@ async fn python_get(bucket: &str, key: &str, out: &std::path::Path, kms_key: &st
 }
 
 fn kms_client() -> aws_sdk_kms::Client {
-    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_kms::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(s3ec_testkit::moto().endpoint())
-        .build();
-    aws_sdk_kms::Client::from_conf(conf)
+    s3ec_testkit::sdk::kms_client(s3ec_testkit::moto().endpoint())
 }
 
 /// A Parquet file that AWS's Python S3 Encryption Client (4.0.0, V3,

@@ -60,6 +60,7 @@ mod addressing;
 mod body;
 mod config;
 mod copy;
+mod headers;
 mod retry;
 mod xml;
 
@@ -78,6 +79,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
+use headers::{header_str, header_u64, metadata_of, parse_content_range};
 use reqwest::blocking::Response;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
@@ -482,47 +484,6 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn invalid_response(message: String) -> Failure {
     Failure::Fatal(TransportError::new(ErrorKind::InvalidResponse, message))
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> Result<Option<u64>, String> {
-    match headers.get(name) {
-        None => Ok(None),
-        Some(v) => std::str::from_utf8(v.as_bytes())
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Some)
-            .ok_or_else(|| format!("malformed {name} header {v:?}")),
-    }
-}
-
-/// Parse `Content-Range: bytes first-last/total`.
-fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
-    let rest = v.trim().strip_prefix("bytes")?.trim_start();
-    let (range, total) = rest.split_once('/')?;
-    let (first, last) = range.split_once('-')?;
-    let first = first.trim().parse::<u64>().ok()?;
-    let last = last.trim().parse::<u64>().ok()?;
-    let total = total.trim().parse::<u64>().ok()?;
-    (first <= last && last < total).then_some((first, last, total))
-}
-
-fn metadata_of(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(name, value)| {
-            let key = name.as_str().strip_prefix("x-amz-meta-")?;
-            Some((
-                key.to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            ))
-        })
-        .collect()
 }
 
 /// Whether a byte may appear in an HTTP header name (RFC 9110 token).

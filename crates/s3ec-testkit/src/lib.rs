@@ -33,6 +33,8 @@
 //! ```
 
 pub mod faults;
+#[cfg(feature = "sdk")]
+pub mod sdk;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};

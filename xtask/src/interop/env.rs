@@ -205,20 +205,7 @@ fn moto_transport(endpoint: &str) -> Result<ReqwestTransport, String> {
 }
 
 fn kms_sdk_client(endpoint: &str) -> aws_sdk_kms::Client {
-    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_kms::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_kms::Client::from_conf(conf)
+    s3ec_testkit::sdk::kms_client(endpoint)
 }
 
 /// Create a symmetric KMS key in moto; (key id, ARN).

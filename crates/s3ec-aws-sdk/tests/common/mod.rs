@@ -5,41 +5,11 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-
-/// An AWS SDK S3 client for `endpoint` with moto's credentials.
-pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
+pub use s3ec_testkit::sdk::s3_client;
 
 /// An AWS SDK KMS client for this process's moto server.
 pub fn kms_client() -> aws_sdk_kms::Client {
-    let conf = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new(s3ec_testkit::REGION))
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(s3ec_testkit::moto().endpoint())
-        .build();
-    aws_sdk_kms::Client::from_conf(conf)
+    s3ec_testkit::sdk::kms_client(s3ec_testkit::moto().endpoint())
 }
 
 /// The blocking transport for `endpoint` with `retries` quick retries.

@@ -122,6 +122,7 @@ impl<B: GcmBackend> ContentEncryption<B> {
     ) -> Result<Self, Error> {
         // Spec `encryption.md` §ALG_AES_256_CBC_IV16_NO_KDF / CTR: CBC and
         // CTR encryption are not supported; attempts MUST fail.
+        // spec: client.md#encryption-algorithm/2-3 (a legacy suite never encrypts)
         suite.check_encrypt()?;
         let dk = data_key.as_256()?;
         match suite {
@@ -130,8 +131,10 @@ impl<B: GcmBackend> ContentEncryption<B> {
                 // generated with the suite's IV length (12) and returned for
                 // the metadata. §ALG_AES_256_GCM_IV12_TAG16_NO_KDF: key = data
                 // key, no AAD.
+                // spec: encryption.md#content-encryption/3-4 (a fresh 12-byte IV, returned in the params)
                 let mut iv = [0u8; 12];
                 random_nonzero(rng, &mut iv)?;
+                // spec: encryption.md#alg_aes_256_gcm_iv12_tag16_no_kdf/1-2 (data key, the IV, 16-byte tag, no AAD)
                 let encryptor = GcmEncryptor::<B>::with_backend(dk, &iv, suite.content_aad())?;
                 Ok(ContentEncryption {
                     encryptor,
@@ -144,8 +147,10 @@ impl<B: GcmBackend> ContentEncryption<B> {
                 // commitment MUST be returned for the metadata.
                 // `key-derivation.md`: IV MUST be 0x01 x 12, AAD MUST be the
                 // suite id bytes.
+                // spec: encryption.md#content-encryption/3-4 (a fresh 28-byte message id, returned in the params)
                 let mut message_id = [0u8; MESSAGE_ID_LEN];
                 random_nonzero(rng, &mut message_id)?;
+                // spec: encryption.md#alg_aes_256_gcm_hkdf_sha512_commit_key/1 key-derivation.md#hkdf-operation/11-14 (HKDF key, 12 x 0x01 IV, suite id as AAD)
                 let (key, commitment) = kdf::derive_for_encrypt(dk, &message_id)?;
                 let encryptor = GcmEncryptor::<B>::with_backend(
                     key.as_bytes(),
@@ -288,10 +293,11 @@ impl ContentKey {
                 }
                 let mid = message_id.ok_or(FormatError::Missing(MetaKey::MessageIdV3))?;
                 let ck = commitment.ok_or(FormatError::Missing(MetaKey::KeyCommitmentV3))?;
-                // Spec `key-derivation.md`: IKM length MUST be 32 bytes.
+                // spec: key-derivation.md#hkdf-operation/3 (a 32-byte data key only)
                 let dk = data_key.as_256()?;
                 // Spec `decryption.md` §Decrypting With Commitment: verify
                 // (constant time) before deriving; done inside.
+                // spec: decryption.md#decrypting-with-commitment/1 decryption.md#decrypting-with-commitment/3 key-derivation.md#hkdf-operation/11-14 (commitment checked, then the HKDF key with the fixed IV and suite-id AAD)
                 let k = kdf::derive_for_decrypt(dk, mid, ck)?;
                 out.key = *k.as_bytes();
                 out.key_len = 32;
@@ -408,6 +414,7 @@ mod tests {
 
     #[test]
     fn cbc_encrypt_refused_and_short_key() {
+        // spec: client.md#encryption-algorithm/2-3
         let mut rng = rand::rngs::SysRng;
         let dk = DataKey::from_slice(&[1; 32]).unwrap();
         assert_eq!(
@@ -515,8 +522,8 @@ mod tests {
             )),
             FormatError::InvalidCombination.into()
         );
-        // 128/192-bit data keys: V2 GCM and CBC take them, V3 does not
-        // (spec `key-derivation.md`: the IKM MUST be 32 bytes).
+        // 128/192-bit data keys: V2 GCM and CBC take them, V3 does not.
+        // spec: key-derivation.md#hkdf-operation/3
         let k16 = DataKey::from_slice(&[1; 16]).unwrap();
         for n in [16usize, 24] {
             let k = DataKey::from_slice(&[1; 32][..n]).unwrap();

@@ -52,6 +52,7 @@ fn check_aad(aad: &[u8]) -> Result<(), Error> {
 /// length MUST be validated against the suite's maximum content length
 /// (2^36 - 32 bytes for AES-GCM).
 #[inline]
+// spec: encryption.md#content-encryption/2 (at most 2^36 - 32 plaintext bytes under one key and IV)
 fn add_len(processed: u64, more: usize) -> Result<u64, Error> {
     let total = u64::try_from(more)
         .ok()
@@ -166,6 +167,7 @@ impl<B: GcmBackend> GcmEncryptor<B> {
     /// (spec `s3-encryption/encryption.md`: the tag MUST be appended to the
     /// ciphertext).
     #[must_use = "the tag must be appended to the ciphertext"]
+    // spec: encryption.md#alg_aes_256_gcm_iv12_tag16_no_kdf/3 encryption.md#alg_aes_256_gcm_hkdf_sha512_commit_key/3 (the caller appends this tag)
     pub fn finish(self) -> [u8; TAG_LEN] {
         self.state.finish()
     }
@@ -401,6 +403,7 @@ mod tests {
 
     #[test]
     fn limit_enforced_without_touching_state() {
+        // spec: encryption.md#content-encryption/2
         let mut e = GcmEncryptor::new(&[1; 32], &[1; 12], b"").unwrap();
         e.len = GCM_MAX_PLAINTEXT_LEN - 3;
         let mut buf = [0u8; 4];

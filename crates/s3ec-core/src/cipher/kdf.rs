@@ -52,6 +52,7 @@ const DERIVE_LABEL: &[u8] = b"DERIVEKEY";
 /// Extract step (spec `key-derivation.md` §HKDF Operation: hash from the
 /// suite = SHA-512; IKM MUST be the 32-byte data key; salt MUST be the
 /// message id). The lengths are enforced by the argument types.
+// spec: key-derivation.md#hkdf-operation/1-4 (SHA-512; IKM = the 32-byte data key; salt = the 28-byte message id)
 fn extract(data_key: &[u8; 32], message_id: &[u8; MESSAGE_ID_LEN]) -> Prk {
     Prk(Hkdf::<Sha512>::new(Some(message_id), data_key))
 }
@@ -77,6 +78,7 @@ impl Drop for Prk {
     }
 }
 
+// spec: key-derivation.md#hkdf-operation/8-10 (CK: from the extract PRK, 28 bytes, info = suite id || COMMITKEY)
 fn expand_commitment(prk: &Prk) -> Result<Commitment, Error> {
     let mut ck = [0u8; COMMITMENT_LEN];
     prk.0
@@ -88,6 +90,7 @@ fn expand_commitment(prk: &Prk) -> Result<Commitment, Error> {
     Ok(ck)
 }
 
+// spec: key-derivation.md#hkdf-operation/5-7 (DEK: from the extract PRK, 32 bytes, info = suite id || DERIVEKEY)
 fn expand_key(prk: &Prk) -> Result<DerivedKey, Error> {
     // Spec `key-derivation.md`: the derived key length MUST be the suite's
     // encryption key length (256 bits).
@@ -127,6 +130,7 @@ pub fn derive_for_encrypt(
     let prk = extract(data_key, message_id);
     // Spec `encryption.md` §ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY: the
     // commitment MUST be returned so it can go into the content metadata.
+    // spec: encryption.md#alg_aes_256_gcm_hkdf_sha512_commit_key/2 (the commitment goes back to the caller for x-amz-d)
     let ck = expand_commitment(&prk)?;
     let k = expand_key(&prk)?;
     Ok((k, ck))
@@ -148,6 +152,7 @@ pub fn derive_for_decrypt(
     let mut ck = expand_commitment(&prk)?;
     let same = bool::from(ck.ct_eq(stored_commitment));
     ck.zeroize();
+    // spec: decryption.md#decrypting-with-commitment/1 decryption.md#decrypting-with-commitment/3 (stored and derived commitment differ: refuse)
     if !same {
         return Err(Error::Authentication);
     }
@@ -167,6 +172,7 @@ mod tests {
     /// s3ec-format.md §4.3 known answer.
     #[test]
     fn known_answer() {
+        // spec: key-derivation.md#hkdf-operation/1-10
         let dk: [u8; 32] = core::array::from_fn(|i| i as u8);
         let mid: [u8; 28] = core::array::from_fn(|i| 0x40 + i as u8);
         let (k, ck) = derive_for_encrypt(&dk, &mid).unwrap();

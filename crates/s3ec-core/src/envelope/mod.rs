@@ -121,8 +121,7 @@ pub const INSTRUCTION_FILE_MARKER: MetaKey = MetaKey::InstructionFileMarker;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Placement {
     /// Entirely in the object's user metadata (the default: spec MS, Object
-    /// Metadata: "By default, the S3EC MUST store content metadata in the S3
-    /// Object Metadata").
+    /// Metadata, `metadata-strategy.md#object-metadata/1`).
     ObjectMetadata,
     /// In an instruction file: everything for V1/V2; for V3 the data-key part
     /// (`x-amz-3`, `x-amz-w`, `x-amz-m`, `x-amz-t`) while `x-amz-c`,

@@ -178,10 +178,10 @@ impl<'a> Slots<'a> {
     }
 
     /// A material description / encryption context. Absent, empty or `null`
-    /// is the empty map (spec CM: "The default value is the an empty JSON
-    /// map"; "If the mapkey x-amz-m is not present, the default Material
-    /// Description value MUST be set to an empty map"; likewise x-amz-t).
+    /// is the empty map (spec `content-metadata.md#v3-only/2` and `/4`:
+    /// an absent x-amz-m or x-amz-t defaults to `{}`).
     fn map(&self, key: MetaKey, arena: &mut Arena<'a>) -> Result<MatDesc<'a>, Error> {
+        // spec: data-format/content-metadata.md#v3-only/2 data-format/content-metadata.md#v3-only/4 (an absent map is {})
         let Some(entry) = self.get(key) else {
             return Ok(MatDesc::EMPTY);
         };
@@ -190,10 +190,9 @@ impl<'a> Slots<'a> {
             Value::Num(_) => Err(FormatError::InvalidValue(key).into()),
             Value::Str(s) => {
                 let text = match entry.source {
-                    // Spec MS, Object Metadata: "The S3EC SHOULD support
-                    // decoding the S3 Server's \"double encoding\"" (CM: the
-                    // matdesc / x-amz-m / x-amz-t string "MAY be encoded by
-                    // the esoteric double-encoding scheme").
+                    // Spec MS, Object Metadata (a SHOULD): S3's RFC 2047
+                    // "double encoding" of the matdesc / x-amz-m / x-amz-t
+                    // values is decoded.
                     Source::Object => rfc2047::decode_value(key, s, arena)?,
                     Source::File => s,
                 };
@@ -265,10 +264,9 @@ fn key_of(k: &JsonStr<'_>) -> Option<MetaKey> {
 
 /// Collect the S3EC entries of an instruction file's JSON body.
 fn collect_file<'a>(text: &'a str, arena: &mut Arena<'a>) -> Result<Slots<'a>, Error> {
-    // Spec MS, Instruction File: "The content metadata MUST be serialized to
-    // a JSON string. The serialized JSON string MUST be the only contents of
-    // the Instruction File." `FlatObject` rejects anything else, including
-    // trailing data and duplicate keys.
+    // Spec MS, Instruction File (`metadata-strategy.md#instruction-file/2-3`):
+    // the file is one JSON object and nothing else. `FlatObject` rejects
+    // anything else, including trailing data and duplicate keys.
     let obj = FlatObject::parse(text)?;
     let mut slots = Slots::new();
     for (k, v) in obj.iter() {
@@ -276,10 +274,10 @@ fn collect_file<'a>(text: &'a str, arena: &mut Arena<'a>) -> Result<Slots<'a>, E
             // Not an S3EC mapkey: ignored, as in object metadata.
             continue;
         };
-        // Spec MS, V3 Instruction Files: "The V3 message format MUST NOT
-        // store the mapkey \"x-amz-c\" / \"x-amz-d\" / \"x-amz-i\" and its
-        // value in the Instruction File." A file that carries one has been
+        // Spec MS, V3 Instruction Files: x-amz-c, x-amz-d and x-amz-i never
+        // go in the instruction file. A file that carries one has been
         // tampered with (the key commitment must come from the object).
+        // spec: data-format/content-metadata.md#content-metadata-mapkeys/18 (c/d/i in an instruction file: refused)
         if key.is_v3_object_only() {
             return Err(FormatError::InstructionFileTampered(key).into());
         }
@@ -315,10 +313,8 @@ const V3_OBJECT_ONLY: [MetaKey; 3] = [
 /// The reference's "Recommended read algorithm", on one map.
 fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
     // At most one encrypted-data-key mapkey. Spec CM, Determining S3EC
-    // Object Status: "If there are multiple mapkeys which are meant to be
-    // exclusive to different versions, such as \"x-amz-key\",
-    // \"x-amz-key-v2\", and \"x-amz-3\" then the S3EC SHOULD throw an
-    // exception."
+    // Object Status (a SHOULD): keys of several versions' data keys
+    // (x-amz-key, x-amz-key-v2, x-amz-3) together are an error.
     let mut edks = [MetaKey::KeyV1, MetaKey::KeyV2, MetaKey::KeyV3]
         .into_iter()
         .filter(|&k| s.has(k));
@@ -326,9 +322,8 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
         return Err(FormatError::Collision { first, second }.into());
     }
     // V1/V2-only and V3-only keys never mix. Spec CM, V2 and V3 mapkeys:
-    // "Mapkeys exclusive to other format versions MUST NOT be present" / "If
-    // a mapkey exclusive to one or more other format versions is present,
-    // the S3EC SHOULD throw an exception." This also stops a lone `x-amz-c`
+    // keys exclusive to another format version must be absent, and their
+    // presence should be an error. This also stops a lone `x-amz-c`
     // beside V2 keys (the .NET commitment-policy bypass) and V2 keys
     // injected beside V3's c/d/i (format confusion).
     let v12 = s.first(MetaKey::is_v1_v2_only);
@@ -337,10 +332,10 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
         return Err(FormatError::Collision { first, second }.into());
     }
     if v12.is_some() {
-        // Spec CM: V1 = "x-amz-iv" and "x-amz-key", V2 = "x-amz-iv" and
-        // "x-amz-key-v2", "but no other version exclusive keys". Anything
-        // less is a deviation (CM: "if there is any deviation from the above
-        // format ... the S3EC SHOULD throw an exception").
+        // Spec CM: V1 is x-amz-iv with x-amz-key, V2 is x-amz-iv with
+        // x-amz-key-v2, each with no other version's exclusive keys. Anything
+        // less is a deviation, which the spec says should be an error.
+        // spec: data-format/content-metadata.md#determining-s3ec-object-status/1-2
         let layout = if s.has(MetaKey::KeyV1) {
             Layout::V1
         } else if s.has(MetaKey::KeyV2) {
@@ -355,8 +350,8 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
     }
     if v3.is_some() {
         if s.has(MetaKey::KeyV3) {
-            // Spec CM: V3 = "x-amz-3" and "x-amz-d" and "x-amz-i"; "x-amz-c"
-            // and "x-amz-w" MUST be present as well.
+            // Spec CM: V3 is x-amz-3 with x-amz-d and x-amz-i; x-amz-c and
+            // x-amz-w are required as well.
             if let Some(k) = s.first_missing(&[
                 MetaKey::KeyCommitmentV3,
                 MetaKey::MessageIdV3,
@@ -365,6 +360,7 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
             ]) {
                 return Err(FormatError::Missing(k).into());
             }
+            // spec: data-format/content-metadata.md#determining-s3ec-object-status/3
             return Ok(Layout::V3);
         }
         // Spec MS, V3 Instruction Files: c/d/i in the object metadata, the
@@ -385,6 +381,7 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
         }
         return Ok(Layout::SplitV3);
     }
+    // spec: data-format/content-metadata.md#determining-s3ec-object-status/4 (no S3EC key: the caller fetches the instruction file)
     Ok(Layout::Empty)
 }
 
@@ -392,15 +389,15 @@ fn classify(s: &Slots<'_>) -> Result<Layout, Error> {
 /// must the instruction file be fetched?
 ///
 /// `object_metadata` is the object's user metadata as `(key, value)` pairs,
-/// keys without the `x-amz-meta-` prefix (spec CM: the prefix "MUST NOT be
-/// included in implementation code"), in any case. Keys that are not S3EC
-/// mapkeys are ignored.
+/// keys without the `x-amz-meta-` prefix (spec CM: S3 adds that prefix; the
+/// code never uses it), in any case. Keys that are not S3EC mapkeys are
+/// ignored.
 ///
 /// Spec CM, Determining S3EC Object Status: V1 (`x-amz-iv` + `x-amz-key`),
 /// V2 (`x-amz-iv` + `x-amz-key-v2`) and V3 (`x-amz-3` + `x-amz-d` +
-/// `x-amz-i`) "MUST be considered" S3EC objects of that format; "If the
-/// object matches none of the V1/V2/V3 formats, the S3EC MUST attempt to get
-/// the instruction file." Following the reference's read algorithm, only
+/// `x-amz-i`) are S3EC objects of that format; an object that is none of
+/// them sends the reader to the instruction file. Following the reference's
+/// read algorithm, only
 /// metadata without any S3EC key, or with exactly V3's `x-amz-c`, `x-amz-d`
 /// and `x-amz-i`, leads to the instruction file; partial or mixed metadata is
 /// an error.
@@ -509,12 +506,12 @@ fn parse_v1<'a>(
     arena: &mut Arena<'a>,
     placement: Placement,
 ) -> Result<Envelope<'a>, Error> {
-    // Spec CM, V1: "The mapkey \"x-amz-key\" MUST be present", "The mapkey
-    // \"x-amz-iv\" MUST be present".
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/3 data-format/content-metadata.md#content-metadata-mapkeys/5
     let edk_b64 = s.required(MetaKey::KeyV1)?;
     let iv_b64 = s.required(MetaKey::Iv)?;
-    // Spec CM, V1: "The mapkey \"x-amz-matdesc\" MUST be present for V1
-    // format objects" (errata E11: Java's isV1Format requires it).
+    // Spec CM, V1: x-amz-matdesc is required too (errata E11: Java's
+    // isV1Format requires it).
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/4
     if !s.has(MetaKey::MatDesc) {
         return Err(FormatError::Missing(MetaKey::MatDesc).into());
     }
@@ -566,11 +563,11 @@ fn parse_v2<'a>(
     arena: &mut Arena<'a>,
     placement: Placement,
 ) -> Result<Envelope<'a>, Error> {
-    // Spec CM, V2: "x-amz-key-v2", "x-amz-iv", "x-amz-wrap-alg" and
-    // "x-amz-cek-alg" MUST be present (errata E11: Java rejects a V2 object
-    // without cek-alg or wrap-alg). "x-amz-matdesc" MUST be present too,
-    // but Java reads objects copied without it as `{}` (reference §2.3);
-    // we do the same.
+    // Spec CM, V2: x-amz-key-v2, x-amz-iv, x-amz-wrap-alg and x-amz-cek-alg
+    // are required (errata E11: Java rejects a V2 object without cek-alg or
+    // wrap-alg). x-amz-matdesc is required too, but Java reads objects
+    // copied without it as `{}` (reference §2.3); we do the same.
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/6 data-format/content-metadata.md#content-metadata-mapkeys/8-10 (x-amz-matdesc: absent reads as {} as Java does)
     let edk_b64 = s.required(MetaKey::KeyV2)?;
     let iv_b64 = s.required(MetaKey::Iv)?;
     let cek_alg = s.required(MetaKey::CekAlg)?;
@@ -582,19 +579,19 @@ fn parse_v2<'a>(
     // Spec CM, x-amz-wrap-alg valid values.
     let wrap = WrapAlg::from_name(wrap_name).ok_or(FormatError::InvalidValue(MetaKey::WrapAlg))?;
     let tag_len_bits = if suite == Suite::AesGcm {
-        // Spec CM, V2: "If the object is encrypted using AES-GCM for content
-        // encryption, then the the mapkey \"x-amz-tag-len\" MUST be
-        // present"; valid values: 128 (errata E6: Java rejects absence).
+        // Spec CM, V2: GCM content requires x-amz-tag-len; valid values: 128
+        // (errata E6: Java rejects absence).
         let bits = s
             .decimal(MetaKey::TagLen)?
+            // spec: data-format/content-metadata.md#content-metadata-mapkeys/11
             .ok_or(FormatError::Missing(MetaKey::TagLen))?;
         if bits != 128 {
             return Err(FormatError::InvalidValue(MetaKey::TagLen).into());
         }
         Some(128)
     } else {
-        // Spec CM: "MUST NOT be present" for CBC, but C++ writes "0" and Go
-        // writes "" on CBC objects: ignored.
+        // Spec CM: absent for CBC content, but C++ writes "0" and Go writes
+        // "" on CBC objects: ignored.
         None
     };
     let (edk, edk_len) = decode_edk(MetaKey::KeyV2, edk_b64)?;
@@ -631,19 +628,20 @@ fn parse_v3<'a>(
 ) -> Result<Envelope<'a>, Error> {
     // Spec CM, V3: "x-amz-c", "x-amz-3", "x-amz-w", "x-amz-d", "x-amz-i"
     // MUST be present.
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/13-17
     let c = s.required(MetaKey::ContentCipherV3)?;
     let edk_b64 = s.required(MetaKey::KeyV3)?;
     let w = s.required(MetaKey::WrapAlgV3)?;
     let d = s.required(MetaKey::KeyCommitmentV3)?;
     let i = s.required(MetaKey::MessageIdV3)?;
-    // Spec CM, x-amz-c: "115" is the only V3 content cipher
-    // ("Objects encrypted with ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY MUST
-    // use the V3 message format version only").
+    // Spec CM, x-amz-c: "115" is the only V3 content cipher (the
+    // committing suite is written in V3 only).
     let suite = Suite::from_v3_content_cipher(c)
         .ok_or(FormatError::InvalidValue(MetaKey::ContentCipherV3))?;
-    // Spec CM, x-amz-w: "02", "12", "22" "MUST be translated to" AES/GCM,
-    // kms+context, RSA-OAEP-SHA1 "upon retrieval"; anything else (Ruby's
-    // reserved 01/11/21 included) is rejected.
+    // Spec CM, x-amz-w: 02, 12 and 22 read as AES/GCM, kms+context and
+    // RSA-OAEP-SHA1; anything else (Ruby's reserved 01/11/21 included) is
+    // rejected.
+    // spec: data-format/content-metadata.md#v3-only/5-7
     let wrap = WrapAlg::from_v3_code(w).ok_or(FormatError::InvalidValue(MetaKey::WrapAlgV3))?;
     let (edk, edk_len) = decode_edk(MetaKey::KeyV3, edk_b64)?;
     let message_id = b64::decode_array::<MESSAGE_ID_LEN>(MetaKey::MessageIdV3, i)?;
@@ -652,10 +650,9 @@ fn parse_v3<'a>(
         return Err(FormatError::ZeroIv.into());
     }
     let commitment = b64::decode_array::<COMMITMENT_LEN>(MetaKey::KeyCommitmentV3, d)?;
-    // Spec CM, V3 Only: "The Encryption Context value MUST be used for
-    // wrapping algorithm `kms+context` or `12`"; "The Material Description
-    // MUST be used for wrapping algorithms `AES/GCM` (`02`) and
-    // `RSA-OAEP-SHA1` (`22`)".
+    // Spec CM, V3 Only: `12` (kms+context) takes the encryption context
+    // x-amz-t; `02` and `22` take the material description x-amz-m.
+    // spec: data-format/content-metadata.md#v3-only/1 data-format/content-metadata.md#v3-only/3
     let map_key = if wrap == WrapAlg::KmsContext {
         MetaKey::EncryptionContextV3
     } else {
@@ -754,16 +751,16 @@ impl<'a> Envelope<'a> {
             (Layout::V1 | Layout::V2 | Layout::V3, Some(_)) => {
                 return Err(FormatError::InvalidCombination.into())
             }
-            // Spec CM: "If the object matches none of the V1/V2/V3 formats,
-            // the S3EC MUST attempt to get the instruction file."
+            // Spec CM: an object that matches no format's metadata has its
+            // envelope in the instruction file.
             (Layout::SplitV3 | Layout::Empty, None) => {
                 return Err(FormatError::InstructionFileRequired.into())
             }
             (Layout::SplitV3, Some(text)) => {
                 let file = collect_file(text, arena)?;
                 slots.merge(&file)?;
-                // Spec MS, V3 Instruction Files: "x-amz-3" and "x-amz-w" MUST
-                // be stored in the Instruction File; V1/V2 keys beside the
+                // Spec MS, V3 Instruction Files: x-amz-3 and x-amz-w are in
+                // the instruction file; V1/V2 keys beside the
                 // object's c/d/i are a collision (format confusion).
                 match classify(&slots)? {
                     Layout::V3 => (Layout::V3, Placement::InstructionFile),
@@ -773,8 +770,8 @@ impl<'a> Envelope<'a> {
             (Layout::Empty, Some(text)) => {
                 let file = collect_file(text, arena)?;
                 slots.merge(&file)?;
-                // Spec MS, V1/V2 Instruction Files: "all of the content
-                // metadata MUST be stored in the Instruction File".
+                // Spec MS, V1/V2 Instruction Files: the whole envelope is in
+                // the instruction file.
                 match classify(&slots)? {
                     l @ (Layout::V1 | Layout::V2) => (l, Placement::InstructionFile),
                     Layout::Empty => return Err(FormatError::NotEncrypted.into()),

@@ -129,6 +129,7 @@ fn file_of(m: &Md) -> String {
 
 #[test]
 fn v1_parses_and_infers_wrap() {
+    // spec: data-format/content-metadata.md#determining-s3ec-object-status/1
     assert_eq!(detect_md(&v1()), Ok(Detected::Complete(FormatVersion::V1)));
     with_env(&v1(), None, |r| {
         let e = r.unwrap();
@@ -166,6 +167,7 @@ fn v1_parses_and_infers_wrap() {
 
 #[test]
 fn v2_parses() {
+    // spec: data-format/content-metadata.md#determining-s3ec-object-status/2
     assert_eq!(detect_md(&v2()), Ok(Detected::Complete(FormatVersion::V2)));
     with_env(&v2(), None, |r| {
         let e = r.unwrap();
@@ -268,6 +270,7 @@ fn v2_matdesc_absent_is_empty() {
 
 #[test]
 fn v3_parses() {
+    // spec: data-format/content-metadata.md#determining-s3ec-object-status/3 data-format/content-metadata.md#v3-only/1-4
     assert_eq!(detect_md(&v3()), Ok(Detected::Complete(FormatVersion::V3)));
     with_env(&v3(), None, |r| {
         let e = r.unwrap();
@@ -332,6 +335,7 @@ fn uppercase_keys_and_unrelated_keys() {
 
 #[test]
 fn detection() {
+    // spec: data-format/content-metadata.md#determining-s3ec-object-status/4
     assert_eq!(
         detect_md(&md(&[])),
         Ok(Detected::InstructionFile { v3_split: false })
@@ -420,6 +424,7 @@ fn duplicates_in_any_case() {
 
 #[test]
 fn missing_keys() {
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/4-6 data-format/content-metadata.md#content-metadata-mapkeys/8-11 data-format/content-metadata.md#content-metadata-mapkeys/13 data-format/content-metadata.md#content-metadata-mapkeys/14-17
     let miss = |k| fe(FormatError::Missing(k));
     assert_eq!(err(&without(&v2(), "x-amz-iv"), None), miss(MetaKey::Iv));
     assert_eq!(
@@ -779,6 +784,7 @@ fn split_parts(full: &Md) -> (Md, String) {
 
 #[test]
 fn v3_split_instruction_file() {
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/18
     let (object, file) = split_parts(&v3());
     assert_eq!(
         detect_md(&object),
@@ -943,6 +949,7 @@ fn keys(m: &Md) -> Vec<&str> {
 
 #[test]
 fn emit_v2() {
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/1-2 data-format/content-metadata.md#content-metadata-mapkeys/6-11 data-format/metadata-strategy.md#v1v2-instruction-files/1 data-format/metadata-strategy.md#instruction-file/2
     let m = MatDesc::parse(r#"{"b":"2","a":"Zoë"}"#).unwrap();
     let e = Envelope::new_v2(WrapAlg::AesGcm, &[7; 60], &[9; 12], m)
         .unwrap()
@@ -995,6 +1002,7 @@ fn emit_v2() {
 
 #[test]
 fn emit_v3() {
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/13-17 data-format/metadata-strategy.md#v3-instruction-files/1-9
     let ec = MatDesc::parse(r#"{"aws:x-amz-cek-alg":"115"}"#).unwrap();
     let e = Envelope::new_v3(WrapAlg::KmsContext, &[5; 184], &[1; 28], &[2; 28], ec).unwrap();
     let out = emit(&e, Placement::ObjectMetadata);
@@ -1217,5 +1225,65 @@ fn written_map_with_encoded_word_text_reads_back_unchanged() {
         )
         .unwrap();
         assert!(back.matdesc().get("k").unwrap().eq_str(value), "{value}");
+    }
+}
+
+/// Spec mapkey rules no other test pinned down on their own.
+#[test]
+fn spec_mapkey_rules() {
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/3
+    assert!(with_env(&without(&v1(), "x-amz-key"), None, |r| r.is_err()));
+    // spec: data-format/metadata-strategy.md#v3-instruction-files/1-8 data-format/metadata-strategy.md#v3-instruction-files/10
+    // spec: data-format/content-metadata.md#content-metadata-mapkeys/18
+    let ec = MatDesc::parse(r#"{"aws:x-amz-cek-alg":"115","p":"q"}"#).unwrap();
+    let e = Envelope::new_v3(WrapAlg::KmsContext, &[5; 184], &[1; 28], &[2; 28], ec).unwrap();
+    let out = emit(&e, Placement::InstructionFile);
+    assert_eq!(keys(&out), ["x-amz-c", "x-amz-d", "x-amz-i"]);
+    let mut file = String::new();
+    e.write_instruction_file(&mut file).unwrap();
+    let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&file).unwrap();
+    let mut file_keys: Vec<&str> = v.keys().map(String::as_str).collect();
+    file_keys.sort_unstable();
+    assert_eq!(file_keys, ["x-amz-3", "x-amz-t", "x-amz-w"]);
+    assert_eq!(v["x-amz-w"], "12");
+    // spec: data-format/content-metadata.md#v3-only/2 data-format/content-metadata.md#v3-only/4
+    with_env(&without(&v3(), "x-amz-m"), None, |r| {
+        assert!(r.unwrap().matdesc().is_empty())
+    });
+    // spec: data-format/content-metadata.md#v3-only/1 data-format/content-metadata.md#v3-only/3
+    // (02 takes x-amz-m, 12 takes x-amz-t: swapping them reads the wrong map)
+    let both = with(&v3(), "x-amz-t", r#"{"t":"1"}"#);
+    with_env(&both, None, |r| {
+        assert!(r.unwrap().matdesc().get("a").is_some())
+    });
+    with_env(&with(&both, "x-amz-w", "12"), None, |r| {
+        let e = r.unwrap();
+        assert!(e.matdesc().get("t").is_some());
+        assert!(e.matdesc().get("a").is_none());
+    });
+    // spec: data-format/content-metadata.md#v3-only/5-7
+    for (code, wrap) in [
+        ("02", WrapAlg::AesGcm),
+        ("12", WrapAlg::KmsContext),
+        ("22", WrapAlg::RsaOaepSha1),
+    ] {
+        let m = if wrap == WrapAlg::KmsContext {
+            with(
+                &with(&v3(), "x-amz-w", code),
+                "x-amz-t",
+                r#"{"aws:x-amz-cek-alg":"115"}"#,
+            )
+        } else {
+            with(&v3(), "x-amz-w", code)
+        };
+        with_env(&m, None, |r| assert_eq!(r.unwrap().wrap(), wrap));
+        let map = if wrap == WrapAlg::KmsContext {
+            MatDesc::parse(r#"{"aws:x-amz-cek-alg":"115"}"#).unwrap()
+        } else {
+            MatDesc::EMPTY
+        };
+        let e = Envelope::new_v3(wrap, &[5; 60], &[1; 28], &[2; 28], map).unwrap();
+        let out = emit(&e, Placement::ObjectMetadata);
+        assert_eq!(out.iter().find(|(k, _)| k == "x-amz-w").unwrap().1, code);
     }
 }

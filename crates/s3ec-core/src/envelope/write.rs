@@ -129,9 +129,10 @@ impl<'a> Envelope<'a> {
         }
     }
 
+    // spec: data-format/content-metadata.md#v3-only/5-7
     fn v3_code(&self) -> Result<&'static str, Error> {
-        // Spec CM, x-amz-w: kms+context/AES-GCM/RSA-OAEP-SHA1 "MUST be
-        // translated" to 12/02/22 on write.
+        // Spec CM, x-amz-w: kms+context, AES/GCM and RSA-OAEP-SHA1 are
+        // written as 12, 02 and 22.
         self.wrap
             .v3_code()
             .ok_or(Error::Unsupported(Unsupported::LegacyWrapEncrypt))
@@ -142,10 +143,10 @@ impl<'a> Envelope<'a> {
     /// * [`Placement::ObjectMetadata`]: the whole envelope (spec MS, Object
     ///   Metadata: the default).
     /// * [`Placement::InstructionFile`]: V3 writes only `x-amz-c`, `x-amz-d`
-    ///   and `x-amz-i` here (spec MS, V3 Instruction Files: they "MUST" be
-    ///   stored in the Object Metadata); V1/V2 write no envelope key here
-    ///   (spec MS: "all of the content metadata MUST be stored in the
-    ///   Instruction File"). Write the file with
+    ///   and `x-amz-i` here (spec MS, V3 Instruction Files: these three stay
+    ///   in the object metadata); V1/V2 write no envelope key here (spec MS:
+    ///   the whole V1/V2 envelope goes in the instruction file). Write the
+    ///   file with
     ///   [`Envelope::write_instruction_file`].
     ///
     /// `x-amz-unencrypted-content-length` is written here whenever known.
@@ -173,8 +174,10 @@ impl<'a> Envelope<'a> {
                 },
                 FormatVersion::V3,
             ) => {
+                // spec: data-format/content-metadata.md#content-metadata-mapkeys/13 data-format/metadata-strategy.md#v3-instruction-files/1
                 sink.put(MetaKey::ContentCipherV3, self.cek_alg)?;
                 if whole {
+                    // spec: data-format/content-metadata.md#content-metadata-mapkeys/14-15 data-format/metadata-strategy.md#v3-instruction-files/7-10 (x-amz-3, x-amz-w, x-amz-m/t here only when the whole envelope is)
                     sink.put(MetaKey::KeyV3, self.edk_base64(&mut buf)?)?;
                     sink.put(MetaKey::WrapAlgV3, self.v3_code()?)?;
                     if let Some(k) = self.v3_map_key() {
@@ -182,11 +185,13 @@ impl<'a> Envelope<'a> {
                     }
                 }
                 let mut b = [0u8; 40];
+                // spec: data-format/content-metadata.md#content-metadata-mapkeys/16-17 data-format/metadata-strategy.md#v3-instruction-files/3 data-format/metadata-strategy.md#v3-instruction-files/5
                 sink.put(MetaKey::KeyCommitmentV3, b64::encode(commitment, &mut b)?)?;
                 sink.put(MetaKey::MessageIdV3, b64::encode(message_id, &mut b)?)?;
             }
             (Nonce::Iv { .. }, FormatVersion::V1 | FormatVersion::V2) => {
                 if whole {
+                    // spec: data-format/content-metadata.md#content-metadata-mapkeys/6-10
                     sink.put(self.edk_key(), self.edk_base64(&mut buf)?)?;
                     let mut b = [0u8; 24];
                     sink.put(MetaKey::Iv, b64::encode(self.content_iv(), &mut b)?)?;
@@ -196,6 +201,7 @@ impl<'a> Envelope<'a> {
                         sink.put(MetaKey::CekAlg, self.cek_alg)?;
                         if let Some(bits) = self.tag_len_bits {
                             let mut b = [0u8; 8];
+                            // spec: data-format/content-metadata.md#content-metadata-mapkeys/11
                             sink.put(MetaKey::TagLen, decimal(u64::from(bits), &mut b)?)?;
                         }
                     }
@@ -212,14 +218,12 @@ impl<'a> Envelope<'a> {
     }
 
     /// Write the instruction file's JSON body: a flat, pure-ASCII JSON
-    /// object (spec MS, Instruction File: "The content metadata MUST be
-    /// serialized to a JSON string. The serialized JSON string MUST be the
-    /// only contents of the Instruction File").
+    /// object (spec MS, Instruction File: the envelope serialized as JSON is
+    /// the file's only content).
     ///
     /// V3: `x-amz-3`, `x-amz-w`, and `x-amz-t` / `x-amz-m` as in object
-    /// metadata (spec MS, V3 Instruction Files: "MUST store the mapkey
-    /// \"x-amz-3\" / \"x-amz-w\" / \"x-amz-m\" / \"x-amz-t\" ... in the
-    /// Instruction File"). V1/V2: every envelope key except
+    /// metadata (spec MS, V3 Instruction Files: these keys go in the file).
+    /// V1/V2: every envelope key except
     /// `x-amz-unencrypted-content-length`, which goes on the object. The
     /// map is a JSON string holding canonical JSON.
     ///
@@ -246,6 +250,7 @@ impl<'a> Envelope<'a> {
     /// assert!(file.ends_with(r#""x-amz-w":"02","x-amz-m":"{\"who\":\"Zo\\u00eb\"}"}"#));
     /// # Ok::<(), s3ec_core::Error>(())
     /// ```
+    // spec: data-format/metadata-strategy.md#instruction-file/2-3 (one flat JSON object, nothing else)
     pub fn write_instruction_file<W: fmt::Write + ?Sized>(&self, out: &mut W) -> Result<(), Error> {
         let mut out = Dyn(out);
         self.write_file_json(&mut out)
@@ -270,6 +275,7 @@ impl<'a> Envelope<'a> {
         let mut o = ObjectWriter::new(out)?;
         match self.format {
             FormatVersion::V3 => {
+                // spec: data-format/metadata-strategy.md#v3-instruction-files/2 data-format/metadata-strategy.md#v3-instruction-files/4 data-format/metadata-strategy.md#v3-instruction-files/6-10 (x-amz-3, x-amz-w and the map; never c/d/i)
                 o.entry(MetaKey::KeyV3, edk)?;
                 o.entry(MetaKey::WrapAlgV3, self.v3_code().map_err(|_| fmt::Error)?)?;
                 if let Some(k) = self.v3_map_key() {
@@ -283,6 +289,7 @@ impl<'a> Envelope<'a> {
                     MetaKey::Iv,
                     b64::encode(self.content_iv(), &mut b).map_err(|_| fmt::Error)?,
                 )?;
+                // spec: data-format/metadata-strategy.md#v1v2-instruction-files/1
                 o.map(MetaKey::MatDesc, &self.matdesc)?;
                 if self.format == FormatVersion::V2 {
                     o.entry(MetaKey::WrapAlg, self.wrap.name())?;

@@ -16,9 +16,8 @@
 //! OAEP-SHA-256 with MGF1-SHA-1 first, then MGF1-SHA-256 (errata E9).
 //!
 //! Legacy wraps are unwrap-only and must be gated by the caller: spec
-//! `client.md` §Enable Legacy Wrapping Algorithms, "When disabled, the S3EC
-//! MUST NOT decrypt objects encrypted using legacy wrapping algorithms"
-//! (off by default). [`WrapAlg::is_legacy`] says which ones.
+//! `client.md` §Enable Legacy Wrapping Algorithms: while that option is off
+//! (the default), objects with legacy wraps are refused. [`WrapAlg::is_legacy`] says which ones.
 //!
 //! Every function takes the master key (key-encryption key, KEK) as a byte
 //! slice of 16, 24 or 32 bytes (AES-128, AES-192, AES-256); any other length
