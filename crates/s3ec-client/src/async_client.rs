@@ -341,7 +341,7 @@ impl AsyncClient {
                     checksum: checksum.as_ref(),
                     fields,
                 };
-                let result = upload_part_retrying(transport.as_ref(), &preq, &part)
+                let result = parallel::upload_part(transport.as_ref(), &preq, &part)
                     .await
                     .map(|etag| CompletedPart {
                         part_number: n,
@@ -824,23 +824,6 @@ async fn read_part(
         None
     };
     cursor.end(buf, peeked)
-}
-
-/// Upload one part, resending its own ciphertext after a failure worth
-/// another try ([`parallel::worth_retrying`]).
-async fn upload_part_retrying(
-    transport: &dyn AsyncTransport,
-    req: &PartRequest<'_>,
-    part: &Bytes,
-) -> Result<String, ClientError> {
-    let mut attempt = 1;
-    loop {
-        match transport.upload_part(req, part.clone()).await {
-            Ok(etag) => return Ok(etag),
-            Err(e) if attempt < parallel::ATTEMPTS && parallel::worth_retrying(&e) => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 /// Low-level multipart uploads, part by part, resumable in another process

@@ -349,7 +349,7 @@ impl Client {
                     // A transport that panics must not leave this loop
                     // waiting for a part that never lands.
                     let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        upload_part_retrying(transport, &preq, &part)
+                        run(parallel::upload_part(&Ready(transport), &preq, &part))
                     }))
                     .unwrap_or_else(|_| {
                         Err(ClientError::Io(io::Error::other("the transport panicked")))
@@ -874,23 +874,6 @@ fn read_part(
         None
     };
     cursor.end(buf, peeked)
-}
-
-/// Upload one part, resending its own ciphertext after a failure worth
-/// another try ([`parallel::worth_retrying`]).
-fn upload_part_retrying(
-    transport: &dyn Transport,
-    req: &PartRequest<'_>,
-    part: &Bytes,
-) -> Result<String, ClientError> {
-    let mut attempt = 1;
-    loop {
-        match transport.upload_part(req, part.clone()) {
-            Ok(etag) => return Ok(etag),
-            Err(e) if attempt < parallel::ATTEMPTS && parallel::worth_retrying(&e) => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 /// Low-level multipart uploads, part by part, resumable in another process

@@ -15,20 +15,32 @@
 //!   caller's decrypt state machine ([`crate::get`]), so the rule "nothing
 //!   released before the tag" is the one of a sequential get.
 //!
-//! The drivers: [`ParallelBody`] (a blocking `Read` fed by threads) and,
-//! with the `async` feature, `ParallelStream` (an async body fed by tokio
-//! tasks).
+//! The I/O of one part ([`upload_part`]: resend on a failure worth it) and
+//! of one range ([`fetch_range`]: resume where it broke) is written once, as
+//! `async fn`s over an [`AsyncTransport`]: a tokio task awaits them; a
+//! blocking client's thread runs them over its transport seen as an
+//! always-ready async one ([`crate::ready`], as for [`crate::ops`]).
+//!
+//! What is left twice is who waits: the put loops of the two clients
+//! (scoped threads, a `JoinSet`) and the two get bodies, [`ParallelBody`]
+//! (a blocking `Read` fed by threads) and, with the `async` feature,
+//! `ParallelStream` (an async body fed by tokio tasks).
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 
+use bytes::Bytes;
+
 use crate::config::{MAX_PARTS, MAX_PART_SIZE};
 use crate::error::ClientError;
 use crate::get::{self, GetTarget};
+use crate::ops::next_chunk;
+use crate::ready::{self, run, Ready};
 use crate::transport::{
-    ByteRange, CompletedPart, ErrorKind, GetRequest, ObjectHead, Transport, TransportError,
+    AsyncBody, AsyncTransport, ByteRange, CompletedPart, ErrorKind, GetRequest, ObjectHead,
+    PartRequest, Transport, TransportError,
 };
 
 /// One MiB.
@@ -478,19 +490,40 @@ pub(crate) fn take_transport_client_error(
     }
 }
 
-/// Fetch one range over a blocking transport, resuming where it broke;
-/// `initial` is a body already open on it (the first answer).
-pub(crate) fn fetch_range(
-    transport: &dyn Transport,
+/// Upload one part, resending its own ciphertext after a failure worth
+/// another try ([`worth_retrying`]). Written once: the async client awaits
+/// it in a tokio task, the blocking client runs it on a scoped thread over
+/// its transport seen as an always-ready async one ([`crate::ready`]).
+pub(crate) async fn upload_part(
+    transport: &dyn AsyncTransport,
+    req: &PartRequest<'_>,
+    part: &Bytes,
+) -> Result<String, ClientError> {
+    let mut attempt = 1;
+    loop {
+        match transport.upload_part(req, part.clone()).await {
+            Ok(etag) => return Ok(etag),
+            Err(e) if attempt < ATTEMPTS && worth_retrying(&e) => attempt += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Fetch one range, resuming where it broke; `initial` is a body already
+/// open on it (the first answer). Written once, like [`upload_part`]: a
+/// tokio task awaits it, a blocking client's thread runs it over
+/// [`crate::ready::Ready`]. `stop` ends it between two chunks (the get
+/// failed elsewhere or was dropped).
+pub(crate) async fn fetch_range(
+    transport: &dyn AsyncTransport,
     pin: &Pin,
     first: u64,
     last: u64,
-    initial: Option<Box<dyn Read + Send>>,
+    initial: Option<AsyncBody>,
     stop: &AtomicBool,
 ) -> Result<Vec<u8>, ClientError> {
     let mut f = RangeFetch::new(first, last);
     let mut body = initial;
-    let mut chunk = vec![0u8; get::CHUNK];
     while !f.is_complete() {
         if stop.load(Ordering::Relaxed) {
             return Err(ClientError::Io(io::Error::other("the get was stopped")));
@@ -498,31 +531,27 @@ pub(crate) fn fetch_range(
         let answer = match body.take() {
             Some(b) => Some(b),
             None => {
-                let got = transport.get_object(&pin.request(f.from(), last));
+                let req = pin.request(f.from(), last);
+                let got = transport.get_object(&req).await;
                 f.answered(pin, got.map(|r| (r.content_range, r.body)))?
             }
         };
         let Some(mut b) = answer else { continue };
         loop {
-            let want = usize::try_from(f.wanted())
-                .unwrap_or(usize::MAX)
-                .min(chunk.len());
-            if want == 0 {
-                break;
-            }
-            match b.read(&mut chunk[..want]) {
-                Ok(0) => {
-                    f.broke(f.short())?;
+            match next_chunk(&mut b).await {
+                None => {
+                    if !f.is_complete() {
+                        f.broke(f.short())?;
+                    }
                     break;
                 }
-                Ok(n) => f.push(&chunk[..n])?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    f.broke(ClientError::Io(e))?;
+                Some(Ok(c)) => f.push(&c)?,
+                Some(Err(e)) => {
+                    f.broke(ClientError::Transport(e))?;
                     break;
                 }
             }
-            if stop.load(Ordering::Relaxed) {
+            if f.is_complete() || stop.load(Ordering::Relaxed) {
                 break;
             }
         }
@@ -594,7 +623,15 @@ impl ParallelBody {
         std::thread::spawn(move || {
             // A transport that panics must not leave the reader waiting.
             let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                fetch_range(t.as_ref(), &pin, first, last, initial, &stop)
+                let initial = initial.map(ready::stream);
+                run(fetch_range(
+                    &Ready(t.as_ref()),
+                    &pin,
+                    first,
+                    last,
+                    initial,
+                    &stop,
+                ))
             }))
             .unwrap_or_else(|_| Err(ClientError::Io(io::Error::other("the transport panicked"))));
             let _ = tx.send((i, got));
@@ -649,63 +686,17 @@ pub(crate) use tasks::ParallelStream;
 
 #[cfg(feature = "async")]
 mod tasks {
-    use std::future::poll_fn;
     use std::pin::Pin as StdPin;
+    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use std::task::{Context, Poll};
 
     use bytes::Bytes;
     use tokio::task::JoinSet;
 
-    use super::{into_transport, Pin, RangeFetch, RangeWindow};
+    use super::{fetch_range, into_transport, Pin, RangeWindow};
     use crate::error::ClientError;
     use crate::transport::{AsyncBody, AsyncTransport, TransportError};
-
-    async fn next_chunk(body: &mut AsyncBody) -> Option<Result<Bytes, TransportError>> {
-        poll_fn(|cx| body.as_mut().poll_next(cx)).await
-    }
-
-    /// Fetch one range over an async transport, resuming where it broke.
-    async fn fetch_range(
-        transport: Arc<dyn AsyncTransport>,
-        pin: Arc<Pin>,
-        first: u64,
-        last: u64,
-        initial: Option<AsyncBody>,
-    ) -> Result<Bytes, ClientError> {
-        let mut f = RangeFetch::new(first, last);
-        let mut body = initial;
-        while !f.is_complete() {
-            let answer = match body.take() {
-                Some(b) => Some(b),
-                None => {
-                    let req = pin.request(f.from(), last);
-                    let got = transport.get_object(&req).await;
-                    f.answered(&pin, got.map(|r| (r.content_range, r.body)))?
-                }
-            };
-            let Some(mut b) = answer else { continue };
-            loop {
-                match next_chunk(&mut b).await {
-                    None => {
-                        if !f.is_complete() {
-                            f.broke(f.short())?;
-                        }
-                        break;
-                    }
-                    Some(Ok(c)) => f.push(&c)?,
-                    Some(Err(e)) => {
-                        f.broke(ClientError::Transport(e))?;
-                        break;
-                    }
-                }
-                if f.is_complete() {
-                    break;
-                }
-            }
-        }
-        Ok(Bytes::from(f.buf))
-    }
 
     /// The body of a parallel get over an async transport: ranges fetched
     /// by up to `limit` tokio tasks, streamed back in order. An error is a
@@ -744,8 +735,12 @@ mod tasks {
         fn spawn(&mut self, i: u64, first: u64, last: u64, initial: Option<AsyncBody>) {
             let t = Arc::clone(&self.transport);
             let pin = Arc::clone(&self.pin);
-            self.tasks
-                .spawn(async move { (i, fetch_range(t, pin, first, last, initial).await) });
+            self.tasks.spawn(async move {
+                // Dropping the stream aborts the task: no stop flag needed.
+                let go_on = AtomicBool::new(false);
+                let got = fetch_range(t.as_ref(), &pin, first, last, initial, &go_on).await;
+                (i, got.map(Bytes::from))
+            });
         }
     }
 
