@@ -167,6 +167,17 @@ n = os.path.getsize(path)
 print(f"op={op} mode=boto3 concurrency={cfg.max_request_concurrency} bytes={n} secs={secs:.3f} mib_per_s={n / 1048576 / secs:.1f}")
 PYEOF
 
+# Why a transfer failed: its /usr/bin/time report, whether the server and
+# the proxy still run, the end of the server's log.
+failed() {
+    cat "$1" >&2
+    kill -0 "$SERVER_PID" 2>/dev/null && echo "s3s-fs still runs" >&2 || echo "s3s-fs is gone" >&2
+    kill -0 "$PROXY_PID" 2>/dev/null && echo "the proxy still runs" >&2 || echo "the proxy is gone" >&2
+    tail -20 "$DATA.log" >&2
+    rm -f "$1"
+    return 1
+}
+
 # One timed transfer under /usr/bin/time: its result line, plus rss_kib.
 # `tool` is e2e, boto3 or s5cmd.
 run() {
@@ -178,12 +189,12 @@ run() {
     e2e)
         local args=("$op" --mode "$mode" --concurrency "$c" --size "$SIZE" --part-size "$PART_SIZE" --key "par-$mode")
         [[ $op == get ]] && args+=(--to-path "$DATA/files")
-        line=$(/usr/bin/time -v -o "$tm" timeout "$OP_TIMEOUT" "$E2E" "${args[@]}") || { cat "$tm" >&2; return 1; }
+        line=$(/usr/bin/time -v -o "$tm" timeout "$OP_TIMEOUT" "$E2E" "${args[@]}") || { failed "$tm"; return 1; }
         ;;
     boto3)
         local path=$SRC
         [[ $op == get ]] && path=$DATA/files/boto3.out
-        line=$(/usr/bin/time -v -o "$tm" timeout "$OP_TIMEOUT" "$PY" "$BOTO" "$op" "$ENDPOINT" "$BUCKET" par-boto3 "$path") || { cat "$tm" >&2; return 1; }
+        line=$(/usr/bin/time -v -o "$tm" timeout "$OP_TIMEOUT" "$PY" "$BOTO" "$op" "$ENDPOINT" "$BUCKET" par-boto3 "$path") || { failed "$tm"; return 1; }
         [[ $op == get ]] && rm -f "$path"
         ;;
     s5cmd)
@@ -191,10 +202,10 @@ run() {
         start=$(date +%s.%N)
         if [[ $op == put ]]; then
             /usr/bin/time -v -o "$tm" timeout "$OP_TIMEOUT" "$S5CMD" --endpoint-url "$ENDPOINT" \
-                cp -c "$c" -p "$PART_MIB" "$SRC" "s3://$BUCKET/par-s5cmd" >/dev/null || { cat "$tm" >&2; return 1; }
+                cp -c "$c" -p "$PART_MIB" "$SRC" "s3://$BUCKET/par-s5cmd" >/dev/null || { failed "$tm"; return 1; }
         else
             /usr/bin/time -v -o "$tm" timeout "$OP_TIMEOUT" "$S5CMD" --endpoint-url "$ENDPOINT" \
-                cp -c "$c" -p "$PART_MIB" "s3://$BUCKET/par-s5cmd" "$DATA/files/s5cmd.out" >/dev/null || { cat "$tm" >&2; return 1; }
+                cp -c "$c" -p "$PART_MIB" "s3://$BUCKET/par-s5cmd" "$DATA/files/s5cmd.out" >/dev/null || { failed "$tm"; return 1; }
             rm -f "$DATA/files/s5cmd.out"
         fi
         end=$(date +%s.%N)
@@ -215,18 +226,27 @@ log "# $(date -u +%Y-%m-%dT%H:%M:%SZ) s3ec parallel: SIZE=$SIZE PART_SIZE=$PART_
 log "# $(nproc) cores, load average $(loadavg), git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates scripts || echo '+dirty'), s3s-fs $S3S_FS_VERSION behind shaping-proxy $ENDPOINT, boto3 $([[ $BOTO3 == 1 ]] && "$PY" -c 'import boto3; print(boto3.__version__)' || echo off), s5cmd $([[ $HAVE_S5CMD == 1 ]] && echo "$S5CMD_VERSION" || echo unavailable)"
 
 RES=$(mktemp)
+FAILURES=0
+# A failed transfer is logged and counted (the medians are of the runs that
+# succeeded); the script then goes on and exits 1 at the end.
+attempt() {
+    if ! run "$@" | tee -a "$RES"; then
+        FAILURES=$((FAILURES + 1))
+        log "failed tool=$1 op=$2 mode=$3 concurrency=$4 (see stderr)"
+    fi
+}
 for i in $(seq "$RUNS"); do
     log "# round $i"
     for c in $CONCURRENCIES; do
         for op in put get; do
-            run e2e "$op" enc "$c" | tee -a "$RES"
-            run e2e "$op" plain "$c" | tee -a "$RES"
-            if [[ $HAVE_S5CMD == 1 ]]; then run s5cmd "$op" s5cmd "$c" | tee -a "$RES"; fi
+            attempt e2e "$op" enc "$c"
+            attempt e2e "$op" plain "$c"
+            if [[ $HAVE_S5CMD == 1 ]]; then attempt s5cmd "$op" s5cmd "$c"; fi
         done
     done
     if [[ $BOTO3 == 1 ]]; then
-        run boto3 put boto3 10 | tee -a "$RES"
-        run boto3 get boto3 10 | tee -a "$RES"
+        attempt boto3 put boto3 10
+        attempt boto3 get boto3 10
     fi
 done
 
@@ -260,4 +280,5 @@ for op in put get; do
     done
 done
 rm -f "$RES" "$RES.lists" "$RES.med"
-log "# load average at the end: $(loadavg)"
+log "# load average at the end: $(loadavg); failed transfers: $FAILURES"
+[[ $FAILURES == 0 ]]
