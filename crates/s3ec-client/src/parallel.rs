@@ -363,11 +363,16 @@ pub(crate) struct RangeFetch {
 }
 
 impl RangeFetch {
-    pub(crate) fn new(first: u64, last: u64) -> RangeFetch {
+    /// The fetch of bytes `first..=last` into `buf`, a buffer used before
+    /// (its contents dropped) or a new one, so that a get reuses the memory
+    /// of the ranges it consumed.
+    pub(crate) fn with_buffer(first: u64, last: u64, mut buf: Vec<u8>) -> RangeFetch {
+        buf.clear();
+        buf.reserve_exact(usize::try_from(last - first + 1).unwrap_or(0));
         RangeFetch {
             first,
             last,
-            buf: Vec::with_capacity(usize::try_from(last - first + 1).unwrap_or(0)),
+            buf,
             failures: 0,
         }
     }
@@ -513,16 +518,17 @@ pub(crate) async fn upload_part(
 /// open on it (the first answer). Written once, like [`upload_part`]: a
 /// tokio task awaits it, a blocking client's thread runs it over
 /// [`crate::ready::Ready`]. `stop` ends it between two chunks (the get
-/// failed elsewhere or was dropped).
+/// failed elsewhere or was dropped). The range is read into `buf` (a
+/// buffer of an earlier range, or a new one).
 pub(crate) async fn fetch_range(
     transport: &dyn AsyncTransport,
     pin: &Pin,
-    first: u64,
-    last: u64,
+    (first, last): (u64, u64),
+    buf: Vec<u8>,
     initial: Option<AsyncBody>,
     stop: &AtomicBool,
 ) -> Result<Vec<u8>, ClientError> {
-    let mut f = RangeFetch::new(first, last);
+    let mut f = RangeFetch::with_buffer(first, last, buf);
     let mut body = initial;
     while !f.is_complete() {
         if stop.load(Ordering::Relaxed) {
@@ -576,6 +582,9 @@ pub(crate) struct ParallelBody {
     current: Vec<u8>,
     pos: usize,
     failed: bool,
+    /// Buffers of ranges read out, for the next ranges (the memory of a get
+    /// stays that of its window instead of one new buffer per range).
+    spare: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ParallelBody {
@@ -598,7 +607,7 @@ impl ParallelBody {
     ) -> ParallelBody {
         let (tx, rx) = mpsc::channel();
         let window = RangeWindow::new(pin.total, first_last + 1, limit);
-        let body = ParallelBody {
+        let mut body = ParallelBody {
             transport,
             pin: Arc::new(pin),
             window,
@@ -608,12 +617,14 @@ impl ParallelBody {
             current: Vec::new(),
             pos: 0,
             failed: false,
+            spare: Vec::new(),
         };
         body.spawn(0, 0, first_last, Some(first_body));
         body
     }
 
-    fn spawn(&self, i: u64, first: u64, last: u64, initial: Option<Box<dyn Read + Send>>) {
+    fn spawn(&mut self, i: u64, first: u64, last: u64, initial: Option<Box<dyn Read + Send>>) {
+        let buf = self.spare.pop().unwrap_or_default();
         let (t, pin, stop, tx) = (
             Arc::clone(&self.transport),
             Arc::clone(&self.pin),
@@ -627,8 +638,8 @@ impl ParallelBody {
                 run(fetch_range(
                     &Ready(t.as_ref()),
                     &pin,
-                    first,
-                    last,
+                    (first, last),
+                    buf,
                     initial,
                     &stop,
                 ))
@@ -652,7 +663,10 @@ impl Read for ParallelBody {
                 return Err(io::Error::other("the parallel get failed"));
             }
             if let Some(next) = self.window.pop() {
-                self.current = next;
+                let done = std::mem::replace(&mut self.current, next);
+                if done.capacity() > 0 {
+                    self.spare.push(done);
+                }
                 self.pos = 0;
                 continue;
             }
@@ -738,7 +752,9 @@ mod tasks {
             self.tasks.spawn(async move {
                 // Dropping the stream aborts the task: no stop flag needed.
                 let go_on = AtomicBool::new(false);
-                let got = fetch_range(t.as_ref(), &pin, first, last, initial, &go_on).await;
+                // The ranges go out as `Bytes`: each gets a new buffer.
+                let range = (first, last);
+                let got = fetch_range(t.as_ref(), &pin, range, Vec::new(), initial, &go_on).await;
                 (i, got.map(Bytes::from))
             });
         }
@@ -882,7 +898,7 @@ mod tests {
 
     #[test]
     fn range_fetch_retries_only_what_can_heal() {
-        let mut f = RangeFetch::new(10, 19);
+        let mut f = RangeFetch::with_buffer(10, 19, Vec::new());
         f.push(&[0; 4]).unwrap();
         assert_eq!((f.from(), f.wanted()), (14, 6));
         assert!(matches!(f.push(&[0; 7]), Err(ClientError::RangeMismatch)));
@@ -891,7 +907,7 @@ mod tests {
             f.broke(ClientError::ObjectChanged),
             Err(ClientError::ObjectChanged)
         ));
-        let mut f = RangeFetch::new(0, 0);
+        let mut f = RangeFetch::with_buffer(0, 0, Vec::new());
         for _ in 1..ATTEMPTS {
             assert!(f
                 .broke(ClientError::Transport(TransportError::new(
@@ -906,6 +922,21 @@ mod tests {
                 "x"
             )))
             .is_err());
+    }
+
+    #[test]
+    fn a_range_reuses_a_buffer_without_its_contents() {
+        let old = vec![7u8; 64];
+        let at = old.as_ptr();
+        let mut f = RangeFetch::with_buffer(0, 9, old);
+        assert_eq!((f.buf.len(), f.wanted()), (0, 10));
+        assert_eq!(f.buf.as_ptr(), at, "the buffer's memory is kept");
+        f.push(&[1; 10]).unwrap();
+        assert!(f.is_complete());
+        assert_eq!(f.buf, [1; 10]);
+        // A buffer too small grows to the range.
+        let f = RangeFetch::with_buffer(0, 99, vec![0; 4]);
+        assert!(f.buf.is_empty() && f.buf.capacity() >= 100);
     }
 
     #[test]
