@@ -436,3 +436,38 @@ pub(crate) fn report(builds: &[Build]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The C library's entry points measured by [`report_c_abi`].
+const C_ABI_ENTRIES: [&str; 8] = [
+    "s3ec_encrypt_init_aes",
+    "s3ec_encrypt_write_metadata_headers",
+    "s3ec_encrypt_update",
+    "s3ec_encrypt_finish",
+    "s3ec_decrypt_init_aes",
+    "s3ec_decrypt_verify_update",
+    "s3ec_decrypt_verify_finish",
+    "s3ec_decrypt_at",
+];
+
+/// Code reached from and worst-case stack of each C ABI call of the
+/// bare-metal `libs3ec_c.a` (same method as the core's figures).
+pub(crate) fn report_c_abi(lib: &Path, dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    println!("  C library (s3ec-c, no std, portable compact backends): per call, code reached and worst-case stack");
+    for entry in C_ABI_ENTRIES {
+        let obj = gc_link(lib, entry, dir)?;
+        let s = sections(&obj)?;
+        let st = stack(&obj, entry)?;
+        println!(
+            "    {entry:<38} code {:>9}  stack {:>6} B{}",
+            kib(s.code()),
+            st.bytes,
+            if st.indirect.is_empty() {
+                ""
+            } else {
+                " (indirect calls not followed)"
+            }
+        );
+    }
+    Ok(())
+}

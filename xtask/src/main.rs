@@ -110,6 +110,34 @@ fn cargo() -> Command {
 
 /// Everything CI runs; `interop`: also the live interop suite against
 /// AWS's clients (`cargo xtask interop`), last.
+/// s3s-fs, the S3 server that checks SigV4 signatures and presigned URLs
+/// (`s3ec_testkit::s3s`), debug-built into `target/tools/s3s-fs-test`
+/// when missing (a few minutes, once; `scripts/measure-e2e.sh` keeps its
+/// own release build in `target/tools` for measurements).
+fn s3s_fs_for_tests() -> Result<std::path::PathBuf, String> {
+    const VERSION: &str = "0.14.1"; // as scripts/measure-e2e.sh; 0.16+ need Rust 1.96
+    let dir = root().join("target/tools/s3s-fs-test");
+    let bin = dir.join("bin/s3s-fs");
+    let current = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == format!("s3s-fs {VERSION}"));
+    if !current {
+        run(cargo()
+            .args([
+                "install",
+                "s3s-fs",
+                "--version",
+                VERSION,
+                "--locked",
+                "--debug",
+            ])
+            .args(["--features", "binary", "--root"])
+            .arg(&dir))?;
+    }
+    Ok(bin)
+}
+
 fn ci(interop: bool) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     // Every spec requirement cited in code is cited by a test too (reads
@@ -127,7 +155,14 @@ fn ci(interop: bool) -> Result<(), String> {
     run(cargo()
         .args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
-    run(cargo().args(["test", "--workspace"]))?;
+    // The tests that need a signature-checking S3 server (presigned PUTs
+    // refused by s3s-fs) run, not skip: s3s-fs installed for them and
+    // required.
+    let s3s_fs = s3s_fs_for_tests()?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("S3EC_S3S_FS", &s3s_fs)
+        .env("S3EC_REQUIRE_S3S", "1"))?;
     // The chaos soak, short (`s3ec-hardening`, docs/hardening.md): both
     // clients through the fault proxy against moto for 45 s (about a
     // minute with moto's start; the 10-minute run is `--secs 600`).
@@ -157,6 +192,17 @@ fn ci(interop: bool) -> Result<(), String> {
     run(cargo().arg("test").args(rustcrypto))?;
     // The rsa-crate unwrap (opt-in feature) against AWS-LC and the vectors.
     run(cargo().args(["test", "-p", "s3ec-rsa", "--features", "decrypt"]))?;
+    // The C library with RSA wrapping: the C program encrypts under RSA
+    // public keys, the AWS-LC keyring reads (~1 min with the build).
+    run(cargo().args([
+        "test",
+        "-p",
+        "s3ec-c",
+        "--features",
+        "rsa",
+        "--test",
+        "c_program",
+    ]))?;
     no_std()?;
     // cargo-deny is not installed by CI (building it took 38 min on the
     // shared, loaded 2-core machine): checked when present.
@@ -197,8 +243,10 @@ fn ci(interop: bool) -> Result<(), String> {
             .args(["test", "-p", "s3ec-object-store", "--test", "moto"])
             .arg("parquet_with_the_python_client")
             .env("S3EC_REQUIRE_PEERS", "1"))?;
-        // The CLI's offline `encrypt` output and its `rotate` read by the
-        // Python, Ruby and Go peers (~60 s).
+        // The CLI's offline `encrypt` output read by the Python and Ruby
+        // peers, and its `rotate` read by every peer (Python, Ruby, Go,
+        // go-v4, java3, java4, java-v1; the test starts its own Java
+        // servers, those of `interop::run` are stopped by now): ~1 min.
         run(cargo()
             .args(["test", "-p", "s3ec-cli", "--test", "peers"])
             .env("S3EC_REQUIRE_PEERS", "1"))?;
@@ -227,6 +275,11 @@ fn supply_chain(install: bool) -> Result<(), String> {
     run(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
 }
 
+/// The portable compact AES/GHASH/SHA-2 backends (the smallest firmware).
+const COMPACT_RUSTFLAGS: &str = "--cfg aes_backend=\"soft\" --cfg aes_backend_soft=\"compact\" \
+     --cfg polyval_backend=\"soft\" --cfg sha2_backend=\"soft\" \
+     --cfg sha2_backend_soft=\"compact\"";
+
 fn no_std() -> Result<(), String> {
     let dir = root().join("xtask").join("no-std-check");
     // A staticlib with a #[panic_handler] and no global allocator: if std or
@@ -246,9 +299,7 @@ fn no_std() -> Result<(), String> {
         (
             "portable compact backends (aes, polyval, sha2: soft; aes, sha2: compact)",
             "no-std-check-soft",
-            "--cfg aes_backend=\"soft\" --cfg aes_backend_soft=\"compact\" \
-             --cfg polyval_backend=\"soft\" --cfg sha2_backend=\"soft\" \
-             --cfg sha2_backend_soft=\"compact\"",
+            COMPACT_RUSTFLAGS,
         ),
     ] {
         let target_dir = root().join("target").join(target);
@@ -261,6 +312,31 @@ fn no_std() -> Result<(), String> {
         let lib = target_dir.join("release").join("libs3ec_no_std_check.a");
         builds.push(edge::measure(name, &lib, &target_dir.join("edge"))?);
     }
-    eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc)");
-    edge::report(&builds)
+    // The C library for bare metal: no std, no allocator, its own halting
+    // panic handler (std or alloc creeping in fails this build); built
+    // like the firmware above (portable compact backends, opt-level s, fat
+    // LTO) and measured per C call.
+    let c_dir = root().join("target").join("no-std-c");
+    run(cargo()
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "s3ec-c",
+            "--no-default-features",
+        ])
+        .args(["--features", "panic-halt"])
+        .args(["--config", "profile.release.panic=\"abort\""])
+        .args(["--config", "profile.release.opt-level=\"s\""])
+        .args(["--config", "profile.release.lto=\"fat\""])
+        .args(["--config", "profile.release.codegen-units=1"])
+        .arg("--target-dir")
+        .arg(&c_dir)
+        .env("RUSTFLAGS", COMPACT_RUSTFLAGS))?;
+    eprintln!("xtask: no-std check passed (s3ec-core links into a #![no_std] staticlib without std or alloc; so does s3ec-c)");
+    edge::report(&builds)?;
+    edge::report_c_abi(
+        &c_dir.join("release").join("libs3ec_c.a"),
+        &c_dir.join("edge"),
+    )
 }

@@ -17,6 +17,11 @@
 //!   timeouts and broken connections [`ErrorKind::Connection`], malformed
 //!   responses [`ErrorKind::InvalidResponse`]; the status, the S3 error
 //!   code and the SDK error (as `source`) are kept.
+//! - Presigned PUTs ([`AsyncTransport::presign_put`], through
+//!   [`s3ec_client::AsyncClient::presign_put`]) use the SDK's presigning
+//!   ([`aws_sdk_s3::presigning::PresigningConfig`]): the envelope's
+//!   `x-amz-meta-*` headers and the content length are signed headers of
+//!   the URL.
 //!
 //! ```no_run
 //! use s3ec_aws_sdk::AwsSdkTransport;
@@ -38,6 +43,7 @@
 /// transport wraps without a dependency of your own.
 pub use aws_sdk_s3;
 mod copy;
+mod presign;
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -610,6 +616,17 @@ impl AsyncTransport for AwsSdkTransport {
         range: s3ec_client::transport::ByteRange,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
         Box::pin(self.upload_part_copy_impl(req, upload_id, part_number, range))
+    }
+
+    fn presign_put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        metadata: &'a [(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, Result<s3ec_client::transport::PresignedRequest, TransportError>> {
+        Box::pin(self.presign_put_impl(bucket, key, metadata, content_length, expires_in))
     }
 
     fn list_objects<'a>(

@@ -281,8 +281,10 @@ fn walk(dir: &Path, rel: String, out: &mut Vec<(PathBuf, String, u64)>) -> Resul
     Ok(())
 }
 
-/// Decrypt `bucket`/`key` into `dest`: a temporary file beside it, renamed
-/// into place once the object is authenticated; nothing is left on error.
+/// Decrypt `bucket`/`key` into `dest` in one pass: the library decrypts
+/// into a temporary file beside it as the body arrives and renames it into
+/// place once the object is authenticated (no spool, no second copy);
+/// nothing is left on error and an existing `dest` is untouched.
 pub(crate) fn get_to_file(
     client: &Client,
     bucket: &str,
@@ -294,20 +296,9 @@ pub(crate) fn get_to_file(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".s3ec-partial-")
-        .tempfile_in(&dir)
+    std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::from(e).context(dir.display().to_string()))?;
-    let got = {
-        let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        let got = client.get_object_with(bucket, key, &mut w, opts)?;
-        w.flush()?;
-        got
-    };
-    tmp.as_file().sync_data()?;
-    tmp.persist(dest)
-        .map_err(|e| CliError::from(e.error).context(dest.display().to_string()))?;
+    let got = client.get_object_to_path(bucket, key, dest, opts)?;
     Ok(got.plaintext_len)
 }
 

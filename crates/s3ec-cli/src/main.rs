@@ -15,6 +15,7 @@ mod keys;
 mod objects;
 mod offline;
 mod parse;
+mod presign;
 mod store;
 
 use clap::{Args, Parser, Subcommand};
@@ -101,6 +102,9 @@ enum Cmd {
     /// Decrypt offline what `encrypt` wrote (or an object saved with its
     /// metadata)
     Decrypt(offline::DecryptArgs),
+    /// Presign a PUT for a device that encrypted an object itself: its
+    /// envelope (checked against the key) and length are signed in
+    PresignPut(presign::PresignPutArgs),
 }
 
 /// What every command gets.
@@ -174,6 +178,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Keygen(a) => offline::keygen(&a),
         Cmd::Encrypt(a) => offline::encrypt(&ctx, &a),
         Cmd::Decrypt(a) => offline::decrypt(&ctx, &a),
+        Cmd::PresignPut(a) => presign::presign_put(&ctx, &a),
     }
 }
 

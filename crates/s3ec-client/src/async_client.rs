@@ -14,6 +14,8 @@ use s3ec_keyring::{AsyncKeyring, Context};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinSet;
 
+mod presign;
+
 use crate::backend::Backend;
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{AsyncClientBuilder, ClientConfig};

@@ -6,6 +6,8 @@ use std::sync::{mpsc, Arc};
 
 use s3ec_keyring::{Context, Keyring, Local};
 
+mod presign;
+
 use crate::codec::{self, EnvelopeInfo, OpenedEnvelope};
 use crate::config::{ClientBuilder, ClientConfig};
 use crate::error::ClientError;

@@ -755,16 +755,19 @@ mod tests {
     use super::*;
     use s3ec_keyring::{Context, EncryptRequest, Keyring};
 
-    fn upload() -> MultipartUpload {
+    /// Fresh materials from a local AES key under the default policy.
+    fn materials(policy: &DecryptPolicy) -> s3ec_keyring::EncryptionMaterials {
         let ring = s3ec_local::AesKeyring::new(&[4u8; 32]).unwrap();
+        ring.on_encrypt(&EncryptRequest {
+            suite: policy.commitment.encrypt_suite(),
+            context: &Context::new(),
+        })
+        .unwrap()
+    }
+
+    fn upload() -> MultipartUpload {
         let policy = DecryptPolicy::default();
-        let materials = ring
-            .on_encrypt(&EncryptRequest {
-                suite: policy.commitment.encrypt_suite(),
-                context: &Context::new(),
-            })
-            .unwrap();
-        NewUpload::new(materials, &policy, Placement::ObjectMetadata)
+        NewUpload::new(materials(&policy), &policy, Placement::ObjectMetadata)
             .unwrap()
             .started("b", "k", "up-1".into(), &PutFields::NONE)
             .unwrap()
@@ -856,14 +859,8 @@ mod tests {
 
     #[test]
     fn saved_fields_round_trip_and_are_checked() {
-        let ring = s3ec_local::AesKeyring::new(&[4u8; 32]).unwrap();
         let policy = DecryptPolicy::default();
-        let materials = ring
-            .on_encrypt(&EncryptRequest {
-                suite: policy.commitment.encrypt_suite(),
-                context: &Context::new(),
-            })
-            .unwrap();
+        let materials = materials(&policy);
         let fields = PutFields {
             checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
             if_match: Some("\"e0\"".into()),

@@ -1,7 +1,7 @@
 //! The capabilities both clients share, written once: reading an envelope
 //! (object metadata or instruction file) and opening it with the keyring,
 //! head and inspect, delete, the instruction-file PUT, low-level multipart
-//! uploads and key rotation.
+//! uploads, key rotation and presigned uploads.
 //!
 //! Each is one `async fn` over an [`AsyncTransport`] and an
 //! [`AsyncKeyring`]; the decisions live in the transport-free modules
@@ -12,6 +12,7 @@
 //! whose futures are ready when made.
 
 use std::future::poll_fn;
+use std::time::Duration;
 
 use bytes::Bytes;
 use s3ec_core::envelope::INSTRUCTION_FILE_SUFFIX;
@@ -27,7 +28,7 @@ use crate::rotate::{self, RotateOptions, RotateOutput, Rotation, RotationWrite};
 use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CompletedPart,
     CopyRequest, ErrorKind, GetRequest, Metadata, ObjectHead, ObjectRequest, PartRequest,
-    PutFields, PutRequest, TransportError,
+    PresignedRequest, PutFields, PutRequest, TransportError,
 };
 
 /// A client's transport, keyring and settings, for one call.
@@ -453,5 +454,29 @@ impl Ops<'_> {
                 Err(put::after_abort(e, abort, req.key, upload_id))
             }
         }
+    }
+}
+
+/// Presigned uploads for devices that encrypt by themselves.
+impl Ops<'_> {
+    /// See [`crate::Client::presign_put`]: the device's envelope is opened
+    /// as a get would open it (complete, allowed by the commitment policy,
+    /// its data key unwrapped by the keyring, V3 commitment verified); only
+    /// then does the transport presign.
+    pub(crate) async fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        envelope: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, ClientError> {
+        // The opened envelope (its data key) is dropped, zeroized, here:
+        // only the check is wanted.
+        codec::open_envelope_async(self.keyring, envelope, None, &self.config.policy, None).await?;
+        Ok(self
+            .transport
+            .presign_put(bucket, key, envelope, content_length, expires_in)
+            .await?)
     }
 }

@@ -17,7 +17,7 @@ use s3ec_keyring::BoxFuture;
 use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CopyRequest,
     ErrorKind, GetRequest, ListPage, ListRequest, ObjectHead, ObjectRequest, PartRequest,
-    PutRequest, Transport, TransportError,
+    PresignedRequest, PutRequest, Transport, TransportError,
 };
 
 /// Run `future` to its end on this thread.
@@ -178,6 +178,20 @@ impl AsyncTransport for Ready<'_> {
         range: ByteRange,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
         ready(self.0.upload_part_copy(req, upload_id, part_number, range))
+    }
+
+    fn presign_put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        metadata: &'a [(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, TransportError>> {
+        ready(
+            self.0
+                .presign_put(bucket, key, metadata, content_length, expires_in),
+        )
     }
 }
 

@@ -671,6 +671,40 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// A presigned request ([`Transport::presign_put`]): send `method` to
+/// `url` with exactly `headers` (each one is signed: a different value or
+/// a missing one and S3 refuses the request) before `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresignedRequest {
+    /// The HTTP method (`PUT`).
+    pub method: String,
+    /// The URL, credential scope and signature in its query string.
+    pub url: String,
+    /// The headers to send, name and value (`host` is the URL's).
+    pub headers: Vec<(String, String)>,
+    /// When the URL stops being accepted.
+    pub expires_at: std::time::SystemTime,
+}
+
+impl PresignedRequest {
+    /// A presigned request (for transports implementing
+    /// [`Transport::presign_put`]).
+    pub fn new(
+        method: impl Into<String>,
+        url: impl Into<String>,
+        headers: Vec<(String, String)>,
+        expires_at: std::time::SystemTime,
+    ) -> PresignedRequest {
+        PresignedRequest {
+            method: method.into(),
+            url: url.into(),
+            headers,
+            expires_at,
+        }
+    }
+}
+
 /// The S3 operations the client uses (blocking).
 pub trait Transport: Send + Sync + fmt::Debug {
     /// HEAD an object.
@@ -734,6 +768,42 @@ pub trait Transport: Send + Sync + fmt::Debug {
     ) -> Result<String, TransportError> {
         let _ = (req, upload_id, part_number, range);
         Err(TransportError::unsupported("UploadPartCopy"))
+    }
+    /// Presign a PutObject of `bucket`/`key` for an uploader without
+    /// credentials: the user metadata `metadata` (names without
+    /// `x-amz-meta-`) and, if given, the body's length signed in; valid
+    /// for `expires_in`. Nothing is sent. Prefer
+    /// [`crate::Client::presign_put`], which first checks that the envelope
+    /// opens under the client's key.
+    ///
+    /// The default body returns [`ErrorKind::Unsupported`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use s3ec_client::transport::{ErrorKind, Transport};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// // The local folder store has no URLs to sign: the default answer
+    /// // (`s3ec_reqwest::ReqwestTransport` presigns).
+    /// let store = s3ec_fs::FsStore::new(dir.path())?;
+    /// let envelope = [("x-amz-c".to_string(), "115".to_string())];
+    /// let e = Transport::presign_put(&store, "bucket", "key", &envelope, Some(16), Duration::from_secs(60))
+    ///     .unwrap_err();
+    /// assert_eq!(e.kind, ErrorKind::Unsupported);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        let _ = (bucket, key, metadata, content_length, expires_in);
+        Err(TransportError::unsupported("PresignPutObject"))
     }
 }
 
@@ -842,6 +912,45 @@ pub trait AsyncTransport: Send + Sync + fmt::Debug {
             "UploadPartCopy",
         ))))
     }
+    /// Presign a PutObject (see [`Transport::presign_put`]); prefer
+    /// [`crate::AsyncClient::presign_put`], which first checks that the
+    /// envelope opens under the client's key.
+    ///
+    /// The default body returns [`ErrorKind::Unsupported`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use s3ec_client::transport::{AsyncTransport, ErrorKind};
+    ///
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// # let dir = tempfile::tempdir()?;
+    /// // The local folder store has no URLs to sign: the default answer
+    /// // (`s3ec_aws_sdk::AwsSdkTransport` presigns).
+    /// let store = s3ec_fs::FsStore::new(dir.path())?;
+    /// let envelope = [("x-amz-c".to_string(), "115".to_string())];
+    /// let e = AsyncTransport::presign_put(&store, "bucket", "key", &envelope, Some(16), Duration::from_secs(60))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(e.kind, ErrorKind::Unsupported);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn presign_put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        metadata: &'a [(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, TransportError>> {
+        let _ = (bucket, key, metadata, content_length, expires_in);
+        Box::pin(std::future::ready(Err(TransportError::unsupported(
+            "PresignPutObject",
+        ))))
+    }
 }
 
 /// A shared transport is a transport (so one `ReqwestTransport` can serve
@@ -897,6 +1006,16 @@ impl<T: Transport + ?Sized> Transport for std::sync::Arc<T> {
         range: ByteRange,
     ) -> Result<String, TransportError> {
         (**self).upload_part_copy(req, upload_id, part_number, range)
+    }
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        (**self).presign_put(bucket, key, metadata, content_length, expires_in)
     }
 }
 
@@ -974,6 +1093,16 @@ impl<T: AsyncTransport + ?Sized> AsyncTransport for std::sync::Arc<T> {
         range: ByteRange,
     ) -> BoxFuture<'a, Result<String, TransportError>> {
         (**self).upload_part_copy(req, upload_id, part_number, range)
+    }
+    fn presign_put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        metadata: &'a [(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, TransportError>> {
+        (**self).presign_put(bucket, key, metadata, content_length, expires_in)
     }
 }
 

@@ -46,19 +46,7 @@ pub fn reqwest_transport(endpoint: &str) -> Result<ReqwestTransport, String> {
 /// the standard retry mode with 10 ms initial backoff).
 pub fn sdk_client(endpoint: &str) -> aws_sdk_s3::Client {
     use aws_sdk_s3::config::retry::RetryConfig as SdkRetry;
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(s3ec_testkit::REGION))
-        .credentials_provider(Credentials::new(
-            s3ec_testkit::ACCESS_KEY_ID,
-            s3ec_testkit::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "moto",
-        ))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
+    let conf = s3ec_testkit::sdk::s3_config(endpoint)
         .retry_config(
             SdkRetry::standard()
                 .with_max_attempts(4)

@@ -315,57 +315,76 @@ const RANGES: LegacyOptions = LegacyOptions {
     unauthenticated_modes: true,
 };
 
-fn blocking_worker(sh: &Shared, client: &Client, seed: u64, stop: &AtomicBool) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    while !stop.load(Ordering::SeqCst) {
-        let op = sh.choose(&mut rng);
-        Report::count(&mut lock(&sh.report).ops, format!("blocking {}", op.kind()));
-        match op {
-            Op::Put {
-                entry,
-                instruction_file,
-            } => {
-                let body = live::body(entry.seed, entry.len);
-                let r = client
-                    .put_object_with(
-                        &sh.bucket,
-                        &entry.key,
-                        &body[..],
-                        Some(entry.len as u64),
-                        &PutOptions::default().instruction_file(instruction_file),
-                    )
-                    .map(|_| ());
-                sh.record_put("blocking", entry, r);
-            }
-            Op::Get(e) => {
-                let mut rec = Recorder::new();
-                let r = client
-                    .get_object_with(&sh.bucket, &e.key, &mut rec, &GetOptions::default())
-                    .map(|_| ());
-                sh.record_get("blocking", &e, None, r, rec);
-            }
-            Op::Range(e, first, last) => {
-                let mut rec = Recorder::new();
-                let r = client
-                    .get_range(
-                        &sh.bucket,
-                        &e.key,
-                        PlaintextRange::Bounded { first, last },
-                        &mut rec,
-                        &GetOptions::default(),
-                    )
-                    .map(|_| ());
-                sh.record_get("blocking", &e, Some((first, last)), r, rec);
-            }
+/// The client a worker drives: the blocking one (over `s3ec-reqwest`) or
+/// the async one (over `s3ec-aws-sdk`), behind one set of calls so both
+/// run the same worker.
+#[derive(Clone, Copy)]
+enum Soaked<'a> {
+    Blocking(&'a Client),
+    Async(&'a AsyncClient),
+}
+
+impl Soaked<'_> {
+    fn label(self) -> &'static str {
+        match self {
+            Soaked::Blocking(_) => "blocking",
+            Soaked::Async(_) => "async",
+        }
+    }
+
+    async fn put(
+        self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        instruction_file: bool,
+    ) -> Result<(), ClientError> {
+        let o = PutOptions::default().instruction_file(instruction_file);
+        let len = Some(body.len() as u64);
+        match self {
+            Soaked::Blocking(c) => c.put_object_with(bucket, key, body, len, &o).map(|_| ()),
+            Soaked::Async(c) => c
+                .put_object_with(bucket, key, body, len, &o)
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    async fn get(
+        self,
+        bucket: &str,
+        key: &str,
+        range: Option<PlaintextRange>,
+        rec: &mut Recorder,
+    ) -> Result<(), ClientError> {
+        let o = GetOptions::default();
+        match (self, range) {
+            (Soaked::Blocking(c), None) => c.get_object_with(bucket, key, rec, &o).map(|_| ()),
+            (Soaked::Blocking(c), Some(r)) => c.get_range(bucket, key, r, rec, &o).map(|_| ()),
+            (Soaked::Async(c), None) => c.get_object_with(bucket, key, rec, &o).await.map(|_| ()),
+            (Soaked::Async(c), Some(r)) => c.get_range(bucket, key, r, rec, &o).await.map(|_| ()),
         }
     }
 }
 
-async fn async_worker(sh: &Shared, client: &AsyncClient, seed: u64, stop: &AtomicBool) {
+/// Drive a future that never waits (the blocking client's calls block
+/// instead), on this thread.
+fn run_inline<T>(fut: impl std::future::Future<Output = T>) -> T {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+async fn worker(sh: &Shared, client: Soaked<'_>, seed: u64, stop: &AtomicBool) {
     let mut rng = StdRng::seed_from_u64(seed);
+    let label = client.label();
     while !stop.load(Ordering::SeqCst) {
         let op = sh.choose(&mut rng);
-        Report::count(&mut lock(&sh.report).ops, format!("async {}", op.kind()));
+        Report::count(&mut lock(&sh.report).ops, format!("{label} {}", op.kind()));
         match op {
             Op::Put {
                 entry,
@@ -373,38 +392,20 @@ async fn async_worker(sh: &Shared, client: &AsyncClient, seed: u64, stop: &Atomi
             } => {
                 let body = live::body(entry.seed, entry.len);
                 let r = client
-                    .put_object_with(
-                        &sh.bucket,
-                        &entry.key,
-                        &body[..],
-                        Some(entry.len as u64),
-                        &PutOptions::default().instruction_file(instruction_file),
-                    )
-                    .await
-                    .map(|_| ());
-                sh.record_put("async", entry, r);
+                    .put(&sh.bucket, &entry.key, &body, instruction_file)
+                    .await;
+                sh.record_put(label, entry, r);
             }
             Op::Get(e) => {
                 let mut rec = Recorder::new();
-                let r = client
-                    .get_object_with(&sh.bucket, &e.key, &mut rec, &GetOptions::default())
-                    .await
-                    .map(|_| ());
-                sh.record_get("async", &e, None, r, rec);
+                let r = client.get(&sh.bucket, &e.key, None, &mut rec).await;
+                sh.record_get(label, &e, None, r, rec);
             }
             Op::Range(e, first, last) => {
                 let mut rec = Recorder::new();
-                let r = client
-                    .get_range(
-                        &sh.bucket,
-                        &e.key,
-                        PlaintextRange::Bounded { first, last },
-                        &mut rec,
-                        &GetOptions::default(),
-                    )
-                    .await
-                    .map(|_| ());
-                sh.record_get("async", &e, Some((first, last)), r, rec);
+                let range = PlaintextRange::Bounded { first, last };
+                let r = client.get(&sh.bucket, &e.key, Some(range), &mut rec).await;
+                sh.record_get(label, &e, Some((first, last)), r, rec);
             }
         }
     }
@@ -486,7 +487,9 @@ pub fn run(o: &Options) -> Result<Report, String> {
     let b_worker = {
         let (sh, stop) = (sh.clone(), stop.clone());
         let seed = o.seed;
-        std::thread::spawn(move || blocking_worker(&sh, &blocking, seed, &stop))
+        std::thread::spawn(move || {
+            run_inline(worker(&sh, Soaked::Blocking(&blocking), seed, &stop))
+        })
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -505,7 +508,7 @@ pub fn run(o: &Options) -> Result<Report, String> {
                     stop.store(true, Ordering::SeqCst);
                 })
             };
-            async_worker(&sh, &asynchronous, seed, &stop).await;
+            worker(&sh, Soaked::Async(&asynchronous), seed, &stop).await;
             let _ = timer.await;
         });
     }

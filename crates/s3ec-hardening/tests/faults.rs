@@ -156,23 +156,126 @@ fn setup() -> Setup {
     }
 }
 
-fn tally(proxy: &FaultProxy, by_kind: &mut BTreeMap<String, usize>) {
-    for s in proxy.seen() {
-        if let Some(f) = s.fault {
-            let name = format!("{f:?}");
-            let name = name.split('(').next().unwrap_or("?").to_string();
-            *by_kind.entry(name).or_default() += 1;
+/// One get to make: the object, and the fault armed on one of its requests.
+struct Case<'a> {
+    key: &'static str,
+    pt: &'a [u8],
+    what: String,
+}
+
+/// Every case of one path; each is armed on the proxy just before it is
+/// handed to `get` (which returns whether the get succeeded, its error and
+/// what it released) and judged right after.
+fn each_case(
+    s: &Setup,
+    p: P,
+    label: &str,
+    count: &mut Count,
+    mut get: impl FnMut(&Case<'_>) -> (bool, String, Vec<u8>),
+) {
+    let spool = s.tmp.path().join("spool");
+    for (key, pt) in &s.objects {
+        for (method, path, copies, all) in targets(key, p) {
+            for f in faults().into_iter().filter(|f| all || burst(f)) {
+                s.proxy.clear();
+                for _ in 0..copies {
+                    s.proxy.push_for(method, &path, f.clone());
+                }
+                let case = Case {
+                    key,
+                    pt,
+                    what: format!("{label} {p:?} {key} {f:?}x{copies} on {method} {path}"),
+                };
+                let (ok, err, released) = get(&case);
+                judge(&case.what, p, ok, err, &released, case.pt);
+                count.gets += 1;
+                count.failed += usize::from(!ok);
+                assert!(
+                    std::fs::read_dir(&spool).unwrap().next().is_none(),
+                    "{}: spool file left",
+                    case.what
+                );
+            }
         }
     }
-    proxy.clear_seen();
+    count.tally(&s.proxy);
+}
+
+/// A get's outcome as the judge takes it.
+fn outcome<T, E: std::fmt::Display>(r: Result<T, E>, released: Vec<u8>) -> (bool, String, Vec<u8>) {
+    let ok = r.is_ok();
+    (
+        ok,
+        r.err().map(|e| e.to_string()).unwrap_or_default(),
+        released,
+    )
+}
+
+/// What a get to a path left at `dest` (removed afterwards): the file
+/// exists exactly when the get succeeded.
+fn taken<T: std::fmt::Debug, E: std::fmt::Display + std::fmt::Debug>(
+    what: &str,
+    r: Result<T, E>,
+    dest: &Path,
+) -> (bool, String, Vec<u8>) {
+    let got = std::fs::read(dest).unwrap_or_default();
+    assert_eq!(r.is_ok(), dest.exists(), "{what}: {r:?}");
+    let _ = std::fs::remove_file(dest);
+    outcome(r, got)
+}
+
+#[derive(Default)]
+struct Count {
+    gets: usize,
+    failed: usize,
+    by_kind: BTreeMap<String, usize>,
+}
+
+impl Count {
+    fn tally(&mut self, proxy: &FaultProxy) {
+        for s in proxy.seen() {
+            if let Some(f) = s.fault {
+                let name = format!("{f:?}");
+                let name = name.split('(').next().unwrap_or("?").to_string();
+                *self.by_kind.entry(name).or_default() += 1;
+            }
+        }
+        proxy.clear_seen();
+    }
+
+    /// Some gets failed, not all, and every kind of fault took effect.
+    fn check(&self, label: &str) {
+        let Count {
+            gets,
+            failed,
+            by_kind,
+        } = self;
+        eprintln!("{label}: {gets} gets, {failed} failed; faults that took effect: {by_kind:?}");
+        assert!(*failed > 0 && failed < gets, "{failed} of {gets} failed");
+        for kind in [
+            "Status",
+            "StatusCode",
+            "ErrorIn200",
+            "Drop",
+            "Truncate",
+            "Stall",
+            "StallBody",
+        ] {
+            assert!(
+                by_kind.get(kind).is_some_and(|n| *n > 0),
+                "{kind} never took effect: {by_kind:?}"
+            );
+        }
+    }
 }
 
 #[test]
 fn blocking_client_releases_nothing_under_faults() {
     let s = setup();
     let spool = s.tmp.path().join("spool");
-    let mut by_kind = BTreeMap::new();
-    let (mut gets, mut failed) = (0, 0);
+    let dest = s.tmp.path().join("dest");
+    let mut count = Count::default();
+    let o = GetOptions::default();
     for p in PATHS {
         let mut b = Client::builder(
             live::reqwest_transport(&s.proxy.endpoint()).unwrap(),
@@ -184,90 +287,35 @@ fn blocking_client_releases_nothing_under_faults() {
             b = b.get_strategy(st);
         }
         let c = b.build().unwrap();
-        for (key, pt) in &s.objects {
-            for (method, path, copies, all) in targets(key, p) {
-                for f in faults().into_iter().filter(|f| all || burst(f)) {
-                    s.proxy.clear();
-                    for _ in 0..copies {
-                        s.proxy.push_for(method, &path, f.clone());
-                    }
-                    let what = format!("blocking {p:?} {key} {f:?}x{copies} on {method} {path}");
-                    let (ok, err, released) = match p {
-                        P::ToPath => {
-                            let dest = s.tmp.path().join("dest");
-                            let r =
-                                c.get_object_to_path(&s.bucket, key, &dest, &GetOptions::default());
-                            let got = std::fs::read(&dest).unwrap_or_default();
-                            assert_eq!(r.is_ok(), dest.exists(), "{what}: {r:?}");
-                            let _ = std::fs::remove_file(&dest);
-                            (
-                                r.is_ok(),
-                                r.err().map(|e| e.to_string()).unwrap_or_default(),
-                                got,
-                            )
-                        }
-                        P::Range => {
-                            let mut rec = Recorder::new();
-                            let r = c.get_range(
-                                &s.bucket,
-                                key,
-                                PlaintextRange::From(0),
-                                &mut rec,
-                                &GetOptions::default(),
-                            );
-                            (
-                                r.is_ok(),
-                                r.err().map(|e| e.to_string()).unwrap_or_default(),
-                                rec.bytes,
-                            )
-                        }
-                        _ => {
-                            let mut rec = Recorder::new();
-                            let r =
-                                c.get_object_with(&s.bucket, key, &mut rec, &GetOptions::default());
-                            (
-                                r.is_ok(),
-                                r.err().map(|e| e.to_string()).unwrap_or_default(),
-                                rec.bytes,
-                            )
-                        }
-                    };
-                    judge(&what, p, ok, err, &released, pt);
-                    gets += 1;
-                    failed += usize::from(!ok);
-                    assert!(
-                        std::fs::read_dir(&spool).unwrap().next().is_none(),
-                        "{what}: spool file left"
-                    );
+        each_case(&s, p, "blocking", &mut count, |case| {
+            let mut rec = Recorder::new();
+            match p {
+                P::ToPath => {
+                    let r = c.get_object_to_path(&s.bucket, case.key, &dest, &o);
+                    taken(&case.what, r, &dest)
+                }
+                P::Range => {
+                    let r = c.get_range(&s.bucket, case.key, PlaintextRange::From(0), &mut rec, &o);
+                    outcome(r, rec.bytes)
+                }
+                _ => {
+                    let r = c.get_object_with(&s.bucket, case.key, &mut rec, &o);
+                    outcome(r, rec.bytes)
                 }
             }
-        }
-        tally(&s.proxy, &mut by_kind);
+        });
     }
-    eprintln!("blocking: {gets} gets, {failed} failed; faults that took effect: {by_kind:?}");
-    assert!(failed > 0 && failed < gets, "{failed} of {gets} failed");
-    for kind in [
-        "Status",
-        "StatusCode",
-        "ErrorIn200",
-        "Drop",
-        "Truncate",
-        "Stall",
-        "StallBody",
-    ] {
-        assert!(
-            by_kind.get(kind).is_some_and(|n| *n > 0),
-            "{kind} never took effect: {by_kind:?}"
-        );
-    }
+    count.check("blocking");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_client_releases_nothing_under_faults() {
     let s = tokio::task::spawn_blocking(setup).await.unwrap();
     let spool = s.tmp.path().join("spool");
-    let mut by_kind = BTreeMap::new();
-    let (mut gets, mut failed) = (0, 0);
+    let dest = s.tmp.path().join("dest");
+    let mut count = Count::default();
+    let o = GetOptions::default();
+    let rt = tokio::runtime::Handle::current();
     for p in PATHS {
         let mut b =
             AsyncClient::builder(live::sdk_transport(&s.proxy.endpoint()), Local(keyring()))
@@ -277,84 +325,35 @@ async fn async_client_releases_nothing_under_faults() {
             b = b.get_strategy(st);
         }
         let c = b.build().unwrap();
-        for (key, pt) in &s.objects {
-            for (method, path, copies, all) in targets(key, p) {
-                for f in faults().into_iter().filter(|f| all || burst(f)) {
-                    s.proxy.clear();
-                    for _ in 0..copies {
-                        s.proxy.push_for(method, &path, f.clone());
-                    }
-                    let what = format!("async {p:?} {key} {f:?}x{copies} on {method} {path}");
-                    let (ok, err, released) = match p {
+        tokio::task::block_in_place(|| {
+            each_case(&s, p, "async", &mut count, |case| {
+                let mut rec = Recorder::new();
+                rt.block_on(async {
+                    match p {
                         P::ToPath => {
-                            let dest = s.tmp.path().join("dest");
-                            let r = c
-                                .get_object_to_path(&s.bucket, key, &dest, &GetOptions::default())
-                                .await;
-                            let got = std::fs::read(&dest).unwrap_or_default();
-                            assert_eq!(r.is_ok(), dest.exists(), "{what}: {r:?}");
-                            let _ = std::fs::remove_file(&dest);
-                            (
-                                r.is_ok(),
-                                r.err().map(|e| e.to_string()).unwrap_or_default(),
-                                got,
-                            )
+                            let r = c.get_object_to_path(&s.bucket, case.key, &dest, &o).await;
+                            taken(&case.what, r, &dest)
                         }
                         P::Range => {
-                            let mut rec = Recorder::new();
                             let r = c
                                 .get_range(
                                     &s.bucket,
-                                    key,
+                                    case.key,
                                     PlaintextRange::From(0),
                                     &mut rec,
-                                    &GetOptions::default(),
+                                    &o,
                                 )
                                 .await;
-                            (
-                                r.is_ok(),
-                                r.err().map(|e| e.to_string()).unwrap_or_default(),
-                                rec.bytes,
-                            )
+                            outcome(r, rec.bytes)
                         }
                         _ => {
-                            let mut rec = Recorder::new();
-                            let r = c
-                                .get_object_with(&s.bucket, key, &mut rec, &GetOptions::default())
-                                .await;
-                            (
-                                r.is_ok(),
-                                r.err().map(|e| e.to_string()).unwrap_or_default(),
-                                rec.bytes,
-                            )
+                            let r = c.get_object_with(&s.bucket, case.key, &mut rec, &o).await;
+                            outcome(r, rec.bytes)
                         }
-                    };
-                    judge(&what, p, ok, err, &released, pt);
-                    gets += 1;
-                    failed += usize::from(!ok);
-                    assert!(
-                        std::fs::read_dir(&spool).unwrap().next().is_none(),
-                        "{what}: spool file left"
-                    );
-                }
-            }
-        }
-        tally(&s.proxy, &mut by_kind);
+                    }
+                })
+            })
+        });
     }
-    eprintln!("async: {gets} gets, {failed} failed; faults that took effect: {by_kind:?}");
-    assert!(failed > 0 && failed < gets, "{failed} of {gets} failed");
-    for kind in [
-        "Status",
-        "StatusCode",
-        "ErrorIn200",
-        "Drop",
-        "Truncate",
-        "Stall",
-        "StallBody",
-    ] {
-        assert!(
-            by_kind.get(kind).is_some_and(|n| *n > 0),
-            "{kind} never took effect: {by_kind:?}"
-        );
-    }
+    count.check("async");
 }

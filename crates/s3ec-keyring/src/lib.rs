@@ -428,127 +428,68 @@ impl<K: Keyring> AsyncKeyring for Local<K> {
     }
 }
 
-impl<K: Keyring + ?Sized> Keyring for Arc<K> {
-    fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
-        (**self).on_encrypt(req)
-    }
-    fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
-        (**self).on_decrypt(req)
-    }
-    fn wrap_data_key(
-        &self,
-        req: &EncryptRequest<'_>,
-        data_key: &DataKey,
-    ) -> Result<EncryptedDataKey, KeyringError> {
-        (**self).wrap_data_key(req, data_key)
-    }
-    fn on_decrypt_reporting(
-        &self,
-        req: &DecryptRequest<'_>,
-    ) -> Result<Option<UnwrappedKey>, KeyringError> {
-        (**self).on_decrypt_reporting(req)
-    }
+/// `Keyring` for a pointer to a keyring (`Arc`, `Box`, `&`): each call
+/// goes to the keyring pointed at.
+macro_rules! forward_keyring {
+    ($($ptr:ty),*) => {$(
+        impl<K: Keyring + ?Sized> Keyring for $ptr {
+            fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
+                (**self).on_encrypt(req)
+            }
+            fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
+                (**self).on_decrypt(req)
+            }
+            fn wrap_data_key(
+                &self,
+                req: &EncryptRequest<'_>,
+                data_key: &DataKey,
+            ) -> Result<EncryptedDataKey, KeyringError> {
+                (**self).wrap_data_key(req, data_key)
+            }
+            fn on_decrypt_reporting(
+                &self,
+                req: &DecryptRequest<'_>,
+            ) -> Result<Option<UnwrappedKey>, KeyringError> {
+                (**self).on_decrypt_reporting(req)
+            }
+        }
+    )*};
 }
+forward_keyring!(Arc<K>, &K, Box<K>);
 
-impl<K: Keyring + ?Sized> Keyring for &K {
-    fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
-        (**self).on_encrypt(req)
-    }
-    fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
-        (**self).on_decrypt(req)
-    }
-    fn wrap_data_key(
-        &self,
-        req: &EncryptRequest<'_>,
-        data_key: &DataKey,
-    ) -> Result<EncryptedDataKey, KeyringError> {
-        (**self).wrap_data_key(req, data_key)
-    }
-    fn on_decrypt_reporting(
-        &self,
-        req: &DecryptRequest<'_>,
-    ) -> Result<Option<UnwrappedKey>, KeyringError> {
-        (**self).on_decrypt_reporting(req)
-    }
+/// `AsyncKeyring` for a pointer to one (`Arc`, `Box`).
+macro_rules! forward_async_keyring {
+    ($($ptr:ty),*) => {$(
+        impl<K: AsyncKeyring + ?Sized> AsyncKeyring for $ptr {
+            fn on_encrypt<'a>(
+                &'a self,
+                req: &'a EncryptRequest<'a>,
+            ) -> BoxFuture<'a, Result<EncryptionMaterials, KeyringError>> {
+                (**self).on_encrypt(req)
+            }
+            fn on_decrypt<'a>(
+                &'a self,
+                req: &'a DecryptRequest<'a>,
+            ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
+                (**self).on_decrypt(req)
+            }
+            fn on_decrypt_reporting<'a>(
+                &'a self,
+                req: &'a DecryptRequest<'a>,
+            ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
+                (**self).on_decrypt_reporting(req)
+            }
+            fn wrap_data_key<'a>(
+                &'a self,
+                req: &'a EncryptRequest<'a>,
+                data_key: &'a DataKey,
+            ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
+                (**self).wrap_data_key(req, data_key)
+            }
+        }
+    )*};
 }
-
-impl<K: Keyring + ?Sized> Keyring for Box<K> {
-    fn on_encrypt(&self, req: &EncryptRequest<'_>) -> Result<EncryptionMaterials, KeyringError> {
-        (**self).on_encrypt(req)
-    }
-    fn on_decrypt(&self, req: &DecryptRequest<'_>) -> Result<Option<DataKey>, KeyringError> {
-        (**self).on_decrypt(req)
-    }
-    fn wrap_data_key(
-        &self,
-        req: &EncryptRequest<'_>,
-        data_key: &DataKey,
-    ) -> Result<EncryptedDataKey, KeyringError> {
-        (**self).wrap_data_key(req, data_key)
-    }
-    fn on_decrypt_reporting(
-        &self,
-        req: &DecryptRequest<'_>,
-    ) -> Result<Option<UnwrappedKey>, KeyringError> {
-        (**self).on_decrypt_reporting(req)
-    }
-}
-
-impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Arc<K> {
-    fn on_encrypt<'a>(
-        &'a self,
-        req: &'a EncryptRequest<'a>,
-    ) -> BoxFuture<'a, Result<EncryptionMaterials, KeyringError>> {
-        (**self).on_encrypt(req)
-    }
-    fn on_decrypt<'a>(
-        &'a self,
-        req: &'a DecryptRequest<'a>,
-    ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
-        (**self).on_decrypt(req)
-    }
-    fn on_decrypt_reporting<'a>(
-        &'a self,
-        req: &'a DecryptRequest<'a>,
-    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
-        (**self).on_decrypt_reporting(req)
-    }
-    fn wrap_data_key<'a>(
-        &'a self,
-        req: &'a EncryptRequest<'a>,
-        data_key: &'a DataKey,
-    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
-        (**self).wrap_data_key(req, data_key)
-    }
-}
-
-impl<K: AsyncKeyring + ?Sized> AsyncKeyring for Box<K> {
-    fn on_encrypt<'a>(
-        &'a self,
-        req: &'a EncryptRequest<'a>,
-    ) -> BoxFuture<'a, Result<EncryptionMaterials, KeyringError>> {
-        (**self).on_encrypt(req)
-    }
-    fn on_decrypt<'a>(
-        &'a self,
-        req: &'a DecryptRequest<'a>,
-    ) -> BoxFuture<'a, Result<Option<DataKey>, KeyringError>> {
-        (**self).on_decrypt(req)
-    }
-    fn on_decrypt_reporting<'a>(
-        &'a self,
-        req: &'a DecryptRequest<'a>,
-    ) -> BoxFuture<'a, Result<Option<UnwrappedKey>, KeyringError>> {
-        (**self).on_decrypt_reporting(req)
-    }
-    fn wrap_data_key<'a>(
-        &'a self,
-        req: &'a EncryptRequest<'a>,
-        data_key: &'a DataKey,
-    ) -> BoxFuture<'a, Result<EncryptedDataKey, KeyringError>> {
-        (**self).wrap_data_key(req, data_key)
-    }
-}
+forward_async_keyring!(Arc<K>, Box<K>);
 
 /// The first error wins; no error and no key is "not ours".
 fn first_match<T>(

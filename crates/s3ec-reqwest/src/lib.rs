@@ -61,6 +61,7 @@ mod body;
 mod config;
 mod copy;
 mod headers;
+mod presign;
 mod retry;
 mod xml;
 
@@ -98,7 +99,9 @@ use config::{CredentialSource, ProviderCache};
 pub use aws_credential_types;
 pub use aws_credential_types::provider::ProvideCredentials;
 pub use aws_credential_types::Credentials;
+pub use presign::MAX_PRESIGN_EXPIRY;
 pub use retry::RetryConfig;
+pub use s3ec_client::transport::PresignedRequest;
 
 /// The SHA-256 of an empty payload, hex.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -824,6 +827,15 @@ impl ReqwestTransport {
     }
 }
 
+/// SigV4 settings for S3: the URL is already encoded once (S3 does not
+/// double-encode) and the path is not normalised.
+pub(crate) fn s3_signing_settings() -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings
+}
+
 /// SigV4-sign a request for S3: the URL is already encoded once (S3 does
 /// not double-encode), the path is not normalised, and the payload hash
 /// goes into `x-amz-content-sha256`. Returns the headers to add (name,
@@ -840,10 +852,8 @@ fn sign_request(
     time: SystemTime,
 ) -> Result<Vec<(String, String, bool)>, String> {
     let identity: Identity = creds.into();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    let mut settings = s3_signing_settings();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -1315,6 +1325,16 @@ impl Transport for ReqwestTransport {
                 ))),
             }
         })
+    }
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        ReqwestTransport::presign_put(self, bucket, key, metadata, content_length, expires_in)
     }
 }
 

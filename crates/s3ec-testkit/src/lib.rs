@@ -14,6 +14,8 @@
 //! - [`create_bucket`] / [`unique_bucket`]: S3 buckets in a moto server.
 //! - [`faults`]: a scriptable fault-injection HTTP proxy (errors, dropped
 //!   connections, truncated bodies, stalls) in front of a moto server.
+//! - [`s3s`]: an s3s-fs server, which checks signatures (presigned URLs
+//!   included), when installed.
 //!
 //! Environment:
 //!
@@ -33,6 +35,7 @@
 //! ```
 
 pub mod faults;
+pub mod s3s;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 

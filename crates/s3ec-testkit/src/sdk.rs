@@ -9,10 +9,11 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
 use crate::{ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY};
 
-/// An S3 client for the S3 server at `endpoint` (moto, or a proxy in
-/// front of it), path-style.
-pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
+/// The S3 client configuration for the S3 server at `endpoint` (moto, or
+/// a proxy in front of it), path-style, to extend (retries, timeouts)
+/// before `build()`.
+pub fn s3_config(endpoint: &str) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(
@@ -24,8 +25,12 @@ pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
         ))
         .endpoint_url(endpoint)
         .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// An S3 client for the S3 server at `endpoint` (moto, or a proxy in
+/// front of it), path-style.
+pub fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(s3_config(endpoint).build())
 }
 
 /// A KMS client for the KMS server at `endpoint` (moto serves both).

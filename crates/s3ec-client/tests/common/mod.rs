@@ -143,6 +143,33 @@ impl FakeS3 {
         self.state().log.clone()
     }
 
+    /// A presigned PUT (nothing signed for real): the metadata as
+    /// `x-amz-meta-*` headers and the length; logged as `presign_put:KEY`.
+    fn do_presign(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        let mut s = self.state();
+        self.check_fault(&mut s, &format!("presign_put:{key}"))?;
+        let mut headers: Vec<(String, String)> = metadata
+            .iter()
+            .map(|(k, v)| (format!("x-amz-meta-{k}"), v.clone()))
+            .collect();
+        if let Some(n) = content_length {
+            headers.push(("content-length".into(), n.to_string()));
+        }
+        Ok(PresignedRequest::new(
+            "PUT",
+            format!("fake://{bucket}/{key}?X-Amz-Signature=0"),
+            headers,
+            std::time::SystemTime::now() + expires_in,
+        ))
+    }
+
     fn check_fault(&self, s: &mut State, op: &str) -> Result<(), TransportError> {
         s.log.push(op.to_string());
         if let Some(i) = s.faults.fail_once.iter().position(|f| f == op) {
@@ -388,6 +415,16 @@ impl Transport for FakeS3 {
     ) -> Result<(), TransportError> {
         self.do_abort(upload_id)
     }
+    fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        metadata: &[(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> Result<PresignedRequest, TransportError> {
+        self.do_presign(bucket, key, metadata, content_length, expires_in)
+    }
 }
 
 /// Split a body into a stream of chunks of odd sizes, failing after
@@ -480,6 +517,16 @@ impl AsyncTransport for FakeS3 {
         upload_id: &'a str,
     ) -> BoxFuture<'a, Result<(), TransportError>> {
         Box::pin(async move { self.do_abort(upload_id) })
+    }
+    fn presign_put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        metadata: &'a [(String, String)],
+        content_length: Option<u64>,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, Result<PresignedRequest, TransportError>> {
+        Box::pin(async move { self.do_presign(bucket, key, metadata, content_length, expires_in) })
     }
 }
 
