@@ -12,6 +12,7 @@ use bytes::Bytes;
 use s3ec_core::cipher::GcmEncryptor;
 use s3ec_keyring::{AsyncKeyring, Context};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+use tokio::task::JoinSet;
 
 mod presign;
 
@@ -25,13 +26,14 @@ use crate::get::{
 };
 use crate::multipart::{CompletedUpload, MultipartUpload};
 use crate::ops::{next_chunk, Ops};
+use crate::parallel::{self, FirstAnswer, ParallelStream, PartWindow};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, PartCursor, PutOptions, PutOutput,
 };
 use crate::rotate::{RotateOptions, RotateOutput};
 use crate::transport::{
-    AsyncBody, AsyncGetResponse, AsyncTransport, CompleteRequest, CompletedPart, GetRequest,
-    ObjectHead, PartRequest, PutFields, PutRequest,
+    AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CompletedPart,
+    ErrorKind, GetRequest, ObjectHead, PartRequest, PutFields, PutRequest,
 };
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
@@ -132,6 +134,18 @@ impl AsyncClient {
         &self.config
     }
 
+    /// This client with another
+    /// [`concurrency`](crate::config::Builder::concurrency) (same transport
+    /// and keyring), e.g. for one large transfer; the request builders'
+    /// `.concurrency(n)` use it.
+    pub fn with_concurrency(&self, n: usize) -> Result<AsyncClient, ClientError> {
+        Ok(AsyncClient {
+            transport: Arc::clone(&self.transport),
+            keyring: Arc::clone(&self.keyring),
+            config: self.config.with_concurrency(n)?,
+        })
+    }
+
     /// Encrypt `body` and store it as `bucket`/`key`; see
     /// [`crate::Client::put_object`].
     ///
@@ -172,7 +186,8 @@ impl AsyncClient {
     ) -> Result<PutOutput, ClientError> {
         let placement = put::placement(opts, &self.config);
         put::object_metadata(&Vec::new(), &opts.metadata)?;
-        let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
+        let part_size = usize::try_from(parallel::part_size_for(self.config.part_size, len))
+            .unwrap_or(usize::MAX);
         check_declared_length(len, part_size)?;
         let mut cursor = PartCursor::new(part_size, len);
         let mut buf = new_part_buffer(part_size, len);
@@ -243,6 +258,12 @@ impl AsyncClient {
         })
     }
 
+    /// Upload the parts of a multipart upload whose first part is in
+    /// `buf`: the cipher runs in order in this task while up to
+    /// [`concurrency`](crate::config::Builder::concurrency) finished parts
+    /// are uploaded by tokio tasks (see [`crate::parallel`]). On any
+    /// failure no more parts start and the parts in flight end before this
+    /// returns, so the abort that follows leaves no part behind.
     async fn upload_parts(
         &self,
         req: &PutRequest<'_>,
@@ -252,41 +273,105 @@ impl AsyncClient {
         mut buf: Vec<u8>,
         encryptor: &mut Option<GcmEncryptor<Backend>>,
     ) -> Result<(Option<String>, u32), ClientError> {
-        let mut parts = Vec::new();
+        type Landed = (Result<CompletedPart, ClientError>, Option<Bytes>);
+        fn landed(
+            window: &mut PartWindow,
+            spare: &mut Vec<Vec<u8>>,
+            done: Result<Landed, tokio::task::JoinError>,
+        ) {
+            match done {
+                Ok((result, part)) => {
+                    window.done(result);
+                    // The buffer back for a next part, when the transport
+                    // let go of it (else a fresh one).
+                    if let Some(Ok(b)) = part.map(put::try_reclaim) {
+                        spare.push(b);
+                    }
+                }
+                Err(e) => window.done(Err(ClientError::Io(std::io::Error::other(e)))),
+            }
+        }
+        let upload = Arc::new((
+            req.bucket.to_string(),
+            req.key.to_string(),
+            upload_id.to_string(),
+            req.fields.clone(),
+        ));
+        let part_size = cursor.part_size;
+        let mut window = PartWindow::new(self.config.concurrency);
+        let mut tasks: JoinSet<Landed> = JoinSet::new();
+        let mut spare: Vec<Vec<u8>> = Vec::new();
         let mut number = 0u32;
         // The first part was read by the caller and is not the last.
         let mut last = false;
+        let mut more = true;
         loop {
-            number = next_part_number(number, cursor.part_size)?;
-            encrypt_part(encryptor, &mut buf, last)?;
-            // The finished part goes to the transport (which may resend it);
-            // its buffer comes back for the next part when the transport has
-            // let go of it (else a fresh one: about two parts in memory).
+            while let Some(done) = tasks.try_join_next() {
+                landed(&mut window, &mut spare, done);
+            }
+            if !more || window.failed() || !window.has_room() {
+                match tasks.join_next().await {
+                    Some(done) => landed(&mut window, &mut spare, done),
+                    None => break,
+                }
+                continue;
+            }
+            let sealed = next_part_number(number, part_size).and_then(|n| {
+                encrypt_part(encryptor, &mut buf, last)?;
+                Ok(n)
+            });
+            let n = match sealed {
+                Ok(n) => n,
+                Err(e) => {
+                    window.fail(e);
+                    continue;
+                }
+            };
+            number = n;
             let checksum = put::checksum_of(req.fields, &buf);
             let part = Bytes::from(std::mem::take(&mut buf));
-            let preq = PartRequest {
-                bucket: req.bucket,
-                key: req.key,
-                upload_id,
-                part_number: number,
-                checksum: checksum.as_ref(),
-                fields: req.fields,
+            window.started();
+            let transport = Arc::clone(&self.transport);
+            let upload = Arc::clone(&upload);
+            let job = async move {
+                let (bucket, key, upload_id, fields) = &*upload;
+                let preq = PartRequest {
+                    bucket,
+                    key,
+                    upload_id,
+                    part_number: n,
+                    checksum: checksum.as_ref(),
+                    fields,
+                };
+                let result = parallel::upload_part(transport.as_ref(), &preq, &part)
+                    .await
+                    .map(|etag| CompletedPart {
+                        part_number: n,
+                        etag,
+                        checksum,
+                    });
+                (result, Some(part))
             };
-            let etag = self.transport.upload_part(&preq, part.clone()).await?;
-            parts.push(CompletedPart {
-                part_number: number,
-                etag,
-                checksum,
-            });
-            if last {
-                break;
+            // Outside a tokio runtime (another executor) the part goes
+            // inline, one at a time.
+            if tokio::runtime::Handle::try_current().is_ok() {
+                tasks.spawn(job);
+            } else {
+                landed(&mut window, &mut spare, Ok(job.await));
             }
-            buf = match put::try_reclaim(part) {
-                Ok(reused) => reused,
-                Err(_) => new_part_buffer(cursor.part_size, None),
-            };
-            last = read_part(body, cursor, &mut buf).await?;
+            if last {
+                more = false;
+                continue;
+            }
+            buf = spare
+                .pop()
+                .unwrap_or_else(|| new_part_buffer(part_size, None));
+            match read_part(body, cursor, &mut buf).await {
+                Ok(l) => last = l,
+                Err(e) => window.fail(e),
+            }
         }
+        let parts = window.finish()?;
         let etag = self
             .transport
             .complete_multipart_upload(&CompleteRequest {
@@ -416,12 +501,10 @@ impl AsyncClient {
         opts: &GetOptions,
         one_pass: bool,
     ) -> Result<GetOutput, ClientError> {
-        let resp = self.transport.get_object(&target.get()).await?;
+        let (resp, asked) = self.first_response(target).await?;
         // Spec decryption.md §Ranged Gets: MUST throw.
         // spec: decryption.md#ranged-gets/4
-        if resp.content_range.is_some() {
-            return Err(ClientError::UnexpectedRange);
-        }
+        let answer = parallel::first_answer(asked, resp.content_range)?;
         let AsyncGetResponse { head, body, .. } = resp;
         let opened = self.open(target, &head, opts).await?;
         let body_len = head.content_length;
@@ -438,13 +521,29 @@ impl AsyncClient {
         let mut dec = BodyDecoder::new(&plan, opened.key, body_len)?;
         let mut scratch = Vec::with_capacity(CHUNK + 32);
         let mut written = 0u64;
-        let mut body = body;
+        // The rest of a large object: ranges on several connections, pinned
+        // to the version just read, handed back in order.
+        let mut body: AsyncBody = match answer {
+            FirstAnswer::Whole => body,
+            FirstAnswer::Partial { last } => Box::pin(ParallelStream::start(
+                Arc::clone(&self.transport),
+                parallel::Pin::new(target, &head)?,
+                body,
+                last,
+                self.config.concurrency,
+            )),
+        };
         let mut resumes = 0u32;
         loop {
             let chunk = match next_chunk(&mut body).await {
                 None => break,
                 Some(Ok(c)) => c,
                 Some(Err(e)) => {
+                    // A parallel body already retried its ranges.
+                    let e = match parallel::take_transport_client_error(e) {
+                        Ok(failed) => return Err(failed),
+                        Err(e) => e,
+                    };
                     if dec.received() >= dec.expected() {
                         break;
                     }
@@ -515,6 +614,30 @@ impl AsyncClient {
             mode: plan.mode(),
             object: get::user_view(head),
         })
+    }
+
+    /// The first GET of a get and the range it asked for (see
+    /// [`crate::Client`]'s twin).
+    async fn first_response(
+        &self,
+        target: &GetTarget<'_>,
+    ) -> Result<(AsyncGetResponse, Option<ByteRange>), ClientError> {
+        // Ranges run as tokio tasks; outside a tokio runtime (another
+        // executor) a get is one streamed GET.
+        let concurrency = if tokio::runtime::Handle::try_current().is_ok() {
+            self.config.concurrency
+        } else {
+            1
+        };
+        let req = parallel::first_request(target, concurrency, self.config.part_size);
+        match self.transport.get_object(&req).await {
+            Ok(resp) => Ok((resp, req.range)),
+            Err(e) if req.range.is_some() && e.kind == ErrorKind::InvalidRange => {
+                let whole = target.get();
+                Ok((self.transport.get_object(&whole).await?, None))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A pinned ranged GET whose answer must cover `first..=last` of the

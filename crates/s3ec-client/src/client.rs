@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use s3ec_keyring::{Context, Keyring, Local};
 
@@ -17,6 +17,7 @@ use crate::get::{
 };
 use crate::multipart::{CompletedUpload, MultipartUpload};
 use crate::ops::Ops;
+use crate::parallel::{self, FirstAnswer, ParallelBody, PartWindow};
 use crate::put::{
     self, check_declared_length, encrypt_part, next_part_number, reclaim, PartCursor, PutOptions,
     PutOutput,
@@ -24,8 +25,8 @@ use crate::put::{
 use crate::ready::{run, Ready};
 use crate::rotate::{RotateOptions, RotateOutput};
 use crate::transport::{
-    Bytes, CompleteRequest, CompletedPart, GetRequest, GetResponse, ObjectHead, PartRequest,
-    PutFields, PutRequest, Transport,
+    ByteRange, Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse,
+    ObjectHead, PartRequest, PutFields, PutRequest, Transport,
 };
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
@@ -140,6 +141,18 @@ impl Client {
         &self.config
     }
 
+    /// This client with another
+    /// [`concurrency`](crate::config::Builder::concurrency) (same transport
+    /// and keyring), e.g. for one large transfer; the request builders'
+    /// `.concurrency(n)` use it.
+    pub fn with_concurrency(&self, n: usize) -> Result<Client, ClientError> {
+        Ok(Client {
+            transport: Arc::clone(&self.transport),
+            keyring: Arc::clone(&self.keyring),
+            config: self.config.with_concurrency(n)?,
+        })
+    }
+
     /// Encrypt `body` and store it as `bucket`/`key` with the client's
     /// envelope storage and the encryption context `context` (pass an
     /// empty one for raw-key keyrings). `len` is the body's length if known
@@ -190,7 +203,8 @@ impl Client {
         let placement = put::placement(opts, &self.config);
         put::object_metadata(&Vec::new(), &opts.metadata)?;
         // validate() checked that the part size fits usize.
-        let part_size = usize::try_from(self.config.part_size).unwrap_or(usize::MAX);
+        let part_size = usize::try_from(parallel::part_size_for(self.config.part_size, len))
+            .unwrap_or(usize::MAX);
         check_declared_length(len, part_size)?;
         let mut cursor = PartCursor::new(part_size, len);
         let mut buf = Vec::with_capacity(
@@ -260,6 +274,12 @@ impl Client {
 
     /// Upload the parts of a multipart upload whose first part is in `buf`;
     /// returns the object's entity tag and the part count.
+    ///
+    /// The cipher runs in order on this thread while up to
+    /// [`concurrency`](crate::config::Builder::concurrency) finished parts
+    /// are uploaded by scoped threads (see [`crate::parallel`]). On any
+    /// failure no more parts start and the parts in flight end before this
+    /// returns, so the abort that follows leaves no part behind.
     fn upload_parts(
         &self,
         req: &PutRequest<'_>,
@@ -269,38 +289,94 @@ impl Client {
         buf: &mut Vec<u8>,
         encryptor: &mut Option<s3ec_core::cipher::GcmEncryptor<crate::backend::Backend>>,
     ) -> Result<(Option<String>, u32), ClientError> {
-        let mut parts = Vec::new();
+        let transport = self.transport.as_ref();
+        let part_size = cursor.part_size;
+        let mut window = PartWindow::new(self.config.concurrency);
         let mut number = 0u32;
-        // The first part was read by the caller and is not the last.
-        let mut last = false;
-        loop {
-            number = next_part_number(number, cursor.part_size)?;
-            encrypt_part(encryptor, buf, last)?;
-            let checksum = put::checksum_of(req.fields, buf);
-            let part = Bytes::from(std::mem::take(buf));
-            let preq = PartRequest {
-                bucket: req.bucket,
-                key: req.key,
-                upload_id,
-                part_number: number,
-                checksum: checksum.as_ref(),
-                fields: req.fields,
-            };
-            let etag = self.transport.upload_part(&preq, part.clone())?;
-            // Take the buffer back for the next part: without this, every
-            // part would cost a fresh part-sized allocation (and the
-            // allocator's peak grows with them).
-            *buf = reclaim(part, cursor.part_size);
-            parts.push(CompletedPart {
-                part_number: number,
-                etag,
-                checksum,
-            });
-            if last {
-                break;
+        let mut spare: Vec<Vec<u8>> = Vec::new();
+        std::thread::scope(|s| {
+            let (tx, rx) = mpsc::channel::<(Result<CompletedPart, ClientError>, Bytes)>();
+            let landed =
+                |window: &mut PartWindow,
+                 spare: &mut Vec<Vec<u8>>,
+                 done: (Result<CompletedPart, ClientError>, Bytes)| {
+                    window.done(done.0);
+                    // Take the buffer back for a next part: without this, every
+                    // part would cost a fresh part-sized allocation (and the
+                    // allocator's peak grows with them).
+                    spare.push(reclaim(done.1, part_size));
+                };
+            // The first part was read by the caller and is not the last.
+            let mut last = false;
+            let mut more = true;
+            loop {
+                while let Ok(done) = rx.try_recv() {
+                    landed(&mut window, &mut spare, done);
+                }
+                if !more || window.failed() || !window.has_room() {
+                    if !window.busy() {
+                        break;
+                    }
+                    if let Ok(done) = rx.recv() {
+                        landed(&mut window, &mut spare, done);
+                    }
+                    continue;
+                }
+                let sealed = next_part_number(number, part_size).and_then(|n| {
+                    encrypt_part(encryptor, buf, last)?;
+                    Ok(n)
+                });
+                let n = match sealed {
+                    Ok(n) => n,
+                    Err(e) => {
+                        window.fail(e);
+                        continue;
+                    }
+                };
+                number = n;
+                let checksum = put::checksum_of(req.fields, buf);
+                let part = Bytes::from(std::mem::take(buf));
+                window.started();
+                let tx = tx.clone();
+                let req = *req;
+                s.spawn(move || {
+                    let preq = PartRequest {
+                        bucket: req.bucket,
+                        key: req.key,
+                        upload_id,
+                        part_number: n,
+                        checksum: checksum.as_ref(),
+                        fields: req.fields,
+                    };
+                    // A transport that panics must not leave this loop
+                    // waiting for a part that never lands.
+                    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run(parallel::upload_part(&Ready(transport), &preq, &part))
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(ClientError::Io(io::Error::other("the transport panicked")))
+                    });
+                    let result = sent.map(|etag| CompletedPart {
+                        part_number: n,
+                        etag,
+                        checksum,
+                    });
+                    let _ = tx.send((result, part));
+                });
+                if last {
+                    more = false;
+                    continue;
+                }
+                *buf = spare
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(part_size.saturating_add(16)));
+                match read_part(body, cursor, buf) {
+                    Ok(l) => last = l,
+                    Err(e) => window.fail(e),
+                }
             }
-            last = read_part(body, cursor, buf)?;
-        }
+        });
+        let parts = window.finish()?;
         let etag = self.transport.complete_multipart_upload(&CompleteRequest {
             bucket: req.bucket,
             key: req.key,
@@ -467,13 +543,11 @@ impl Client {
         opts: &GetOptions,
         one_pass: bool,
     ) -> Result<GetOutput, ClientError> {
-        let resp = self.transport.get_object(&target.get())?;
+        let (resp, asked) = self.first_response(target)?;
         // Spec decryption.md §Ranged Gets: a ranged response to a request
         // without a range MUST be refused.
         // spec: decryption.md#ranged-gets/4
-        if resp.content_range.is_some() {
-            return Err(ClientError::UnexpectedRange);
-        }
+        let answer = parallel::first_answer(asked, resp.content_range)?;
         let GetResponse { head, body, .. } = resp;
         let opened = self.open(target, &head, opts)?;
         let body_len = head.content_length;
@@ -493,7 +567,18 @@ impl Client {
             Ok(())
         };
         let mut chunk = vec![0u8; CHUNK];
-        let mut body = body;
+        // The rest of a large object: ranges on several connections, pinned
+        // to the version just read, handed back in order.
+        let mut body: Box<dyn Read + Send> = match answer {
+            FirstAnswer::Whole => body,
+            FirstAnswer::Partial { last } => Box::new(ParallelBody::start(
+                Arc::clone(&self.transport),
+                parallel::Pin::new(target, &head)?,
+                body,
+                last,
+                self.config.concurrency,
+            )),
+        };
         let mut resumes = 0u32;
         loop {
             let n = match body.read(&mut chunk) {
@@ -501,6 +586,11 @@ impl Client {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
+                    // A parallel body already retried its ranges.
+                    let e = match parallel::take_client_error(e) {
+                        Ok(failed) => return Err(failed),
+                        Err(e) => e,
+                    };
                     if dec.received() >= dec.expected() {
                         break;
                     }
@@ -555,6 +645,23 @@ impl Client {
             mode: plan.mode(),
             object: get::user_view(head),
         })
+    }
+
+    /// The first GET of a get (the first range when the concurrency allows
+    /// several; an empty object, which has no range, whole) and the range
+    /// it asked for.
+    fn first_response(
+        &self,
+        target: &GetTarget<'_>,
+    ) -> Result<(GetResponse, Option<ByteRange>), ClientError> {
+        let req = parallel::first_request(target, self.config.concurrency, self.config.part_size);
+        match self.transport.get_object(&req) {
+            Ok(resp) => Ok((resp, req.range)),
+            Err(e) if req.range.is_some() && e.kind == ErrorKind::InvalidRange => {
+                Ok((self.transport.get_object(&target.get())?, None))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A pinned ranged GET whose answer must cover `first..=last` of the

@@ -26,6 +26,13 @@ pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
 /// S3's largest part count.
 pub const MAX_PARTS: u32 = 10_000;
 
+/// The default number of parts uploaded, or ranges downloaded, at once
+/// by one put or get (see [`Builder::concurrency`]).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// The most connections one put or get may use at once.
+pub const MAX_CONCURRENCY: usize = 64;
+
 /// The default in-memory limit of [`GetStrategy::Auto`]: 8 MiB of
 /// ciphertext.
 pub const DEFAULT_BUFFER_UP_TO: u64 = 8 * MIB;
@@ -92,6 +99,7 @@ pub struct ClientConfig {
     pub(crate) get_strategy: GetStrategy,
     pub(crate) part_size: u64,
     pub(crate) delayed_authentication: bool,
+    pub(crate) concurrency: usize,
 }
 
 impl Default for ClientConfig {
@@ -114,6 +122,7 @@ impl Default for ClientConfig {
             part_size: DEFAULT_PART_SIZE,
             // spec: client.md#enable-delayed-authentication/2
             delayed_authentication: false,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -159,7 +168,28 @@ impl ClientConfig {
         self.delayed_authentication
     }
 
+    /// How many parts a put uploads, and how many ranges a get fetches, at
+    /// once (see [`Builder::concurrency`]).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// These settings with another [`concurrency`](Self::concurrency).
+    pub(crate) fn with_concurrency(&self, n: usize) -> Result<ClientConfig, ConfigError> {
+        let config = ClientConfig {
+            concurrency: n,
+            ..self.clone()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Err(ConfigError::Concurrency {
+                value: self.concurrency,
+            });
+        }
         // Spec client.md §Set Buffer Size: delayed authentication with a
         // buffer size other than the default is a configuration error.
         // spec: client.md#set-buffer-size/1
@@ -313,6 +343,34 @@ impl<T: ?Sized, K: ?Sized> Builder<T, K> {
     // spec: client.md#enable-delayed-authentication/1
     pub fn danger_delayed_authentication(mut self, on: bool) -> Self {
         self.config.delayed_authentication = on;
+        self
+    }
+
+    /// How many connections one put or get uses at once (default
+    /// [`DEFAULT_CONCURRENCY`], 1 to [`MAX_CONCURRENCY`]).
+    ///
+    /// * **Put**: the cipher runs in order over the body, part after part,
+    ///   and up to `n` finished parts are uploaded at once. Memory: about
+    ///   `n + 1` parts of ciphertext. A part that fails is resent from its
+    ///   own ciphertext; any failure aborts the multipart upload, after
+    ///   the parts in flight ended, so no part is left behind.
+    /// * **Get**: an object larger than one part is fetched as part-sized
+    ///   ranges on up to `n` connections, every range pinned to the version
+    ///   (version id, and `If-Match` with the entity tag) the first answer
+    ///   described; a range that breaks off is fetched again from where it
+    ///   stopped, and a replaced object is
+    ///   [`ClientError::ObjectChanged`](crate::ClientError::ObjectChanged).
+    ///   The ranges are put back in order in a window of `n` ranges (about
+    ///   `n` parts of memory) before the decrypt state machine, so the
+    ///   authentication rule is the one of a sequential get: nothing is
+    ///   released before the tag is checked (spool, buffer or the private
+    ///   temporary file of a get to a path), unless delayed authentication
+    ///   was opted into.
+    ///
+    /// `1` is the sequential client: one part in flight while the next is
+    /// encrypted, one streamed GET per object.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = n;
         self
     }
 

@@ -226,6 +226,12 @@ pub enum ConfigError {
     /// The instruction-file suffix is empty (the instruction file would be
     /// the object itself).
     EmptyInstructionFileSuffix,
+    /// The concurrency is 0 or above
+    /// [`MAX_CONCURRENCY`](crate::config::MAX_CONCURRENCY).
+    Concurrency {
+        /// The value asked for.
+        value: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -245,6 +251,11 @@ impl fmt::Display for ConfigError {
             ConfigError::EmptyInstructionFileSuffix => {
                 f.write_str("the instruction-file suffix must not be empty")
             }
+            ConfigError::Concurrency { value } => write!(
+                f,
+                "concurrency {value} is outside 1 to {}",
+                crate::config::MAX_CONCURRENCY
+            ),
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod error;
 pub mod get;
 pub mod multipart;
 mod ops;
+pub(crate) mod parallel;
 pub mod put;
 mod ready;
 pub mod request;

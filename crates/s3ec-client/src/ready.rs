@@ -15,9 +15,9 @@ use bytes::Bytes;
 use s3ec_keyring::BoxFuture;
 
 use crate::transport::{
-    AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CopyRequest, ErrorKind,
-    GetRequest, ListPage, ListRequest, ObjectHead, ObjectRequest, PartRequest, PresignedRequest,
-    PutRequest, Transport, TransportError,
+    AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CopyRequest,
+    ErrorKind, GetRequest, ListPage, ListRequest, ObjectHead, ObjectRequest, PartRequest,
+    PresignedRequest, PutRequest, Transport, TransportError,
 };
 
 /// Run `future` to its end on this thread.
@@ -52,6 +52,11 @@ const CHUNK: usize = 64 * 1024;
 
 /// A blocking body as an async stream of chunks (each read blocks).
 struct ReadStream(Box<dyn Read + Send>);
+
+/// A blocking body seen as an async one, for futures driven by [`run`].
+pub(crate) fn stream(body: Box<dyn Read + Send>) -> AsyncBody {
+    Box::pin(ReadStream(body))
+}
 
 impl futures_core::Stream for ReadStream {
     type Item = Result<Bytes, TransportError>;

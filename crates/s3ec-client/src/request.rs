@@ -52,6 +52,7 @@ pub struct PutObject<'c, C, B = ()> {
     body: B,
     len: Option<u64>,
     opts: PutOptions,
+    concurrency: Option<usize>,
 }
 
 impl<'c, C> PutObject<'c, C, ()> {
@@ -63,6 +64,7 @@ impl<'c, C> PutObject<'c, C, ()> {
             body: (),
             len: None,
             opts: PutOptions::default(),
+            concurrency: None,
         }
     }
 }
@@ -100,6 +102,7 @@ impl<'c, C, B> PutObject<'c, C, B> {
             body,
             len: self.len,
             opts: self.opts,
+            concurrency: self.concurrency,
         }
     }
 
@@ -201,6 +204,13 @@ impl<'c, C, B> PutObject<'c, C, B> {
         self
     }
 
+    /// Upload up to `n` parts at once for this put (default: the client's
+    /// [`concurrency`](crate::config::Builder::concurrency)).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n);
+        self
+    }
+
     /// Replace all options at once.
     pub fn options(mut self, opts: PutOptions) -> Self {
         self.opts = opts;
@@ -213,8 +223,15 @@ impl<R: Read> PutObject<'_, Client, R> {
     pub fn send(self) -> Result<PutOutput, ClientError> {
         let bucket = required(&self.bucket, "bucket")?;
         let key = required(&self.key, "key")?;
-        self.client
-            .put_object_with(bucket, key, self.body, self.len, &self.opts)
+        let tuned;
+        let client = match self.concurrency {
+            Some(n) => {
+                tuned = self.client.with_concurrency(n)?;
+                &tuned
+            }
+            None => self.client,
+        };
+        client.put_object_with(bucket, key, self.body, self.len, &self.opts)
     }
 }
 
@@ -225,7 +242,15 @@ impl<R: tokio::io::AsyncRead + Unpin + Send> PutObject<'_, crate::AsyncClient, R
     pub async fn send(self) -> Result<PutOutput, ClientError> {
         let bucket = required(&self.bucket, "bucket")?;
         let key = required(&self.key, "key")?;
-        self.client
+        let tuned;
+        let client = match self.concurrency {
+            Some(n) => {
+                tuned = self.client.with_concurrency(n)?;
+                &tuned
+            }
+            None => self.client,
+        };
+        client
             .put_object_with(bucket, key, self.body, self.len, &self.opts)
             .await
     }
@@ -244,6 +269,7 @@ pub struct ObjectOp<'c, C> {
     bucket: Option<String>,
     key: Option<String>,
     opts: GetOptions,
+    concurrency: Option<usize>,
 }
 
 impl<'c, C> ObjectOp<'c, C> {
@@ -253,6 +279,7 @@ impl<'c, C> ObjectOp<'c, C> {
             bucket: None,
             key: None,
             opts: GetOptions::default(),
+            concurrency: None,
         }
     }
 
@@ -304,6 +331,13 @@ impl<'c, C> ObjectOp<'c, C> {
         self
     }
 
+    /// Fetch up to `n` ranges at once for this get (default: the client's
+    /// [`concurrency`](crate::config::Builder::concurrency)).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n);
+        self
+    }
+
     fn target(&self) -> Result<(&str, &str), ClientError> {
         Ok((
             required(&self.bucket, "bucket")?,
@@ -313,11 +347,19 @@ impl<'c, C> ObjectOp<'c, C> {
 }
 
 impl ObjectOp<'_, Client> {
+    /// The client, with this request's concurrency.
+    fn client(&self) -> Result<Client, ClientError> {
+        match self.concurrency {
+            Some(n) => self.client.with_concurrency(n),
+            None => Ok(self.client.clone()),
+        }
+    }
+
     /// GET, authenticate and decrypt into `out`; see
     /// [`Client::get_object_with`].
     pub fn send_to(self, out: &mut dyn Write) -> Result<GetOutput, ClientError> {
         let (bucket, key) = self.target()?;
-        self.client.get_object_with(bucket, key, out, &self.opts)
+        self.client()?.get_object_with(bucket, key, out, &self.opts)
     }
 
     /// GET into a new `Vec` (small objects).
@@ -331,7 +373,7 @@ impl ObjectOp<'_, Client> {
     /// [`Client::get_object_to_path`].
     pub fn send_to_path(self, path: impl AsRef<Path>) -> Result<GetOutput, ClientError> {
         let (bucket, key) = self.target()?;
-        self.client
+        self.client()?
             .get_object_to_path(bucket, key, path, &self.opts)
     }
 
@@ -345,13 +387,21 @@ impl ObjectOp<'_, Client> {
 
 #[cfg(feature = "async")]
 impl ObjectOp<'_, crate::AsyncClient> {
+    /// The client, with this request's concurrency.
+    fn client(&self) -> Result<crate::AsyncClient, ClientError> {
+        match self.concurrency {
+            Some(n) => self.client.with_concurrency(n),
+            None => Ok(self.client.clone()),
+        }
+    }
+
     /// GET, authenticate and decrypt into `out`.
     pub async fn send_to(
         self,
         out: &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
     ) -> Result<GetOutput, ClientError> {
         let (bucket, key) = self.target()?;
-        self.client
+        self.client()?
             .get_object_with(bucket, key, out, &self.opts)
             .await
     }
@@ -366,7 +416,7 @@ impl ObjectOp<'_, crate::AsyncClient> {
     /// GET into the file `path` in one pass.
     pub async fn send_to_path(self, path: impl AsRef<Path>) -> Result<GetOutput, ClientError> {
         let (bucket, key) = self.target()?;
-        self.client
+        self.client()?
             .get_object_to_path(bucket, key, path, &self.opts)
             .await
     }

@@ -172,7 +172,12 @@ async fn tampering_releases_nothing() {
 #[tokio::test]
 async fn resume_range_delete_inspect_delayed() {
     let s3 = FakeS3::new();
-    let c = client(&s3);
+    // One connection per get: the fake's faults expect a whole GET first.
+    let c = AsyncClient::builder(s3.clone(), Local(ring()))
+        .part_size(PS as u64)
+        .concurrency(1)
+        .build()
+        .unwrap();
     let pt = data(300_000, 5);
     c.put_object_with(
         "b",
@@ -239,7 +244,9 @@ async fn failed_puts_clean_up() {
     let s3 = FakeS3::new();
     let c = client(&s3);
     let pt = data(2 * PS + 5, 1);
-    s3.fail_once("upload_part:3");
+    for _ in 0..4 {
+        s3.fail_once("upload_part:3");
+    }
     assert!(c
         .put_object("b", "m", &pt[..], None, &Context::new())
         .await

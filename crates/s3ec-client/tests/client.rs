@@ -27,6 +27,16 @@ fn client(s3: &FakeS3) -> Client {
         .unwrap()
 }
 
+/// One connection per get: the request shapes the fake's faults expect
+/// (a whole-object GET first).
+fn sequential(s3: &FakeS3) -> Client {
+    Client::builder(s3.clone(), ring())
+        .part_size(PS as u64)
+        .concurrency(1)
+        .build()
+        .unwrap()
+}
+
 fn no_ctx() -> Context {
     Context::new()
 }
@@ -589,10 +599,15 @@ fn declared_lengths_past_the_limits_are_refused_up_front() {
     // spec: encryption.md#content-encryption/2
     let s3 = FakeS3::new();
     let c = client(&s3);
+    // Past 10,000 parts the part size grows (issue 12): the put goes on
+    // and finds the body shorter than declared, before any request.
     let e = c
         .put_object("b", "k", &b""[..], Some(10_000 * PS as u64 + 1), &no_ctx())
         .unwrap_err();
-    assert!(matches!(e, ClientError::TooManyParts { .. }));
+    assert!(
+        matches!(e, ClientError::InputLengthMismatch { .. }),
+        "{e:?}"
+    );
     let e = c
         .put_object("b", "k", &b""[..], Some(1 << 37), &no_ctx())
         .unwrap_err();
@@ -756,7 +771,28 @@ fn config_validation() {
             .build(),
         Err(ClientError::Config(ConfigError::EmptyInstructionFileSuffix))
     ));
+    for bad in [0, s3ec_client::config::MAX_CONCURRENCY + 1] {
+        assert!(matches!(
+            Client::builder(s3.clone(), ring()).concurrency(bad).build(),
+            Err(ClientError::Config(ConfigError::Concurrency { value })) if value == bad
+        ));
+    }
     let c = Client::builder(s3, ring()).build().unwrap();
+    assert_eq!(
+        c.config().concurrency(),
+        s3ec_client::config::DEFAULT_CONCURRENCY
+    );
+    assert_eq!(c.with_concurrency(3).unwrap().config().concurrency(), 3);
+    assert!(c.with_concurrency(0).is_err());
+    assert!(matches!(
+        c.put()
+            .bucket("b")
+            .key("k")
+            .body(&b"x"[..])
+            .concurrency(0)
+            .send(),
+        Err(ClientError::Config(ConfigError::Concurrency { value: 0 }))
+    ));
     assert_eq!(c.config().part_size(), 8 * MIB as u64);
     assert_eq!(
         c.config().commitment_policy(),
@@ -772,11 +808,59 @@ fn config_validation() {
 fn a_range_answer_to_a_whole_get_is_refused() {
     // spec: decryption.md#ranged-gets/4
     let s3 = FakeS3::new();
-    let c = client(&s3);
+    let c = sequential(&s3);
     c.put_object("b", "x", &b"abc"[..], None, &no_ctx())
         .unwrap();
     s3.state().faults.range_on_full_get = true;
     assert!(matches!(get_err(&c, "x"), ClientError::UnexpectedRange));
+}
+
+/// Issue 12 over the in-memory store: ranges on several threads, a range
+/// refused once and fetched again, a changed object refused with nothing
+/// released, for every get strategy.
+#[test]
+fn parallel_gets_retry_ranges_and_refuse_a_changed_object() {
+    let s3 = FakeS3::new();
+    let dir = spool_dir("parallel");
+    let pt = data(4 * PS + 99, 12);
+    client(&s3)
+        .put_object("b", "x", &pt[..], None, &no_ctx())
+        .unwrap();
+    for strategy in [
+        GetStrategy::default(),
+        GetStrategy::Spool {
+            dir: Some(dir.clone()),
+        },
+        GetStrategy::Buffer {
+            max_bytes: 64 * MIB as u64,
+        },
+    ] {
+        let c = Client::builder(s3.clone(), ring())
+            .part_size(PS as u64)
+            .get_strategy(strategy)
+            .concurrency(3)
+            .build()
+            .unwrap();
+        s3.fail_once(&format!("get_object:range@{}", 2 * PS));
+        s3.fail_once(&format!("get_object:range@{}", 2 * PS));
+        s3.fail_once(&format!("get_object:range@{}", 4 * PS));
+        assert!(c.get_object_to_vec("b", "x", None).unwrap().0 == pt);
+        assert!(s3.state().faults.fail_once.is_empty());
+        s3.state().faults.change_etag_before_range_at = Some(3 * PS as u64);
+        assert!(matches!(get_err(&c, "x"), ClientError::ObjectChanged));
+        s3.edit("x", |o| o.etag = "\"etag-back\"".into());
+    }
+    let to = dir.join("out");
+    let c = Client::builder(s3.clone(), ring())
+        .part_size(PS as u64)
+        .build()
+        .unwrap();
+    c.get_object_to_path("b", "x", &to, &GetOptions::default())
+        .unwrap();
+    assert!(std::fs::read(&to).unwrap() == pt);
+    std::fs::remove_file(&to).unwrap();
+    assert!(dir_is_empty(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -784,7 +868,7 @@ fn broken_bodies_resume_pinned_to_the_etag() {
     let s3 = FakeS3::new();
     let dir = spool_dir("resume");
     let pt = data(300_000, 5);
-    let c = client(&s3);
+    let c = sequential(&s3);
     c.put_object("b", "x", &pt[..], None, &no_ctx()).unwrap();
     for strategy in [
         GetStrategy::default(),
@@ -794,6 +878,7 @@ fn broken_bodies_resume_pinned_to_the_etag() {
     ] {
         let c = Client::builder(s3.clone(), ring())
             .get_strategy(strategy)
+            .concurrency(1)
             .build()
             .unwrap();
         s3.state().faults.break_body_after = Some(123_457);
@@ -814,7 +899,15 @@ fn failed_multipart_uploads_are_aborted() {
     let s3 = FakeS3::new();
     let c = client(&s3);
     let pt = data(2 * PS + 1, 6);
+    // A part that fails once is resent (from its own ciphertext).
     s3.fail_once("upload_part:2");
+    c.put_object("b", "m", &pt[..], None, &no_ctx()).unwrap();
+    assert_eq!(c.get_object_to_vec("b", "m", None).unwrap().0, pt);
+    c.delete_object("b", "m").unwrap();
+    // One that keeps failing aborts the upload.
+    for _ in 0..4 {
+        s3.fail_once("upload_part:2");
+    }
     let e = c
         .put_object("b", "m", &pt[..], None, &no_ctx())
         .unwrap_err();
@@ -824,7 +917,9 @@ fn failed_multipart_uploads_are_aborted() {
     assert!(s3.log().contains(&"abort_multipart_upload".to_string()));
 
     // The abort fails too: the caller learns what was left behind.
-    s3.fail_once("upload_part:3");
+    for _ in 0..4 {
+        s3.fail_once("upload_part:3");
+    }
     s3.fail_once("abort_multipart_upload");
     match c
         .put_object("b", "m", &pt[..], None, &no_ctx())

@@ -260,6 +260,9 @@ pub struct Settings {
     /// the tag), plain through the transport into a temporary file that is
     /// synced and renamed the same way; the file is checked afterwards.
     pub to_path: Option<std::path::PathBuf>,
+    /// Parts uploaded / ranges fetched at once, both modes (the client's
+    /// `concurrency`; the plain twins use as many threads).
+    pub concurrency: usize,
 }
 
 /// The usage text.
@@ -277,6 +280,8 @@ usage: e2e put|get|delete [options]
   --region R          [us-east-1]
   --access-key A      [$S3EC_E2E_ACCESS_KEY or e2eaccess]
   --secret-key S      [$S3EC_E2E_SECRET_KEY or e2esecret]
+  --concurrency N     parts / ranges at once, both modes (plain: N threads) [1]
+  --to-path DIR       get into a file in DIR (synced, renamed), then check it
   --unsigned-payload  send UNSIGNED-PAYLOAD instead of the body's SHA-256
 Prints one line of key=value pairs: op, mode, strategy, bytes, secs, mib_per_s, vmhwm_kib.";
 
@@ -323,6 +328,7 @@ impl Settings {
             secret_key: env("S3EC_E2E_SECRET_KEY", "e2esecret"),
             unsigned_payload: false,
             to_path: None,
+            concurrency: 1,
         };
         while let Some(flag) = it.next() {
             if flag == "--unsigned-payload" {
@@ -352,6 +358,13 @@ impl Settings {
                     }
                 }
                 "--part-size" => s.part_size = parse_size(&value)?,
+                "--concurrency" => {
+                    s.concurrency = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("bad concurrency {value:?}"))?
+                }
                 "--spool-dir" => s.spool_dir = Some(value.into()),
                 "--to-path" => s.to_path = Some(value.into()),
                 "--seed" => s.seed = value.parse().map_err(|_| format!("bad seed {value:?}"))?,
@@ -407,7 +420,9 @@ impl Settings {
         transport: ReqwestTransport,
     ) -> Result<Client, Box<dyn std::error::Error>> {
         let keyring = s3ec_local::AesKeyring::new(&[0x42; 32])?;
-        let mut b = Client::builder(transport, keyring).part_size(self.part_size);
+        let mut b = Client::builder(transport, keyring)
+            .part_size(self.part_size)
+            .concurrency(self.concurrency);
         b = match self.strategy {
             Strategy::Auto => match &self.spool_dir {
                 None => b,
@@ -467,7 +482,11 @@ pub fn put(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
         }
         Mode::Plain => {
             let start = Instant::now();
-            let parts = put_plain(&transport, s, body)?;
+            let parts = if s.concurrency > 1 && s.size > s.part_size {
+                put_plain_parallel(&transport, s, body)?
+            } else {
+                put_plain(&transport, s, body)?
+            };
             Ok(Measured {
                 bytes: s.size,
                 elapsed: start.elapsed(),
@@ -524,6 +543,145 @@ fn put_plain(
         return Err(e);
     }
     Ok(parts.len().to_string())
+}
+
+/// The plain multipart upload on `s.concurrency` threads: each takes the
+/// next part from the body in turn (one part buffer per thread) and
+/// uploads it.
+fn put_plain_parallel(
+    t: &ReqwestTransport,
+    s: &Settings,
+    body: PatternReader,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let part = usize::try_from(s.part_size)?;
+    let meta = Vec::new();
+    let upload_id = t.create_multipart_upload(&PutRequest::new(&s.bucket, &s.key, &meta))?;
+    let source = std::sync::Mutex::new((body, 0u32));
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let results: Vec<Result<Vec<CompletedPart>, String>> = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..s.concurrency)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut done = Vec::new();
+                    let mut buf = Vec::with_capacity(part);
+                    loop {
+                        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Ok(done);
+                        }
+                        let number = {
+                            let mut src = source.lock().map_err(|e| e.to_string())?;
+                            buf.clear();
+                            (&mut src.0)
+                                .take(part as u64)
+                                .read_to_end(&mut buf)
+                                .map_err(|e| e.to_string())?;
+                            if buf.is_empty() {
+                                return Ok(done);
+                            }
+                            src.1 += 1;
+                            src.1
+                        };
+                        let sent = Bytes::from(std::mem::take(&mut buf));
+                        let etag = t
+                            .upload_part(
+                                &PartRequest::new(&s.bucket, &s.key, &upload_id, number),
+                                sent.clone(),
+                            )
+                            .map_err(|e| {
+                                failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                                e.to_string()
+                            })?;
+                        buf = take_back(sent, part);
+                        done.push(CompletedPart::new(number, etag));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err("a worker panicked".into())))
+            .collect()
+    });
+    let mut parts = Vec::new();
+    for r in results {
+        match r {
+            Ok(p) => parts.extend(p),
+            Err(e) => {
+                let _ = t.abort_multipart_upload(&s.bucket, &s.key, &upload_id);
+                return Err(e.into());
+            }
+        }
+    }
+    parts.sort_by_key(|p| p.part_number);
+    t.complete_multipart_upload(&CompleteRequest::new(&s.bucket, &s.key, &upload_id, &parts))?;
+    Ok(parts.len().to_string())
+}
+
+/// The plain download into `file` on `s.concurrency` threads: ranges of
+/// the part size, each written at its offset as it arrives (what S3
+/// copiers do). Returns the object's length.
+fn download_plain_parallel(
+    t: &ReqwestTransport,
+    s: &Settings,
+    file: &std::fs::File,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    use std::os::unix::fs::FileExt;
+    let total = t
+        .head_object(&ObjectRequest::new(&s.bucket, &s.key))?
+        .content_length;
+    file.set_len(total)?;
+    let count = total.div_ceil(s.part_size);
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let results: Vec<Result<(), String>> = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..s.concurrency)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut chunk = vec![0u8; CHUNK];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= count {
+                            return Ok(());
+                        }
+                        let first = i * s.part_size;
+                        let last = (first + s.part_size).min(total) - 1;
+                        let resp = t
+                            .get_object(&GetRequest {
+                                bucket: &s.bucket,
+                                key: &s.key,
+                                range: Some(s3ec_client::transport::ByteRange {
+                                    first,
+                                    last: Some(last),
+                                }),
+                                ..GetRequest::default()
+                            })
+                            .map_err(|e| e.to_string())?;
+                        let mut body = resp.body;
+                        let mut at = first;
+                        loop {
+                            let n = body.read(&mut chunk).map_err(|e| e.to_string())?;
+                            if n == 0 {
+                                break;
+                            }
+                            file.write_all_at(&chunk[..n], at)
+                                .map_err(|e| e.to_string())?;
+                            at += n as u64;
+                        }
+                        if at != last + 1 {
+                            return Err(format!("range {first}-{last} ended at {at}"));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err("a worker panicked".into())))
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(total)
 }
 
 /// The part buffer back from the transport, as `s3ec-client` takes it back:
@@ -613,6 +771,15 @@ fn get_to_path(s: &Settings, dir: &Path) -> Result<Measured, Box<dyn std::error:
                 start.elapsed(),
                 vec![("decrypt_mode".into(), "to-path".into())],
             )
+        }
+        Mode::Plain if s.concurrency > 1 => {
+            let start = Instant::now();
+            let tmp = tempfile::NamedTempFile::new_in(dir)?;
+            let n = download_plain_parallel(&transport, s, tmp.as_file())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&dest)?;
+            std::fs::File::open(dir)?.sync_all()?;
+            (n, start.elapsed(), Vec::new())
         }
         Mode::Plain => {
             let start = Instant::now();

@@ -47,9 +47,10 @@ fn main() -> ExitCode {
                 _ => "-",
             };
             let mut line = format!(
-                "op={} mode={mode} strategy={strategy} part_size={} bytes={} secs={:.3} mib_per_s={:.1}",
+                "op={} mode={mode} strategy={strategy} part_size={} concurrency={} bytes={} secs={:.3} mib_per_s={:.1}",
                 s.command,
                 s.part_size,
+                s.concurrency,
                 m.bytes,
                 m.elapsed.as_secs_f64(),
                 m.mib_per_s()

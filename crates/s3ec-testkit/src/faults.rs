@@ -17,6 +17,12 @@
 //! - [`Fault::StallBody`]: forward, send the head and `n` body bytes, wait,
 //!   then close.
 //!
+//! The proxy can also behave like a link to S3 ([`Shaping`], set with
+//! [`FaultProxy::set_shaping`]): a bandwidth limit per connection (each
+//! request body read from the client and each response written to it is
+//! paced to it) and a latency added to every request, so that parallel
+//! transfers can be measured and tested on one machine.
+//!
 //! Everything stays on the loopback interface; every socket has timeouts
 //! and every wait is bounded, so a test that goes wrong ends by itself.
 //!
@@ -47,6 +53,68 @@ const MAX_BODY: usize = 512 * 1024 * 1024;
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest stall the proxy agrees to.
 const MAX_STALL: Duration = Duration::from_secs(30);
+
+/// The link the proxy simulates (default: none, as fast as loopback).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shaping {
+    /// Bytes per second each connection carries in each direction (request
+    /// bodies from the client, responses to it); `None`: no limit.
+    pub bytes_per_sec: Option<u64>,
+    /// Time added before each request is forwarded (the round trip to a
+    /// distant server).
+    pub latency: Duration,
+}
+
+impl Shaping {
+    /// `mib_per_sec` MiB/s per connection and `latency_ms` per request.
+    pub fn new(mib_per_sec: u64, latency_ms: u64) -> Shaping {
+        Shaping {
+            bytes_per_sec: (mib_per_sec > 0).then_some(mib_per_sec.saturating_mul(1 << 20)),
+            latency: Duration::from_millis(latency_ms),
+        }
+    }
+}
+
+/// Paces the bytes of one connection to a rate.
+struct Pacer {
+    rate: Option<u64>,
+    start: std::time::Instant,
+    sent: u64,
+}
+
+impl Pacer {
+    fn new(rate: Option<u64>) -> Pacer {
+        Pacer {
+            rate,
+            start: std::time::Instant::now(),
+            sent: 0,
+        }
+    }
+
+    /// `n` more bytes went: wait until the rate allows them.
+    fn account(&mut self, n: usize) {
+        self.sent += n as u64;
+        if let Some(rate) = self.rate.filter(|r| *r > 0) {
+            let due = Duration::from_secs_f64(self.sent as f64 / rate as f64);
+            let elapsed = self.start.elapsed();
+            if due > elapsed {
+                thread::sleep(due - elapsed);
+            }
+        }
+    }
+}
+
+/// Write `data` paced by `pacer`, in slices of 64 KiB.
+fn write_paced(w: &mut impl Write, data: &[u8], pacer: &mut Pacer) -> io::Result<()> {
+    if pacer.rate.is_none() {
+        return w.write_all(data);
+    }
+    for piece in data.chunks(64 * 1024) {
+        w.write_all(piece)?;
+        pacer.account(piece.len());
+    }
+    Ok(())
+}
 
 /// What to do to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +171,7 @@ pub struct Seen {
 struct State {
     rules: VecDeque<Rule>,
     seen: Vec<Seen>,
+    shaping: Shaping,
 }
 
 /// A running fault-injection proxy; stops when dropped.
@@ -165,6 +234,23 @@ impl FaultProxy {
             stop,
             acceptor: Some(acceptor),
         })
+    }
+
+    /// Start a proxy to `upstream` that shapes its traffic like `shaping`.
+    pub fn start_shaped(upstream: &str, shaping: Shaping) -> io::Result<FaultProxy> {
+        let p = FaultProxy::start(upstream)?;
+        p.set_shaping(shaping);
+        Ok(p)
+    }
+
+    /// Shape the requests that arrive from now on like `shaping`.
+    pub fn set_shaping(&self, shaping: Shaping) {
+        lock(&self.state).shaping = shaping;
+    }
+
+    /// The current shaping.
+    pub fn shaping(&self) -> Shaping {
+        lock(&self.state).shaping
     }
 
     /// The proxy's URL, `http://127.0.0.1:PORT`.
@@ -286,16 +372,33 @@ fn read_head(stream: &mut impl Read) -> io::Result<Option<(Head, Vec<u8>)>> {
     }
 }
 
-fn read_body(stream: &mut impl Read, mut have: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+#[cfg(test)]
+fn read_body(stream: &mut impl Read, have: Vec<u8>, len: usize) -> io::Result<Vec<u8>> {
+    read_body_paced(stream, have, len, &mut Pacer::new(None))
+}
+
+/// Read a body of `len` bytes, no faster than `pacer` allows.
+fn read_body_paced(
+    stream: &mut impl Read,
+    mut have: Vec<u8>,
+    len: usize,
+    pacer: &mut Pacer,
+) -> io::Result<Vec<u8>> {
     if len > MAX_BODY {
         return Err(invalid(format!("body of {len} bytes is too large")));
     }
     if have.len() > len {
         have.truncate(len);
     }
-    let mut rest = vec![0u8; len - have.len()];
-    stream.read_exact(&mut rest)?;
-    have.extend_from_slice(&rest);
+    pacer.account(have.len());
+    let mut at = have.len();
+    have.resize(len, 0);
+    while at < len {
+        let end = (at + 64 * 1024).min(len);
+        stream.read_exact(&mut have[at..end])?;
+        pacer.account(end - at);
+        at = end;
+    }
     Ok(have)
 }
 
@@ -369,7 +472,12 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
         client.write_all(&error_response(501, "ChunkedNotSupportedByProxy"))?;
         return Ok(());
     }
-    let body = read_body(&mut client, rest, head.content_length()?)?;
+    let shaping = lock(state).shaping;
+    let mut pacer = Pacer::new(shaping.bytes_per_sec);
+    let body = read_body_paced(&mut client, rest, head.content_length()?, &mut pacer)?;
+    if !shaping.latency.is_zero() {
+        thread::sleep(shaping.latency.min(MAX_STALL));
+    }
     let fault = next_fault(state, &method, &target);
     let idx = {
         let mut st = lock(state);
@@ -462,7 +570,11 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
             Ok(())
         }
         _ => {
-            client.write_all(&response)?;
+            write_paced(
+                &mut client,
+                &response,
+                &mut Pacer::new(shaping.bytes_per_sec),
+            )?;
             finish(client)
         }
     }
@@ -565,6 +677,25 @@ mod tests {
             ]
         );
         assert_eq!(proxy.pending(), 0);
+    }
+
+    /// Shaping: a latency per request and a rate per connection.
+    #[test]
+    fn shaping_adds_latency_and_limits_the_rate() {
+        const RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        let proxy = FaultProxy::start_shaped(&upstream(RESP), Shaping::new(0, 150))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let t = std::time::Instant::now();
+        assert_eq!(get(&proxy), RESP);
+        assert!(t.elapsed() >= Duration::from_millis(150));
+        assert_eq!(proxy.shaping().latency, Duration::from_millis(150));
+        // 1 MiB at 4 MiB/s takes at least 250 ms.
+        let mut p = Pacer::new(Some(4 << 20));
+        let mut out = Vec::new();
+        let t = std::time::Instant::now();
+        write_paced(&mut out, &vec![7u8; 1 << 20], &mut p).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(t.elapsed() >= Duration::from_millis(240));
+        assert_eq!(out.len(), 1 << 20);
     }
 
     #[test]

@@ -35,14 +35,17 @@ pub struct Upload {
 /// Faults to inject.
 #[derive(Debug, Default)]
 pub struct Faults {
-    /// Operation names ("put_object", "upload_part:3", "abort", ...) that
-    /// fail once each.
+    /// Operation names ("put_object", "upload_part:3", "abort",
+    /// "get_object:range@N" for the ranged GET from byte N, ...) that fail
+    /// once each.
     pub fail_once: Vec<String>,
     /// The next un-ranged GET body of a non-instruction object breaks off
     /// after this many bytes.
     pub break_body_after: Option<usize>,
     /// Change the object's ETag just before the next ranged GET.
     pub change_etag_before_range: bool,
+    /// Change the object's ETag just before the ranged GET from this byte.
+    pub change_etag_before_range_at: Option<u64>,
     /// Answer un-ranged GETs with a Content-Range.
     pub range_on_full_get: bool,
 }
@@ -204,6 +207,21 @@ impl FakeS3 {
             "get_object"
         };
         self.check_fault(&mut s, op)?;
+        // "get_object:range@N": the ranged GET from byte N fails once.
+        if let Some(r) = req.range {
+            let at = format!("get_object:range@{}", r.first);
+            if let Some(i) = s.faults.fail_once.iter().position(|f| *f == at) {
+                s.faults.fail_once.remove(i);
+                return Err(err(ErrorKind::Unavailable, &format!("injected {at}")));
+            }
+        }
+        if req
+            .range
+            .is_some_and(|r| Some(r.first) == s.faults.change_etag_before_range_at)
+        {
+            s.faults.change_etag_before_range_at = None;
+            s.faults.change_etag_before_range = true;
+        }
         if req.range.is_some() && s.faults.change_etag_before_range {
             s.faults.change_etag_before_range = false;
             if let Some(o) = s
