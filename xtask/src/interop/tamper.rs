@@ -514,6 +514,25 @@ fn run_base(env: &Env, cell: &Cell, base_key: &str, set: TamperSet) -> Vec<Tampe
             (key, expected.clone(), Some(copy))
         };
         let outcome = match permissive_get(env, cell, &key, exp.as_ref()) {
+            // A V1 `RSA` (PKCS#1 v1.5) wrap unwraps under implicit
+            // rejection: a tampered key yields a stand-in data key, and
+            // unauthenticated CBC content decrypted under it passes the
+            // padding check for about 1 wrapped key in 256 (the key is
+            // fresh each run). Bytes that are not the plaintext, in a mode
+            // the caller opted into as unauthenticated, are that case and
+            // not an acceptance; the copy is not saved as a vector.
+            Ok(got) if implicit_rejection_garbage(t, set, wrap, &got, &want) => {
+                out.push(one(
+                    t,
+                    what,
+                    Outcome::Cannot(format!(
+                        "CBC under a PKCS#1 v1.5 stand-in key passed the padding check: {} bytes that are not the plaintext (implicit rejection, ~1 in 256)",
+                        got.len()
+                    )),
+                    None,
+                ));
+                continue;
+            }
             Ok(got) => Outcome::Fail(format!(
                 "ACCEPTED: the client returned {} bytes{}",
                 got.len(),
@@ -535,6 +554,22 @@ fn run_base(env: &Env, cell: &Cell, base_key: &str, set: TamperSet) -> Vec<Tampe
         out.push(one(t, what, outcome, saved));
     }
     out
+}
+
+/// Whether an accepted read of a tampered copy is the implicit-rejection
+/// case: a wrapped-key tamper of a V1 `RSA` wrap over CBC content whose
+/// output is not the plaintext.
+fn implicit_rejection_garbage(
+    t: Tamper,
+    set: TamperSet,
+    wrap: Option<WrapAlg>,
+    got: &[u8],
+    want: &[u8],
+) -> bool {
+    t == Tamper::WrappedKey
+        && matches!(set, TamperSet::Cbc)
+        && wrap == Some(WrapAlg::RsaPkcs1)
+        && got != want
 }
 
 /// Every tamper of every base cell (its [`TAMPER_SIZE`] object).
@@ -574,4 +609,27 @@ pub(crate) fn run_all(
     .into_iter()
     .flatten()
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_cbc_under_a_pkcs1_stand_in_with_other_bytes_is_implicit_rejection() {
+        let (want, other) = (b"plaintext".to_vec(), b"garbage!!".to_vec());
+        let pkcs1 = Some(WrapAlg::RsaPkcs1);
+        let yes = |t, set, wrap, got: &[u8]| implicit_rejection_garbage(t, set, wrap, got, &want);
+        assert!(yes(Tamper::WrappedKey, TamperSet::Cbc, pkcs1, &other));
+        // The plaintext itself is an acceptance, never this case.
+        assert!(!yes(Tamper::WrappedKey, TamperSet::Cbc, pkcs1, &want));
+        // GCM content authenticates: any acceptance is a failure.
+        assert!(!yes(Tamper::WrappedKey, TamperSet::Gcm, pkcs1, &other));
+        // Other wraps fail their unwrap: no stand-in key.
+        for w in [WrapAlg::AesWrap, WrapAlg::RsaOaepSha1, WrapAlg::Kms] {
+            assert!(!yes(Tamper::WrappedKey, TamperSet::Cbc, Some(w), &other));
+        }
+        // Other tampers.
+        assert!(!yes(Tamper::StoredContext, TamperSet::Cbc, pkcs1, &other));
+    }
 }
