@@ -47,7 +47,8 @@ use std::time::Duration;
 
 /// Longest request head the proxy reads.
 const MAX_HEAD: usize = 64 * 1024;
-/// Longest request or response body the proxy buffers.
+/// Longest request body the proxy takes, and how much of a response it
+/// holds before passing the rest straight through.
 const MAX_BODY: usize = 512 * 1024 * 1024;
 /// Socket timeouts inside the proxy.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -542,8 +543,11 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
     up.write_all(out.as_bytes())?;
     up.write_all(&body)?;
     up.flush()?;
+    // The first MAX_BODY bytes are held (the faults act on them); a longer
+    // answer streams on after them instead of being cut there.
     let mut response = Vec::new();
-    up.take(MAX_BODY as u64).read_to_end(&mut response)?;
+    (&mut up).take(MAX_BODY as u64).read_to_end(&mut response)?;
+    let more = response.len() == MAX_BODY;
     let head_end = response
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -570,11 +574,18 @@ fn handle(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<State>) -> 
             Ok(())
         }
         _ => {
-            write_paced(
-                &mut client,
-                &response,
-                &mut Pacer::new(shaping.bytes_per_sec),
-            )?;
+            let mut pacer = Pacer::new(shaping.bytes_per_sec);
+            write_paced(&mut client, &response, &mut pacer)?;
+            if more {
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = up.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    write_paced(&mut client, &buf[..n], &mut pacer)?;
+                }
+            }
             finish(client)
         }
     }
