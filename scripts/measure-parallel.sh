@@ -222,8 +222,12 @@ run() {
         ;;
     esac
     rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tm")
+    # CPU seconds the contender spent (user + system): on a machine where the
+    # client, the proxy and the server share the cores, the cheaper client
+    # leaves more for the link.
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$tm")
     rm -f "$tm"
-    log "$line rss_kib=$rss load=$load"
+    log "$line rss_kib=$rss cpu_s=$cpu load=$load"
 }
 
 median() {
@@ -263,15 +267,16 @@ log "## medians of $RUNS rounds (MiB/s; peak RSS in MiB)"
 awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
        k = f["op"] " " f["mode"] " " f["concurrency"]
        v[k] = v[k] (v[k] == "" ? "" : ",") f["mib_per_s"]
-       r[k] = r[k] (r[k] == "" ? "" : ",") f["rss_kib"] }
-     END { for (k in v) print k, v[k], r[k] }' "$RES" | sort -k1,1 -k2,2 -k3,3n >"$RES.lists"
-while read -r op mode c vals rsss; do
-    echo "$op $mode $c $(median "$vals") $(median "$rsss") $vals"
+       r[k] = r[k] (r[k] == "" ? "" : ",") f["rss_kib"]
+       u[k] = u[k] (u[k] == "" ? "" : ",") f["cpu_s"] }
+     END { for (k in v) print k, v[k], r[k], u[k] }' "$RES" | sort -k1,1 -k2,2 -k3,3n >"$RES.lists"
+while read -r op mode c vals rsss cpus; do
+    echo "$op $mode $c $(median "$vals") $(median "$rsss") $(median "$cpus") $vals"
 done <"$RES.lists" >"$RES.med"
 med_of() { awk -v o="$1" -v m="$2" -v c="$3" '$1 == o && $2 == m && $3 == c {print $4}' "$RES.med"; }
 ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}' || echo -; }
-while read -r op mode c med rss vals; do
-    log "median op=$op mode=$mode concurrency=$c mib_per_s=$med peak_rss_mib=$(awk -v k="$rss" 'BEGIN {printf "%.0f", k / 1024}') runs=$vals"
+while read -r op mode c med rss cpu vals; do
+    log "median op=$op mode=$mode concurrency=$c mib_per_s=$med peak_rss_mib=$(awk -v k="$rss" 'BEGIN {printf "%.0f", k / 1024}') cpu_s=$cpu runs=$vals"
 done <"$RES.med"
 log "## ratios (of medians)"
 BOTO_PUT=$(med_of put boto3 10)
