@@ -18,7 +18,7 @@
 #   SIZE [1GiB]  RUNS [3]  CONCURRENCIES [1 4 8]  PART_SIZE [8MiB]
 #   MIB_PER_S [50]  LATENCY_MS [20]      the shaping of each connection
 #   PORT [8015]   DATA_PARENT [${TMPDIR:-/tmp}]  (s3s-fs data, downloaded files)
-#   S5CMD_VERSION [v2.3.0]   BOTO3 [1]  (0: leave boto3 out)
+#   S5CMD_VERSION [v2.3.0]   BOTO3 [1]  S5CMD_ON [1]  (0: leave that contender out)
 #   S3EC_VENV [<workspace>/.venv]  the virtualenv boto3 is installed into
 #   CARGO_TARGET_DIR [target/h-e2e]  OUT [$CARGO_TARGET_DIR/measure-parallel.txt]
 #   OP_TIMEOUT [900]  seconds one transfer may take
@@ -63,6 +63,13 @@ fi
 
 log() { echo "$*" | tee -a "$OUT"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+TICK=$(getconf CLK_TCK)
+ticks() { # user + system clock ticks of a process (0 when it is gone)
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0 && return; }
+    s=${s##*) }
+    awk '{print $12 + $13}' <<<"$s"
+}
 bytes_of() { # SIZE with K/M/G/KiB/MiB/GiB suffixes, powers of 1024
     local s=$1 n u
     n=${s%%[!0-9]*}
@@ -85,7 +92,9 @@ if [[ ! -x $S3S_FS ]] || [[ $("$S3S_FS" --version 2>/dev/null) != "s3s-fs $S3S_F
     cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary --root "$TOOLS"
 fi
 HAVE_S5CMD=0
-if [[ -x $S5CMD ]]; then
+if [[ ${S5CMD_ON:-1} == 0 ]]; then
+    :
+elif [[ -x $S5CMD ]]; then
     HAVE_S5CMD=1
 elif command -v go >/dev/null; then
     echo "building s5cmd $S5CMD_VERSION from the Go module proxy into $TOOLS/bin" >&2
@@ -190,8 +199,10 @@ failed() {
 # `tool` is e2e, boto3 or s5cmd.
 run() {
     sync
-    local tool=$1 op=$2 mode=$3 c=$4 tm line rss load
+    local tool=$1 op=$2 mode=$3 c=$4 tm line rss load srv0 prx0
     load=$(loadavg | tr ' ' '/')
+    srv0=$(ticks "$SERVER_PID")
+    prx0=$(ticks "$PROXY_PID")
     tm=$(mktemp)
     case $tool in
     e2e)
@@ -227,7 +238,11 @@ run() {
     # leaves more for the link.
     cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$tm")
     rm -f "$tm"
-    log "$line rss_kib=$rss cpu_s=$cpu load=$load"
+    # What the transfer cost s3s-fs and the proxy (the same cores).
+    local srv prx
+    srv=$(awk -v a="$srv0" -v b="$(ticks "$SERVER_PID")" -v k="$TICK" 'BEGIN {printf "%.2f", (b - a) / k}')
+    prx=$(awk -v a="$prx0" -v b="$(ticks "$PROXY_PID")" -v k="$TICK" 'BEGIN {printf "%.2f", (b - a) / k}')
+    log "$line rss_kib=$rss cpu_s=$cpu server_cpu_s=$srv proxy_cpu_s=$prx load=$load"
 }
 
 median() {
