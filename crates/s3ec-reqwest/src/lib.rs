@@ -653,15 +653,24 @@ impl ReqwestTransport {
             v.set_sensitive(*sensitive);
             headers.insert(n, v);
         }
-        let upload_allowance = Duration::from_secs((call.body.len() as u64) / self.min_upload_rate);
         let mut req = self
             .http
             .request(call.method.clone(), url.clone())
-            .headers(headers)
-            .timeout(self.read_timeout.saturating_add(upload_allowance));
+            .headers(headers);
         if !call.body.is_empty() || call.method == Method::PUT || call.method == Method::POST {
-            req = req.body(call.body.clone());
+            // A deadline for the whole exchange: sending the body at the
+            // slowest acceptable rate, then the (short) answer.
+            let upload_allowance =
+                Duration::from_secs((call.body.len() as u64) / self.min_upload_rate);
+            req = req
+                .timeout(self.read_timeout.saturating_add(upload_allowance))
+                .body(call.body.clone());
         }
+        // Without a body no per-request timeout is set: the client's
+        // `read_timeout` then bounds the wait for the answer and each read
+        // of its body, not the whole answer. (A per-request timeout is a
+        // deadline for the whole body too: a single GET answer of 1 GiB on a
+        // 16 MiB/s link broke at 60 s.)
         let resp = req.send().map_err(|e| connection_failure(e, &what()))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {

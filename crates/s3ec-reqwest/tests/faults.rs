@@ -15,7 +15,7 @@ use s3ec_client::transport::{
 };
 use s3ec_reqwest::aws_credential_types::provider::{self, future};
 use s3ec_reqwest::{Credentials, ProvideCredentials, ReqwestTransport, RetryConfig};
-use s3ec_testkit::faults::{Fault, FaultProxy};
+use s3ec_testkit::faults::{Fault, FaultProxy, Shaping};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -347,6 +347,35 @@ fn stalls_hit_the_read_timeout_and_are_retried() {
     assert!(got.len() <= 1000);
     assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
     assert_eq!(transport_error(&e).kind, ErrorKind::Connection);
+}
+
+/// The read timeout bounds each wait, not the whole answer: a GET body that
+/// keeps coming, slowly, for longer than the timeout in all is read whole
+/// (a single GET of a large object on a slow link was cut when the timeout
+/// was a deadline for the whole exchange).
+#[test]
+fn a_slow_body_that_keeps_coming_outlasts_the_read_timeout() {
+    let p = proxy();
+    let b = bucket("slow-body");
+    let body = data(1536 * 1024, 5);
+    put(&direct(), &b, "k", &body).unwrap();
+    p.set_shaping(Shaping {
+        bytes_per_sec: Some(512 * 1024),
+        latency: Duration::ZERO,
+    });
+    let t = builder(&p.endpoint())
+        .read_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    assert_eq!(get_all(&t, &b, "k").unwrap(), body);
+    // The body took longer than the timeout (else the test shows nothing).
+    assert!(
+        start.elapsed() > Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(p.pending(), 0);
 }
 
 #[derive(Debug)]
