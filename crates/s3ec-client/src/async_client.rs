@@ -35,6 +35,7 @@ use crate::transport::{
     AsyncBody, AsyncGetResponse, AsyncTransport, ByteRange, CompleteRequest, CompletedPart,
     ErrorKind, GetRequest, ObjectHead, PartRequest, PutFields, PutRequest,
 };
+use crate::writeback::{Writeback, WritebackAsync};
 
 /// The async S3 Encryption Client: encrypts on put, decrypts and
 /// authenticates on get, over any [`AsyncTransport`] (e.g.
@@ -480,17 +481,25 @@ impl AsyncClient {
         let path = path.as_ref();
         let tmp = get::temp_file_beside(path)?;
         let file = tokio::fs::File::from_std(tmp.as_file().try_clone()?);
-        let mut w = tokio::io::BufWriter::with_capacity(CHUNK, file);
+        // The disk writes while the download goes on (see the blocking
+        // client's twin).
+        let writeback = Writeback::new(tmp.as_file())?;
+        let mut w =
+            tokio::io::BufWriter::with_capacity(CHUNK, WritebackAsync::new(file, writeback));
         let got = self
             .get_into(&GetTarget::new(bucket, key, opts), &mut w, opts, true)
             .await
             .map_err(get::unreleased)?;
         w.flush().await?;
-        drop(w);
+        let (file, writeback) = w.into_inner().into_parts();
+        drop(file);
         let path = path.to_path_buf();
-        tokio::task::spawn_blocking(move || get::persist(tmp, &path))
-            .await
-            .map_err(|e| ClientError::Io(std::io::Error::other(e)))??;
+        tokio::task::spawn_blocking(move || {
+            writeback.finish()?;
+            get::persist(tmp, &path)
+        })
+        .await
+        .map_err(|e| ClientError::Io(std::io::Error::other(e)))??;
         Ok(got)
     }
 

@@ -28,6 +28,7 @@ use crate::transport::{
     ByteRange, Bytes, CompleteRequest, CompletedPart, ErrorKind, GetRequest, GetResponse,
     ObjectHead, PartRequest, PutFields, PutRequest, Transport,
 };
+use crate::writeback::WritebackFile;
 
 /// The blocking S3 Encryption Client: encrypts on put, decrypts and
 /// authenticates on get, over any [`Transport`] and [`Keyring`].
@@ -521,13 +522,19 @@ impl Client {
         opts: &GetOptions,
     ) -> Result<GetOutput, ClientError> {
         let path = path.as_ref();
-        let mut tmp = get::temp_file_beside(path)?;
+        let tmp = get::temp_file_beside(path)?;
         let got = {
-            let mut w = io::BufWriter::with_capacity(CHUNK, tmp.as_file_mut());
+            // The disk writes while the download goes on: the sync before
+            // the file is published then waits for the tail only.
+            let file = WritebackFile::new(tmp.as_file())?;
+            let mut w = io::BufWriter::with_capacity(CHUNK, file);
             let got = self
                 .get_into(&GetTarget::new(bucket, key, opts), &mut w, opts, true)
                 .map_err(get::unreleased)?;
             w.flush()?;
+            w.into_inner()
+                .map_err(|e| ClientError::Io(e.into_error()))?
+                .finish()?;
             got
         };
         get::persist(tmp, path)?;

@@ -36,6 +36,7 @@ mod ready;
 pub mod request;
 pub mod rotate;
 pub mod transport;
+mod writeback;
 
 #[cfg(feature = "async")]
 pub use async_client::AsyncClient;

@@ -23,6 +23,7 @@
 use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use s3ec_client::config::DEFAULT_PART_SIZE;
@@ -624,6 +625,7 @@ fn download_plain_parallel(
     t: &ReqwestTransport,
     s: &Settings,
     file: &std::fs::File,
+    written: &AtomicU64,
 ) -> Result<u64, Box<dyn std::error::Error>> {
     use std::os::unix::fs::FileExt;
     let total = t
@@ -664,6 +666,7 @@ fn download_plain_parallel(
                             }
                             file.write_all_at(&chunk[..n], at)
                                 .map_err(|e| e.to_string())?;
+                            written.fetch_add(n as u64, Ordering::Relaxed);
                             at += n as u64;
                         }
                         if at != last + 1 {
@@ -682,6 +685,62 @@ fn download_plain_parallel(
         r?;
     }
     Ok(total)
+}
+
+/// Bytes written between two background syncs of a plain download: what
+/// `s3ec-client` does for a get to a path (its `writeback` module), so that
+/// the two downloads pay the same sync before the file is published.
+const WRITEBACK_EVERY: u64 = 64 * 1024 * 1024;
+
+/// Run `download` while a thread syncs `file` each time `written` has grown
+/// by [`WRITEBACK_EVERY`] bytes since the last sync.
+fn with_writeback<T>(
+    file: &std::fs::File,
+    written: &AtomicU64,
+    download: impl FnOnce() -> Result<T, Box<dyn std::error::Error>>,
+) -> Result<T, Box<dyn std::error::Error>> {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        let syncer = sc.spawn(|| -> io::Result<()> {
+            let mut last = 0;
+            while !done.load(Ordering::Relaxed) {
+                let now = written.load(Ordering::Relaxed);
+                if now - last >= WRITEBACK_EVERY {
+                    file.sync_data()?;
+                    last = now;
+                } else {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            Ok(())
+        });
+        let got = download();
+        done.store(true, Ordering::Relaxed);
+        let synced = syncer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the syncer panicked")));
+        let got = got?;
+        synced?;
+        Ok(got)
+    })
+}
+
+/// A file that counts what was written into it.
+struct Counted<'a> {
+    file: &'a std::fs::File,
+    written: &'a AtomicU64,
+}
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&mut &*self.file).write(buf)?;
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The part buffer back from the transport, as `s3ec-client` takes it back:
@@ -775,7 +834,10 @@ fn get_to_path(s: &Settings, dir: &Path) -> Result<Measured, Box<dyn std::error:
         Mode::Plain if s.concurrency > 1 => {
             let start = Instant::now();
             let tmp = tempfile::NamedTempFile::new_in(dir)?;
-            let n = download_plain_parallel(&transport, s, tmp.as_file())?;
+            let written = AtomicU64::new(0);
+            let n = with_writeback(tmp.as_file(), &written, || {
+                download_plain_parallel(&transport, s, tmp.as_file(), &written)
+            })?;
             tmp.as_file().sync_all()?;
             tmp.persist(&dest)?;
             std::fs::File::open(dir)?.sync_all()?;
@@ -784,14 +846,19 @@ fn get_to_path(s: &Settings, dir: &Path) -> Result<Measured, Box<dyn std::error:
         Mode::Plain => {
             let start = Instant::now();
             let resp = transport.get_object(&GetRequest::new(&s.bucket, &s.key))?;
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            let n = {
-                let mut w = io::BufWriter::with_capacity(CHUNK, tmp.as_file_mut());
+            let tmp = tempfile::NamedTempFile::new_in(dir)?;
+            let written = AtomicU64::new(0);
+            let n = with_writeback(tmp.as_file(), &written, || {
+                let counted = Counted {
+                    file: tmp.as_file(),
+                    written: &written,
+                };
+                let mut w = io::BufWriter::with_capacity(CHUNK, counted);
                 let mut body = resp.body;
                 let n = io::copy(&mut body, &mut w)?;
                 w.flush()?;
-                n
-            };
+                Ok(n)
+            })?;
             tmp.as_file().sync_all()?;
             tmp.persist(&dest)?;
             std::fs::File::open(dir)?.sync_all()?;
