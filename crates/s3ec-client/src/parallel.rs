@@ -723,6 +723,11 @@ mod tasks {
         window: RangeWindow<Bytes>,
         tasks: JoinSet<(u64, Result<Bytes, ClientError>)>,
         failed: bool,
+        /// The range handed out last: once the reader dropped it, its
+        /// buffer goes to the next range (as the blocking body reuses its
+        /// buffers) instead of a new one per range.
+        handed: Option<Bytes>,
+        spare: Vec<Vec<u8>>,
     }
 
     impl ParallelStream {
@@ -741,6 +746,8 @@ mod tasks {
                 window,
                 tasks: JoinSet::new(),
                 failed: false,
+                handed: None,
+                spare: Vec::new(),
             };
             s.spawn(0, 0, first_last, Some(first_body));
             s
@@ -749,15 +756,30 @@ mod tasks {
         fn spawn(&mut self, i: u64, first: u64, last: u64, initial: Option<AsyncBody>) {
             let t = Arc::clone(&self.transport);
             let pin = Arc::clone(&self.pin);
+            let buf = self.spare.pop().unwrap_or_default();
             self.tasks.spawn(async move {
                 // Dropping the stream aborts the task: no stop flag needed.
                 let go_on = AtomicBool::new(false);
-                // The ranges go out as `Bytes`: each gets a new buffer.
                 let range = (first, last);
-                let got = fetch_range(t.as_ref(), &pin, range, Vec::new(), initial, &go_on).await;
+                let got = fetch_range(t.as_ref(), &pin, range, buf, initial, &go_on).await;
                 (i, got.map(Bytes::from))
             });
         }
+
+        /// Take back the buffer of the range handed out last, if the reader
+        /// is done with it (no other handle left).
+        fn reclaim(&mut self) {
+            if let Some(v) = self.handed.take().and_then(take_back) {
+                self.spare.push(v);
+            }
+        }
+    }
+
+    /// The buffer of `b` when no other handle to it is left (without a
+    /// copy: `Bytes` made from a `Vec` gives the same allocation back).
+    pub(super) fn take_back(b: Bytes) -> Option<Vec<u8>> {
+        let v = Vec::from(b.try_into_mut().ok()?);
+        (v.capacity() > 0).then_some(v)
     }
 
     impl futures_core::Stream for ParallelStream {
@@ -769,10 +791,13 @@ mod tasks {
                 if this.failed {
                     return Poll::Ready(None);
                 }
+                this.reclaim();
                 if let Some(data) = this.window.pop() {
+                    this.handed = Some(data.clone());
                     return Poll::Ready(Some(Ok(data)));
                 }
                 if this.window.is_done() {
+                    this.spare.clear();
                     return Poll::Ready(None);
                 }
                 while let Some((i, first, last)) = this.window.next_range() {
@@ -809,6 +834,22 @@ mod tasks {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[cfg(feature = "async")]
+    #[test]
+    fn a_range_buffer_comes_back_only_once_the_reader_dropped_it() {
+        let v = vec![7u8; 1 << 20];
+        let at = v.as_ptr();
+        let handed = Bytes::from(v);
+        let reader = handed.clone();
+        // The reader still holds the range: nothing comes back.
+        assert!(tasks::take_back(handed.clone()).is_none());
+        drop(reader);
+        let back = tasks::take_back(handed).unwrap();
+        assert_eq!(back.as_ptr(), at, "the same allocation, not a copy");
+        assert!(back.capacity() >= 1 << 20);
+        assert!(tasks::take_back(Bytes::new()).is_none());
+    }
 
     #[test]
     fn part_size_grows_past_ten_thousand_parts() {
