@@ -28,14 +28,6 @@ pub fn documented_arena_len<'a>(
     file.map_or(0, str::len) + 2 * maps
 }
 
-/// Whether to check known, reported library issues too
-/// (`S3EC_FUZZ_STRICT=1`). Off by default, so that a long run keeps looking
-/// for new problems instead of rediscovering a known one; see the README.
-pub fn strict() -> bool {
-    static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *STRICT.get_or_init(|| std::env::var_os("S3EC_FUZZ_STRICT").is_some_and(|v| v != "0"))
-}
-
 /// `S3EC_FUZZ_TRACE=1`: print each parse outcome to stderr (to see what a
 /// corpus reaches: `target/.../metadata corpus/metadata/* 2>&1 | sort | uniq -c`).
 pub fn trace() -> bool {
@@ -139,30 +131,6 @@ pub fn check_parse(meta: &[(String, String)], file: Option<&str>, size: ArenaSiz
     if let Ok(env) = &parsed {
         check_envelope(env);
     }
-}
-
-/// Known issue F2 (README): for V1, `write_object_metadata` and
-/// `write_instruction_file` drop a stored `x-amz-cek-alg`, so a V1 envelope
-/// that named `AES/CBC/PKCS7Padding` reads back as `AES/CBC/PKCS5Padding`.
-fn hits_f2(env: &Envelope<'_>) -> bool {
-    env.format() == FormatVersion::V1 && env.cek_alg() != Suite::AesCbc.cek_alg()
-}
-
-/// Field-wise equality ignoring the placement (and the stored cek-alg name
-/// when `ignore_cek`).
-pub fn same_fields_but(a: &Envelope<'_>, b: &Envelope<'_>, ignore_cek: bool) -> bool {
-    same_fields(a, b) || (ignore_cek && a.suite() == b.suite() && {
-        // Everything but cek_alg.
-        a.format() == b.format()
-            && a.wrap() == b.wrap()
-            && a.encrypted_data_key() == b.encrypted_data_key()
-            && a.iv() == b.iv()
-            && a.message_id() == b.message_id()
-            && a.key_commitment() == b.key_commitment()
-            && a.matdesc().eq_map(&b.matdesc())
-            && a.tag_len_bits() == b.tag_len_bits()
-            && a.unencrypted_content_length() == b.unencrypted_content_length()
-    })
 }
 
 /// Field-wise equality ignoring the placement.
@@ -313,12 +281,11 @@ pub fn roundtrip(env: &Envelope<'_>, placement: Placement) {
         ),
     };
     assert_eq!(back.placement(), placement);
-    let f2 = !strict() && hits_f2(env);
     assert!(
-        same_fields_but(env, &back, f2),
+        same_fields(env, &back),
         "round trip ({placement:?}) changed the envelope:\n  before: {env:?}\n  after:  {back:?}\n  meta: {meta:?}\n  file: {file:?}"
     );
-    if placement == env.placement() && !f2 {
+    if placement == env.placement() {
         assert_eq!(env, &back);
     }
 

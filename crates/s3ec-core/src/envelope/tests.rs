@@ -1287,3 +1287,42 @@ fn spec_mapkey_rules() {
         assert_eq!(out.iter().find(|(k, _)| k == "x-amz-w").unwrap().1, code);
     }
 }
+
+/// Fuzzing finding F2: a V1 envelope read with the optional synonym
+/// `AES/CBC/PKCS7Padding` keeps it when written again (metadata and
+/// instruction file), and one without a stored name is written as V1
+/// writers write it, without `x-amz-cek-alg`.
+#[test]
+fn emit_v1_keeps_a_stored_cek_alg_synonym() {
+    let synonym = with(&v1(), "x-amz-cek-alg", "AES/CBC/PKCS7Padding");
+    with_env(&synonym, None, |r| {
+        let e = r.unwrap();
+        assert_eq!(e.cek_alg(), "AES/CBC/PKCS7Padding");
+        let out = emit(&e, Placement::ObjectMetadata);
+        assert!(out.contains(&(
+            "x-amz-cek-alg".to_owned(),
+            "AES/CBC/PKCS7Padding".to_owned()
+        )));
+        with_env(&out, None, |back| assert_eq!(back.unwrap(), e));
+        let mut file = String::new();
+        e.write_instruction_file(&mut file).unwrap();
+        assert_eq!(file.len(), e.instruction_file_len());
+        assert!(file.contains(r#""x-amz-cek-alg":"AES/CBC/PKCS7Padding""#));
+        let meta = emit(&e, Placement::InstructionFile);
+        with_env(&meta, Some(&file), |back| {
+            let back = back.unwrap();
+            assert_eq!(back.cek_alg(), "AES/CBC/PKCS7Padding");
+            assert_eq!(back.format(), FormatVersion::V1);
+        });
+    });
+    // The implied name (stored or not) is not written.
+    for m in [v1(), with(&v1(), "x-amz-cek-alg", "AES/CBC/PKCS5Padding")] {
+        with_env(&m, None, |r| {
+            let e = r.unwrap();
+            assert!(!keys(&emit(&e, Placement::ObjectMetadata)).contains(&"x-amz-cek-alg"));
+            let mut file = String::new();
+            e.write_instruction_file(&mut file).unwrap();
+            assert!(!file.contains("cek-alg"));
+        });
+    }
+}

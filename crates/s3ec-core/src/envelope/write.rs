@@ -196,6 +196,9 @@ impl<'a> Envelope<'a> {
                     let mut b = [0u8; 24];
                     sink.put(MetaKey::Iv, b64::encode(self.content_iv(), &mut b)?)?;
                     sink.put(MetaKey::MatDesc, self.matdesc_json(&mut buf)?)?;
+                    if self.writes_v1_cek_alg() {
+                        sink.put(MetaKey::CekAlg, self.cek_alg)?;
+                    }
                     if self.format == FormatVersion::V2 {
                         sink.put(MetaKey::WrapAlg, self.wrap.name())?;
                         sink.put(MetaKey::CekAlg, self.cek_alg)?;
@@ -259,6 +262,14 @@ impl<'a> Envelope<'a> {
             })
     }
 
+    /// Whether a V1 envelope writes `x-amz-cek-alg`: V1 writers store
+    /// none (CBC is implied), but an object read with the optional synonym
+    /// `AES/CBC/PKCS7Padding` keeps it when written again, so that the
+    /// envelope reads back equal (fuzzing finding F2).
+    fn writes_v1_cek_alg(&self) -> bool {
+        self.format == FormatVersion::V1 && self.cek_alg != self.suite.cek_alg()
+    }
+
     /// The exact length of the body [`Envelope::write_instruction_file`]
     /// writes.
     pub fn instruction_file_len(&self) -> usize {
@@ -291,6 +302,9 @@ impl<'a> Envelope<'a> {
                 )?;
                 // spec: data-format/metadata-strategy.md#v1v2-instruction-files/1
                 o.map(MetaKey::MatDesc, &self.matdesc)?;
+                if self.writes_v1_cek_alg() {
+                    o.entry(MetaKey::CekAlg, self.cek_alg)?;
+                }
                 if self.format == FormatVersion::V2 {
                     o.entry(MetaKey::WrapAlg, self.wrap.name())?;
                     o.entry(MetaKey::CekAlg, self.cek_alg)?;
