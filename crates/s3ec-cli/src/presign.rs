@@ -52,13 +52,29 @@ pub(crate) fn presign_put(ctx: &Ctx, a: &PresignPutArgs) -> Result<()> {
     })?;
     let ring = a.keys.keyring(&ctx.store, false)?;
     let client = a.policy.client(store::open(&ctx.store)?, ring)?;
-    let p = client.presign_put(
-        &url.bucket,
-        &url.key,
-        &metadata,
-        a.content_length,
-        Duration::from_secs(a.expires_in),
-    )?;
+    let expires_in = Duration::from_secs(a.expires_in);
+    // `--context`: the KMS encryption context the device's envelope must
+    // carry, checked as a get checks it (a KMS key only; AES and RSA
+    // envelopes carry a material description instead).
+    let context = a.keys.context();
+    let p = if context.is_empty() {
+        client.presign_put(
+            &url.bucket,
+            &url.key,
+            &metadata,
+            a.content_length,
+            expires_in,
+        )?
+    } else {
+        client.presign_put_with_context(
+            &url.bucket,
+            &url.key,
+            &metadata,
+            a.content_length,
+            expires_in,
+            &context,
+        )?
+    };
     if a.json {
         let headers: serde_json::Map<String, serde_json::Value> = p
             .headers

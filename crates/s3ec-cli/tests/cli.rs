@@ -144,23 +144,7 @@ fn aes_key(env: &Env) -> String {
 
 /// A KMS key in moto: a CreateKey call (moto does not check signatures).
 fn moto_kms_key() -> String {
-    let endpoint = s3ec_testkit::moto().endpoint();
-    let host = endpoint.trim_start_matches("http://");
-    let mut s = TcpStream::connect(host).unwrap();
-    let body = "{}";
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         X-Amz-Target: TrentService.CreateKey\r\nContent-Length: {}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/kms/aws4_request, \
-         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let json = &out[out.find('{').unwrap()..out.rfind('}').unwrap() + 1];
-    let v: Value = serde_json::from_str(json).unwrap();
-    v["KeyMetadata"]["Arn"].as_str().unwrap().to_string()
+    s3ec_testkit::create_kms_key(s3ec_testkit::moto().endpoint()).unwrap()
 }
 
 fn moto_bucket(prefix: &str) -> String {

@@ -17,8 +17,6 @@
 //! `interop/setup.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -158,21 +156,7 @@ fn peer_get(p: &str, bucket: &str, key: &str, mode: &str, extra: &[&str], out: &
 }
 
 fn kms_key() -> String {
-    let endpoint = s3ec_testkit::moto().endpoint();
-    let host = endpoint.trim_start_matches("http://");
-    let mut s = TcpStream::connect(host).unwrap();
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         X-Amz-Target: TrentService.CreateKey\r\nContent-Length: 2\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/kms/aws4_request, \
-         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{{}}"
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let v: serde_json::Value =
-        serde_json::from_str(&out[out.find('{').unwrap()..=out.rfind('}').unwrap()]).unwrap();
-    v["KeyMetadata"]["Arn"].as_str().unwrap().to_string()
+    s3ec_testkit::create_kms_key(s3ec_testkit::moto().endpoint()).unwrap()
 }
 
 /// (object, encrypt options, peer, mode, get options)

@@ -184,3 +184,69 @@ fn presign_put_then_a_bare_put_then_cp_decrypts() {
     assert!(!o.status.success());
     assert!(o.stdout.is_empty());
 }
+
+/// `--context`: a KMS envelope is presigned only for the encryption context
+/// it carries (the flag was accepted and ignored before).
+#[test]
+fn presign_put_checks_the_kms_encryption_context() {
+    let moto = s3ec_testkit::moto();
+    let ep = moto.endpoint();
+    let bucket = s3ec_testkit::unique_bucket("cli-presign-ctx");
+    s3ec_testkit::create_bucket(ep, &bucket).unwrap();
+    let arn = s3ec_testkit::create_kms_key(ep).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let plain = b"sensor 17: 21.5 C".to_vec();
+    std::fs::write(dir.join("reading.bin"), &plain).unwrap();
+    let kms = ["--kms-key-id", arn.as_str()];
+    let with = |extra: &[&str]| -> Vec<String> {
+        kms.iter().chain(extra).map(|s| (*s).to_string()).collect()
+    };
+    let run = |args: Vec<String>| {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        s3ec(dir, ep, &a)
+    };
+    let mut enc = vec!["encrypt".to_string()];
+    enc.extend(with(&["--context", "tenant=acme", "reading.bin", "obj"]));
+    let o = run(enc);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let body = std::fs::read(dir.join("obj")).unwrap();
+    let dest = format!("s3://{bucket}/dev-17/reading");
+    let presign = |context: &str| {
+        let mut a = vec!["presign-put".to_string()];
+        a.extend(with(&[
+            "--context",
+            context,
+            "--metadata",
+            "obj.metadata.json",
+        ]));
+        a.extend(["--json".to_string(), dest.clone()]);
+        run(a)
+    };
+
+    // Another context: refused as a get would refuse it, nothing printed.
+    let o = presign("tenant=other");
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.stdout.is_empty());
+
+    // The context the device bound in: presigned, uploaded, read back.
+    let o = presign("tenant=acme");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let status = put(
+        p["url"].as_str().unwrap(),
+        p["headers"].as_object().unwrap(),
+        &body,
+    );
+    assert!(status.contains(" 200"), "{status}");
+    let mut cp = vec!["cp".to_string()];
+    cp.extend(with(&["--context", "tenant=acme", &dest, "back.bin"]));
+    let o = run(cp);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("back.bin")).unwrap(), plain);
+}

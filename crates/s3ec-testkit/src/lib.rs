@@ -410,6 +410,40 @@ pub fn enable_versioning(endpoint: &str, bucket: &str) -> Result<(), String> {
     }
 }
 
+/// Create a symmetric KMS key in the moto server at `endpoint`; its ARN.
+/// (A raw `TrentService.CreateKey` call: moto does not check signatures.)
+pub fn create_kms_key(endpoint: &str) -> Result<String, String> {
+    let host = endpoint
+        .strip_prefix("http://")
+        .unwrap_or(endpoint)
+        .trim_end_matches('/');
+    let mut s = TcpStream::connect(host).map_err(|e| format!("cannot connect to {host}: {e}"))?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: TrentService.CreateKey\r\nContent-Length: 2\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20200101/{REGION}/kms/aws4_request, \
+         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{{}}"
+    );
+    s.write_all(req.as_bytes())
+        .map_err(|e| format!("cannot send CreateKey: {e}"))?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)
+        .map_err(|e| format!("cannot read the response to CreateKey: {e}"))?;
+    let text = String::from_utf8_lossy(&out);
+    // The ARN is the one `"Arn": "..."` field of the answer's KeyMetadata.
+    let arn = text
+        .split("\"Arn\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .filter(|a| a.starts_with("arn:"));
+    match arn {
+        Some(a) if status_of(&text) == "200" => Ok(a.to_string()),
+        _ => Err(format!("CreateKey failed: {}", tail(&text, 2000))),
+    }
+}
+
 fn status_of(response: &str) -> &str {
     response.split(' ').nth(1).unwrap_or("")
 }
