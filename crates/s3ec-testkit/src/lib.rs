@@ -413,25 +413,14 @@ pub fn enable_versioning(endpoint: &str, bucket: &str) -> Result<(), String> {
 /// Create a symmetric KMS key in the moto server at `endpoint`; its ARN.
 /// (A raw `TrentService.CreateKey` call: moto does not check signatures.)
 pub fn create_kms_key(endpoint: &str) -> Result<String, String> {
-    let host = endpoint
-        .strip_prefix("http://")
-        .unwrap_or(endpoint)
-        .trim_end_matches('/');
-    let mut s = TcpStream::connect(host).map_err(|e| format!("cannot connect to {host}: {e}"))?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         X-Amz-Target: TrentService.CreateKey\r\nContent-Length: 2\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20200101/{REGION}/kms/aws4_request, \
-         SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{{}}"
-    );
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send CreateKey: {e}"))?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out)
-        .map_err(|e| format!("cannot read the response to CreateKey: {e}"))?;
-    let text = String::from_utf8_lossy(&out);
+    let text = raw_exchange(
+        endpoint,
+        "CreateKey",
+        "POST /",
+        "kms",
+        "Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.CreateKey\r\n",
+        "{}",
+    )?;
     // The ARN is the one `"Arn": "..."` field of the answer's KeyMetadata.
     let arn = text
         .split("\"Arn\"")
@@ -450,6 +439,22 @@ fn status_of(response: &str) -> &str {
 
 /// One unsigned PUT to moto; returns the whole response as text.
 fn raw_put(endpoint: &str, path: &str, body: &str) -> Result<String, String> {
+    let line = format!("PUT {path}");
+    raw_exchange(endpoint, &line, &line, "s3", "", body)
+}
+
+/// One request to moto over a fresh connection, with a dummy SigV4
+/// `Authorization` for `service` (moto does not check signatures);
+/// `headers` are extra `Name: value\r\n` lines. Returns the whole response
+/// as text; `what` names the request in errors.
+fn raw_exchange(
+    endpoint: &str,
+    what: &str,
+    method_and_path: &str,
+    service: &str,
+    headers: &str,
+    body: &str,
+) -> Result<String, String> {
     let host = endpoint
         .strip_prefix("http://")
         .unwrap_or(endpoint)
@@ -458,16 +463,16 @@ fn raw_put(endpoint: &str, path: &str, body: &str) -> Result<String, String> {
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
     let req = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20200101/{REGION}/s3/aws4_request, \
+        "{method_and_path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY_ID}/20200101/{REGION}/{service}/aws4_request, \
          SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send PUT {path}: {e}"))?;
+        .map_err(|e| format!("cannot send {what}: {e}"))?;
     let mut out = Vec::new();
     s.read_to_end(&mut out)
-        .map_err(|e| format!("cannot read the response to PUT {path}: {e}"))?;
+        .map_err(|e| format!("cannot read the response to {what}: {e}"))?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
