@@ -4,6 +4,8 @@
 # s3ec-testkit's shaping proxy (a link that behaves like S3: a bandwidth
 # limit per connection, a latency per request), compared in interleaved
 # rounds with
+#   - the async client (e2e --mode async: AsyncClient over s3ec-aws-sdk, the
+#     AWS SDK's HTTP stack, on tokio) at the same concurrency and part size,
 #   - plain transfers through the same transport at the same concurrency
 #     (e2e --mode plain: a multipart upload on N threads, a ranged download
 #     on N threads written at offsets into a file),
@@ -18,7 +20,8 @@
 #   SIZE [1GiB]  RUNS [3]  CONCURRENCIES [1 4 8]  PART_SIZE [8MiB]
 #   MIB_PER_S [50]  LATENCY_MS [20]      the shaping of each connection
 #   PORT [8015]   DATA_PARENT [${TMPDIR:-/tmp}]  (s3s-fs data, downloaded files)
-#   S5CMD_VERSION [v2.3.0]   BOTO3 [1]  S5CMD_ON [1]  (0: leave that contender out)
+#   S5CMD_VERSION [v2.3.0]   BOTO3 [1]  S5CMD_ON [1]  ASYNC [1]
+#                                      (0: leave that contender out)
 #   S3EC_VENV [<workspace>/.venv]  the virtualenv boto3 is installed into
 #   CARGO_TARGET_DIR [target/h-e2e]  OUT [$CARGO_TARGET_DIR/measure-parallel.txt]
 #   OP_TIMEOUT [900]  seconds one transfer may take
@@ -46,6 +49,7 @@ PORT=${PORT:-8015}
 DATA_PARENT=${DATA_PARENT:-${TMPDIR:-/tmp}}
 S5CMD_VERSION=${S5CMD_VERSION:-v2.3.0}
 BOTO3=${BOTO3:-1}
+ASYNC=${ASYNC:-1}
 VENV=${S3EC_VENV:-$ROOT/.venv}
 OP_TIMEOUT=${OP_TIMEOUT:-900}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/h-e2e}
@@ -57,7 +61,7 @@ E2E=$CARGO_TARGET_DIR/release/e2e
 PROXY_BIN=$CARGO_TARGET_DIR/release/shaping-proxy
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,27p' "$0"
+    sed -n '2,31p' "$0"
     exit 0
 fi
 
@@ -267,6 +271,7 @@ for i in $(seq "$RUNS"); do
     for c in $CONCURRENCIES; do
         for op in put get; do
             attempt e2e "$op" enc "$c"
+            if [[ $ASYNC == 1 ]]; then attempt e2e "$op" async "$c"; fi
             attempt e2e "$op" plain "$c"
             if [[ $HAVE_S5CMD == 1 ]]; then attempt s5cmd "$op" s5cmd "$c"; fi
         done
@@ -300,11 +305,12 @@ first_c=${CONCURRENCIES%% *}
 for op in put get; do
     for c in $CONCURRENCIES; do
         enc=$(med_of "$op" enc "$c")
+        asy=$(med_of "$op" async "$c")
         plain=$(med_of "$op" plain "$c")
         s5=$(med_of "$op" s5cmd "$c")
         boto=$BOTO_PUT
         [[ $op == get ]] && boto=$BOTO_GET
-        log "ratio op=$op concurrency=$c enc/plain=$(ratio "$enc" "$plain") enc/c$first_c=$(ratio "$enc" "$(med_of "$op" enc "$first_c")") enc/boto3=$(ratio "$enc" "$boto") enc/s5cmd=$(ratio "$enc" "$s5")"
+        log "ratio op=$op concurrency=$c enc/plain=$(ratio "$enc" "$plain") enc/c$first_c=$(ratio "$enc" "$(med_of "$op" enc "$first_c")") enc/boto3=$(ratio "$enc" "$boto") enc/s5cmd=$(ratio "$enc" "$s5") async/enc=$(ratio "$asy" "$enc") async/plain=$(ratio "$asy" "$plain")"
     done
 done
 rm -f "$RES" "$RES.lists" "$RES.med"

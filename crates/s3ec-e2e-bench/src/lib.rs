@@ -18,7 +18,10 @@
 //!   deterministic byte stream (a SplitMix64 word per 8 bytes), a `Read`
 //!   over it and a `Write` that compares what it receives with it;
 //! * [`Settings`]: the command line;
-//! * [`put`] and [`get`]: one timed operation, encrypted or plain.
+//! * [`put`] and [`get`]: one timed operation, encrypted or plain;
+//! * [`async_mode`]: the same through the async client (`--mode async`).
+
+pub mod async_mode;
 
 use s3ec_client::transport::{CompleteRequest, ObjectRequest, PartRequest};
 use std::io::{self, Read, Write};
@@ -196,6 +199,22 @@ pub enum Mode {
     Encrypted,
     /// Straight through the [`Transport`], no encryption.
     Plain,
+    /// Through [`s3ec_client::AsyncClient`] over `s3ec-aws-sdk` (the AWS
+    /// SDK's HTTP stack) on a tokio runtime: the same keyring, part size,
+    /// concurrency and get strategy as [`Mode::Encrypted`]; see
+    /// [`async_mode`].
+    Async,
+}
+
+impl Mode {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Encrypted => "enc",
+            Mode::Plain => "plain",
+            Mode::Async => "async",
+        }
+    }
 }
 
 /// How an encrypted get holds the ciphertext until the tag is checked.
@@ -270,8 +289,10 @@ pub struct Settings {
 pub const USAGE: &str = "\
 usage: e2e put|get|delete [options]
   --size N            object size (bytes; K/M/G and KiB/MiB/GiB suffixes are powers of 1024) [1GiB]
-  --mode enc|plain    through the s3ec client, or plain through the transport [enc]
-  --strategy S        encrypted get: auto (client default) | spool | buffer | delayed [auto]
+  --mode enc|plain|async
+                      through the s3ec client, plain through the transport, or through
+                      the async client over the AWS SDK (s3ec-aws-sdk, tokio) [enc]
+  --strategy S        encrypted (enc, async) get: auto (client default) | spool | buffer | delayed [auto]
   --part-size N       multipart part size, both modes [8MiB, the client's default]
   --spool-dir DIR     temporary folder of spooled gets [system default]
   --seed N            seed of the generated body [1]
@@ -281,7 +302,7 @@ usage: e2e put|get|delete [options]
   --region R          [us-east-1]
   --access-key A      [$S3EC_E2E_ACCESS_KEY or e2eaccess]
   --secret-key S      [$S3EC_E2E_SECRET_KEY or e2esecret]
-  --concurrency N     parts / ranges at once, both modes (plain: N threads) [1]
+  --concurrency N     parts / ranges at once, every mode (plain: N threads) [1]
   --to-path DIR       get into a file in DIR (synced, renamed), then check it
   --unsigned-payload  send UNSIGNED-PAYLOAD instead of the body's SHA-256
 Prints one line of key=value pairs: op, mode, strategy, bytes, secs, mib_per_s, vmhwm_kib.";
@@ -346,6 +367,7 @@ impl Settings {
                     s.mode = match value.as_str() {
                         "enc" => Mode::Encrypted,
                         "plain" => Mode::Plain,
+                        "async" => Mode::Async,
                         _ => return Err(format!("unknown mode {value:?}")),
                     }
                 }
@@ -379,10 +401,7 @@ impl Settings {
             }
         }
         if s.key.is_empty() {
-            s.key = match s.mode {
-                Mode::Encrypted => "e2e-enc".into(),
-                Mode::Plain => "e2e-plain".into(),
-            };
+            s.key = format!("e2e-{}", s.mode.name());
         }
         Ok(s)
     }
@@ -421,10 +440,19 @@ impl Settings {
         transport: ReqwestTransport,
     ) -> Result<Client, Box<dyn std::error::Error>> {
         let keyring = s3ec_local::AesKeyring::new(&[0x42; 32])?;
-        let mut b = Client::builder(transport, keyring)
-            .part_size(self.part_size)
-            .concurrency(self.concurrency);
-        b = match self.strategy {
+        Ok(self
+            .configure(Client::builder(transport, keyring))
+            .build()?)
+    }
+
+    /// Part size, concurrency and get strategy from the command line, on
+    /// either client's builder.
+    pub fn configure<T: ?Sized, K: ?Sized>(
+        &self,
+        b: s3ec_client::config::Builder<T, K>,
+    ) -> s3ec_client::config::Builder<T, K> {
+        let b = b.part_size(self.part_size).concurrency(self.concurrency);
+        match self.strategy {
             Strategy::Auto => match &self.spool_dir {
                 None => b,
                 Some(dir) => b.get_strategy(GetStrategy::Auto {
@@ -439,8 +467,7 @@ impl Settings {
                 max_bytes: u64::MAX,
             }),
             Strategy::Delayed => b.danger_delayed_authentication(true),
-        };
-        Ok(b.build()?)
+        }
     }
 }
 
@@ -467,6 +494,7 @@ pub fn put(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
     let transport = s.transport()?;
     let body = PatternReader::new(s.pattern(), s.size);
     match s.mode {
+        Mode::Async => async_mode::put(s),
         Mode::Encrypted => {
             let client = s.client(transport)?;
             let start = Instant::now();
@@ -768,6 +796,7 @@ pub fn get(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
     let transport = s.transport()?;
     let mut sink = CheckingSink::new(s.pattern(), s.size);
     match s.mode {
+        Mode::Async => async_mode::get(s),
         Mode::Encrypted => {
             let client = s.client(transport)?;
             let start = Instant::now();
@@ -814,8 +843,9 @@ pub fn get(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
 /// Get `key` into a file in `dir` (then check it and remove it).
 fn get_to_path(s: &Settings, dir: &Path) -> Result<Measured, Box<dyn std::error::Error>> {
     let transport = s.transport()?;
-    let dest = dir.join(format!("e2e-get-{}", std::process::id()));
+    let dest = dest_in(dir);
     let (bytes, elapsed, notes) = match s.mode {
+        Mode::Async => return async_mode::get(s),
         Mode::Encrypted => {
             let client = s.client(transport)?;
             let start = Instant::now();
@@ -865,16 +895,28 @@ fn get_to_path(s: &Settings, dir: &Path) -> Result<Measured, Box<dyn std::error:
             (n, start.elapsed(), Vec::new())
         }
     };
-    let mut sink = CheckingSink::new(s.pattern(), s.size);
-    let checked = io::copy(&mut std::fs::File::open(&dest)?, &mut sink);
-    std::fs::remove_file(&dest)?;
-    checked?;
-    sink.finish()?;
+    check_and_remove(s, &dest)?;
     Ok(Measured {
         bytes,
         elapsed,
         notes,
     })
+}
+
+/// Check that the file `dest` holds exactly the generated bytes, then
+/// remove it (also when the check fails).
+fn check_and_remove(s: &Settings, dest: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let mut sink = CheckingSink::new(s.pattern(), s.size);
+    let checked = io::copy(&mut std::fs::File::open(dest)?, &mut sink);
+    std::fs::remove_file(dest)?;
+    checked?;
+    sink.finish()?;
+    Ok(())
+}
+
+/// The file a get to a path writes in `dir` (one per process).
+fn dest_in(dir: &Path) -> std::path::PathBuf {
+    dir.join(format!("e2e-get-{}", std::process::id()))
 }
 
 /// Delete `key` (plain DELETE; an encrypted object's instruction file is
@@ -957,6 +999,9 @@ mod tests {
             (Mode::Plain, 5 << 20, "e2e-plain")
         );
         assert!(s.unsigned_payload);
+        let s = Settings::parse(&["put".into(), "--mode".into(), "async".into()]).unwrap();
+        assert_eq!((s.mode, s.key.as_str()), (Mode::Async, "e2e-async"));
+        assert!(Settings::parse(&["put".into(), "--mode".into(), "sync".into()]).is_err());
         assert!(Settings::parse(&["put".into(), "--bogus".into(), "1".into()]).is_err());
     }
 }

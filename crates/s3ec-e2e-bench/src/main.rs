@@ -1,5 +1,6 @@
 //! `e2e`: one timed put, get or delete of a generated object through the
-//! s3ec client (`--mode enc`) or the plain transport (`--mode plain`)
+//! s3ec client (`--mode enc`), the plain transport (`--mode plain`) or the
+//! async client over the AWS SDK (`--mode async`)
 //! against an S3 endpoint; see `scripts/measure-e2e.sh` and
 //! `docs/measurements.md`. Prints one line of `key=value` pairs.
 
@@ -24,10 +25,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mode = match s.mode {
-        Mode::Encrypted => "enc",
-        Mode::Plain => "plain",
-    };
+    let mode = s.mode.name();
     let measured = match s.command.as_str() {
         "put" => put(&s),
         "get" => get(&s),
@@ -43,7 +41,7 @@ fn main() -> ExitCode {
         Ok(m) => {
             let strategy = match (s.command.as_str(), s.mode) {
                 ("get", _) if s.to_path.is_some() => "to-path",
-                ("get", Mode::Encrypted) => s.strategy.name(),
+                ("get", Mode::Encrypted | Mode::Async) => s.strategy.name(),
                 _ => "-",
             };
             let mut line = format!(
@@ -58,7 +56,7 @@ fn main() -> ExitCode {
             for (k, v) in &m.notes {
                 line.push_str(&format!(" {k}={v}"));
             }
-            if s.mode == Mode::Encrypted {
+            if s.mode != Mode::Plain {
                 // The content cipher's backend, e.g. `AwsLc`.
                 let backend = std::any::type_name::<s3ec_client::Backend>();
                 let short = backend.rsplit("::").next().unwrap_or(backend);
