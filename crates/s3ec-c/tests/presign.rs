@@ -270,10 +270,10 @@ fn python_get(
 /// GenerateDataKey under the object's encryption context), hands the
 /// device the plaintext key, KMS's blob and the context, and presigns the
 /// device's envelope (checked: KMS unwraps it under that context). The
-/// Rust client and AWS's Python client decrypt the objects with KMS; under
-/// another expected context both refuse them.
+/// Rust client and AWS's Python client decrypt the objects with KMS, AWS's
+/// Ruby client the V2 one; under another expected context all refuse them.
 #[test]
-fn device_uploads_kms_wrapped_objects_read_by_rust_and_python() {
+fn device_uploads_kms_wrapped_objects_read_by_rust_ruby_and_python() {
     use s3ec_keyring::{Context, EncryptRequest, Keyring, Suite};
     use s3ec_kms::{AwsKms, KmsKeyring};
 
@@ -443,6 +443,27 @@ fn device_uploads_kms_wrapped_objects_read_by_rust_and_python() {
     assert!(client
         .get_object(&bucket, "dev-99/x", &mut sink, None)
         .is_err());
+
+    // AWS's Ruby client (EncryptionV2, kms_context; it reads V2 only) reads
+    // the V2 one under its context and refuses it under another.
+    if common::ruby_available() {
+        let key = "dev-17/kms-v2";
+        let out = dir.path().join("rb.out");
+        let mode = |c: &str| {
+            ["--mode", "v2-kmsctx", "--kms-key-id", &arn, "--context", c].map(String::from)
+        };
+        common::ruby_get(moto.endpoint(), &bucket, key, &out, &mode(&ctx_json));
+        assert_eq!(std::fs::read(&out).unwrap(), pt, "ruby {key}");
+        std::fs::remove_file(&out).unwrap();
+        let (ok, err) =
+            common::ruby_try_get(moto.endpoint(), &bucket, key, &out, &mode(&other_json));
+        assert!(!ok, "ruby read {key} under another context");
+        assert!(err.contains("ncryption context"), "ruby {key}: {err}");
+        assert!(
+            std::fs::read(&out).map_or(true, |b| b.is_empty()),
+            "ruby released bytes of {key}"
+        );
+    }
 
     // AWS's Python client (KMS keyring) reads both, and refuses them under
     // another expected context.

@@ -38,6 +38,18 @@ pub(crate) fn ruby_available() -> bool {
 /// (`interop/peer ruby get`, `mode_args`: `--mode` and its key); panics
 /// with the peer's error if it fails.
 pub(crate) fn ruby_get(endpoint: &str, bucket: &str, key: &str, out: &Path, mode_args: &[String]) {
+    let (ok, err) = ruby_try_get(endpoint, bucket, key, out, mode_args);
+    assert!(ok, "ruby peer ({key}): {err}");
+}
+
+/// [`ruby_get`] that may fail: whether the peer succeeded, and its stderr.
+pub(crate) fn ruby_try_get(
+    endpoint: &str,
+    bucket: &str,
+    key: &str,
+    out: &Path,
+    mode_args: &[String],
+) -> (bool, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let run = Command::new(root.join("interop/peer"))
         .args(["ruby", "get", "--endpoint", endpoint, "--bucket", bucket])
@@ -46,9 +58,8 @@ pub(crate) fn ruby_get(endpoint: &str, bucket: &str, key: &str, out: &Path, mode
         .args(mode_args)
         .output()
         .unwrap();
-    assert!(
+    (
         run.status.success(),
-        "ruby peer ({key}): {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
 }
