@@ -54,10 +54,10 @@ fn sdk_client(s: &Settings) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-/// The async encrypting client (the fixed AES-256 key of
-/// [`Settings::client`]).
+/// The async encrypting client, under [`MASTER_KEY`](crate::MASTER_KEY)
+/// as the blocking one.
 fn client(s: &Settings) -> Result<AsyncClient, Box<dyn std::error::Error>> {
-    let keyring = Local(s3ec_local::AesKeyring::new(&[0x42; 32])?);
+    let keyring = Local(s3ec_local::AesKeyring::new(&crate::MASTER_KEY)?);
     let transport = AwsSdkTransport::new(sdk_client(s));
     Ok(s.configure(AsyncClient::builder(transport, keyring))
         .build()?)
@@ -109,15 +109,7 @@ pub fn put(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
         let out = client
             .put_object(&s.bucket, &s.key, body, Some(s.size), &Context::new())
             .await?;
-        let elapsed = start.elapsed();
-        Ok(Measured {
-            bytes: out.plaintext_len,
-            elapsed,
-            notes: vec![(
-                "parts".into(),
-                out.parts.map_or("single".into(), |p| p.to_string()),
-            )],
-        })
+        Ok(Measured::of_put(&out, start.elapsed()))
     })
 }
 

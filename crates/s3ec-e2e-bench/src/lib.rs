@@ -35,6 +35,10 @@ use s3ec_client::{Client, GetStrategy};
 use s3ec_keyring::Context;
 use s3ec_reqwest::{Credentials, PayloadSigning, ReqwestTransport};
 
+/// The AES-256 master key of the encrypting clients (a fixed key: this is a
+/// measurement, not key management).
+pub const MASTER_KEY: [u8; 32] = [0x42; 32];
+
 /// The read size of the plain GET loop: 64 KiB, the client's own chunk.
 pub const CHUNK: usize = 64 * 1024;
 
@@ -439,7 +443,7 @@ impl Settings {
         &self,
         transport: ReqwestTransport,
     ) -> Result<Client, Box<dyn std::error::Error>> {
-        let keyring = s3ec_local::AesKeyring::new(&[0x42; 32])?;
+        let keyring = s3ec_local::AesKeyring::new(&crate::MASTER_KEY)?;
         Ok(self
             .configure(Client::builder(transport, keyring))
             .build()?)
@@ -483,6 +487,18 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// An encrypted put that took `elapsed` (either client).
+    pub fn of_put(out: &s3ec_client::PutOutput, elapsed: Duration) -> Measured {
+        Measured {
+            bytes: out.plaintext_len,
+            elapsed,
+            notes: vec![(
+                "parts".into(),
+                out.parts.map_or("single".into(), |p| p.to_string()),
+            )],
+        }
+    }
+
     /// MiB per second.
     pub fn mib_per_s(&self) -> f64 {
         self.bytes as f64 / (1024.0 * 1024.0) / self.elapsed.as_secs_f64().max(1e-9)
@@ -499,15 +515,7 @@ pub fn put(s: &Settings) -> Result<Measured, Box<dyn std::error::Error>> {
             let client = s.client(transport)?;
             let start = Instant::now();
             let out = client.put_object(&s.bucket, &s.key, body, Some(s.size), &Context::new())?;
-            let elapsed = start.elapsed();
-            Ok(Measured {
-                bytes: out.plaintext_len,
-                elapsed,
-                notes: vec![(
-                    "parts".into(),
-                    out.parts.map_or("single".into(), |p| p.to_string()),
-                )],
-            })
+            Ok(Measured::of_put(&out, start.elapsed()))
         }
         Mode::Plain => {
             let start = Instant::now();
